@@ -1,0 +1,66 @@
+"""Invoice Portal: a client self-service invoice portal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def create_app(config: Any = None):
+    """Create the application; `config` (a class or a mapping) overrides the environment."""
+    from flask import Flask
+
+    from portal import cli, errors, extensions
+    from portal.config import Config
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("PORTAL")
+    if isinstance(config, dict):
+        app.config.from_mapping(config)
+    elif config is not None:
+        app.config.from_object(config)
+    _derive_settings(app)
+    app.json.sort_keys = False  # keep fields in the documented order
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(_project_path(app, "migrations")))
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    extensions.login_manager.init_app(app)
+    extensions.babel.init_app(app)
+
+    from portal.admin.api import bp as api_bp
+    from portal.customer import bp as customer_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(customer_bp)
+    errors.register(app)
+    cli.register(app)
+    return app
+
+
+def _project_path(app, name: str):
+    from pathlib import Path
+
+    return Path(app.root_path).parent / name
+
+
+def _derive_settings(app) -> None:
+    """Fill in what follows from the configured values, and refuse unsafe production setups."""
+    import os
+
+    config = app.config
+    if not config.get("SECRET_KEY"):
+        if not (config["DEVELOPMENT"] or config.get("TESTING")):
+            raise RuntimeError("Set PORTAL_SECRET_KEY (a long random string) outside development")
+        config["SECRET_KEY"] = "development-only-secret"
+    url = config.get("DATABASE_URL")
+    if not url:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, "portal.db")
+    elif url.startswith(("postgres://", "postgresql://")):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["SESSION_COOKIE_SECURE"] = not config["DEVELOPMENT"]

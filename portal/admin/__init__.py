@@ -1,0 +1,1 @@
+"""Merchant-facing side: the admin area and the JSON API."""

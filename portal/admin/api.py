@@ -1,0 +1,566 @@
+"""The JSON API under /api/v1: merchants' integrations issue and follow up documents."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, g, jsonify, request, url_for
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from portal.admin import api_schemas as s
+from portal.domain.errors import (
+    CreditExceedsCreditable,
+    DomainError,
+    InvalidTransition,
+    PaymentExceedsOutstanding,
+)
+from portal.domain.invoices import Line, compute_totals
+from portal.domain.late_fees import LateFeePolicy
+from portal.extensions import csrf, db
+from portal.models import CreditNote, Customer, Invoice
+from portal.services import credit_notes, customers, invoices, links, merchants
+from portal.services.errors import Conflict, NotFound
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+class ApiError(Exception):
+    """An error answered as {"error": {"code", "message", "field"}}."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    """Return the API's error body with its status."""
+    response = jsonify({"error": {"code": code, "message": message, "field": field}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def _status_for(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, (Conflict, InvalidTransition)):
+        return 409
+    return 422
+
+
+# --- operations registry: the routes and the OpenAPI document come from one table ----------
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    rule: str
+    operation_id: str
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    status: int
+    response: type[BaseModel] | None
+    errors: tuple[int, ...] = field(default=())
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    status: int = 200,
+    response: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    errors: tuple[int, ...] = (),
+) -> Callable:
+    """Register a view as an API operation: parse, call, commit once, serialize."""
+
+    def decorate(view: Callable) -> Callable:
+        op = Operation(method, rule, view.__name__, summary, body, query, status, response, errors)
+        OPERATIONS.append(op)
+
+        def endpoint(**path_args: Any):
+            kwargs = dict(path_args)
+            if body is not None:
+                kwargs["payload"] = _validated(body, _json_body())
+            if query is not None:
+                kwargs["params"] = _validated(query, request.args.to_dict())
+            try:
+                result = view(**kwargs)
+                db.session.commit()
+            except DomainError as exc:
+                db.session.rollback()
+                return error_response(_status_for(exc), exc.code, exc.message, exc.field)
+            except Exception:
+                db.session.rollback()
+                raise
+            if result is None:
+                return "", status
+            return jsonify(result.model_dump(mode="json")), status
+
+        endpoint.__name__ = view.__name__
+        bp.add_url_rule(rule, view.__name__, endpoint, methods=[method.upper()])
+        return view
+
+    return decorate
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise ApiError(400, "bad_request", "Send a JSON object with Content-Type: application/json")
+    try:
+        # Decimal keeps every digit of quantities and rates: no float ever touches money.
+        data = json.loads(request.get_data(), parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "bad_request", "The body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "The body must be a JSON object")
+    return data
+
+
+def _validated(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        message = first["msg"]
+        if first["type"] == "missing":
+            message = "This field is required"
+        elif first["type"] == "extra_forbidden":
+            message = "Unknown field"
+        raise ApiError(422, "invalid", f"{where}: {message}" if where else message, where) from None
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint == "api.openapi":
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    merchant = merchants.merchant_for_api_key(token.strip()) if scheme.lower() == "bearer" else None
+    if merchant is None:
+        raise ApiError(401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'")
+    g.merchant = merchant
+
+
+# --- serializers ----------------------------------------------------------------------------
+
+
+def _customer_out(customer: Customer) -> s.CustomerOut:
+    return s.CustomerOut(
+        id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        language=customer.language,
+        created_at=customer.created_at,
+    )
+
+
+def _lines_out(rows) -> list[s.LineOut]:
+    return [
+        s.LineOut(
+            position=row.position,
+            description=row.description,
+            quantity=row.quantity,
+            unit_amount=row.unit_amount,
+            tax_rate=row.tax_rate,
+            discount_percent=row.discount_percent,
+            net_amount=row.net_amount,
+        )
+        for row in rows
+    ]
+
+
+def _taxes_out(rows, discount_percent: Decimal = Decimal("0")) -> list[s.TaxOut]:
+    totals = compute_totals([row.to_domain() for row in rows], discount_percent)
+    return [s.TaxOut(rate=tax.rate, base=tax.base, amount=tax.amount) for tax in totals.taxes]
+
+
+def _payment_out(payment) -> s.PaymentOut:
+    return s.PaymentOut(
+        id=payment.id,
+        invoice_id=payment.invoice_id,
+        amount=payment.amount,
+        fee_amount=payment.fee_amount,
+        interest_amount=payment.interest_amount,
+        currency=payment.currency,
+        paid_on=payment.paid_on,
+        method=payment.method,
+        reference=payment.reference,
+    )
+
+
+def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
+    breakdown = invoices.invoice_breakdown(invoice, as_of)
+    policy = invoice.late_fee_policy
+    return s.InvoiceOut(
+        id=invoice.id,
+        number=invoice.number,
+        status=invoice.status,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        discount_percent=invoice.discount_percent,
+        notes=invoice.notes,
+        terms=invoice.terms,
+        lines=_lines_out(invoice.lines),
+        subtotal=invoice.subtotal,
+        discount_amount=invoice.discount_amount,
+        net_amount=invoice.net_amount,
+        taxes=_taxes_out(invoice.lines, invoice.discount_percent),
+        tax_amount=invoice.tax_amount,
+        total=invoice.total,
+        credited=invoice.credited,
+        paid=invoice.paid,
+        outstanding=invoices.outstanding(invoice),
+        as_of=as_of,
+        days_late=breakdown.days_late if breakdown else 0,
+        overdue=breakdown.overdue if breakdown and invoice.status == "open" else False,
+        late_fee=breakdown.fee if breakdown else 0,
+        interest=breakdown.interest if breakdown else 0,
+        amount_due=breakdown.amount_due if breakdown and invoice.status == "open" else 0,
+        breakdown=breakdown.steps() if breakdown else [],
+        late_fee_policy=None
+        if policy is None
+        else s.LateFeePolicyOut(
+            annual_rate=policy.annual_rate,
+            fee_percent=policy.fee_percent,
+            fee_minimum=policy.fee_minimum,
+            grace_days=policy.grace_days,
+        ),
+        credit_notes=[
+            s.CreditNoteSummary(id=note.id, number=note.number, issue_date=note.issue_date, total=note.total)
+            for note in invoice.credit_notes
+        ],
+        payments=[_payment_out(payment) for payment in invoice.payments],
+        finalized_at=invoice.finalized_at,
+        paid_on=invoice.paid_on,
+        voided_at=invoice.voided_at,
+        created_at=invoice.created_at,
+    )
+
+
+def _credit_note_out(note: CreditNote) -> s.CreditNoteOut:
+    return s.CreditNoteOut(
+        id=note.id,
+        number=note.number,
+        invoice_id=note.invoice_id,
+        invoice_number=note.invoice.number,
+        customer_id=note.customer_id,
+        currency=note.currency,
+        issue_date=note.issue_date,
+        reason=note.reason,
+        lines=_lines_out(note.lines),
+        subtotal=note.subtotal,
+        net_amount=note.net_amount,
+        taxes=_taxes_out(note.lines),
+        tax_amount=note.tax_amount,
+        total=note.total,
+    )
+
+
+def _domain_lines(lines: list[s.LineIn]) -> list[Line]:
+    result = []
+    for index, line in enumerate(lines):
+        try:
+            result.append(
+                Line(
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_amount=line.unit_amount,
+                    tax_rate=line.tax_rate,
+                    discount_percent=line.discount_percent,
+                )
+            )
+        except DomainError as exc:
+            raise ApiError(422, exc.code, exc.message, f"lines.{index}.{exc.field}") from None
+    return result
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+@operation("post", "/customers", summary="Create a customer", status=201, response=s.CustomerOut,
+           body=s.CustomerIn, errors=(400, 401, 422))
+def create_customer(payload: s.CustomerIn):
+    customer = customers.create_customer(
+        g.merchant, name=payload.name, email=payload.email, language=payload.language
+    )
+    return _customer_out(customer)
+
+
+@operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut,
+           errors=(401, 404))
+def get_customer(customer_id: int):
+    return _customer_out(customers.get_customer(g.merchant, customer_id))
+
+
+@operation("post", "/customers/<int:customer_id>/portal-links", summary="Create a portal link for a customer",
+           status=201, response=s.PortalLinkOut, body=s.PortalLinkIn, errors=(400, 401, 404, 422))
+def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
+    customer = customers.get_customer(g.merchant, customer_id)
+    invoice = None
+    if payload.invoice_id is not None:
+        invoice = _invoice_or_404(payload.invoice_id, field="invoice_id")
+        if invoice.customer_id != customer.id or invoice.status == "draft":
+            raise NotFound("No such invoice for this customer", "invoice_id")
+    link = links.make_portal_link(customer, invoice)
+    return s.PortalLinkOut(url=link.url, expires_at=link.expires_at)
+
+
+@operation("post", "/customers/<int:customer_id>/revoke-links", summary="Revoke every portal link of a customer",
+           status=204, errors=(401, 404))
+def revoke_links(customer_id: int):
+    customers.revoke_links(customers.get_customer(g.merchant, customer_id))
+
+
+# --- invoices ---------------------------------------------------------------------------------
+
+
+def _invoice_or_404(invoice_id: int, field: str | None = None) -> Invoice:
+    try:
+        return invoices.get_invoice(g.merchant, invoice_id)
+    except NotFound as exc:
+        raise NotFound(exc.message, field) from None
+
+
+class AsOfQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: s.IsoDate | None = None
+
+
+class InvoiceListQuery(AsOfQuery):
+    customer_id: Annotated[int, Field(gt=0)] | None = None
+    status: Literal["draft", "open", "overdue", "paid", "void"] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+def _as_of(params: AsOfQuery | None) -> date:
+    return (params.as_of if params and params.as_of else None) or g.merchant.today()
+
+
+@operation("post", "/invoices", summary="Create a draft invoice", status=201, response=s.InvoiceOut,
+           body=s.InvoiceIn, errors=(400, 401, 404, 422))
+def create_invoice(payload: s.InvoiceIn):
+    customer = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+    invoice = invoices.create_draft(
+        g.merchant,
+        customer=customer,
+        currency=payload.currency,
+        issue_date=payload.issue_date,
+        due_date=payload.due_date,
+        lines=_domain_lines(payload.lines),
+        discount_percent=payload.discount_percent,
+        notes=payload.notes,
+        terms=payload.terms,
+    )
+    return _invoice_out(invoice, g.merchant.today())
+
+
+@operation("get", "/invoices", summary="List invoices", response=s.InvoiceListOut, query=InvoiceListQuery,
+           errors=(401, 422))
+def list_invoices(params: InvoiceListQuery):
+    rows, has_more = invoices.list_invoices(
+        g.merchant, customer_id=params.customer_id, status=params.status, limit=params.limit, offset=params.offset
+    )
+    as_of = _as_of(params)
+    return s.InvoiceListOut(data=[_invoice_out(row, as_of) for row in rows], has_more=has_more)
+
+
+@operation("get", "/invoices/<int:invoice_id>", summary="Fetch an invoice with its amount due on a day",
+           response=s.InvoiceOut, query=AsOfQuery, errors=(401, 404, 422))
+def get_invoice(invoice_id: int, params: AsOfQuery):
+    return _invoice_out(_invoice_or_404(invoice_id), _as_of(params))
+
+
+@operation("patch", "/invoices/<int:invoice_id>", summary="Change a draft invoice", response=s.InvoiceOut,
+           body=s.InvoicePatch, errors=(400, 401, 404, 409, 422))
+def update_invoice(invoice_id: int, payload: s.InvoicePatch):
+    invoice = _invoice_or_404(invoice_id)
+    sent = payload.model_fields_set
+    for name in ("customer_id", "currency", "issue_date", "due_date", "discount_percent", "lines"):
+        if name in sent and getattr(payload, name) is None:
+            raise ApiError(422, "invalid", f"{name}: cannot be null", name)
+    changes: dict[str, Any] = {}
+    if payload.customer_id is not None:
+        changes["customer"] = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+    if payload.lines is not None:
+        changes["lines"] = _domain_lines(payload.lines)
+    for name in ("currency", "issue_date", "due_date", "discount_percent"):
+        if getattr(payload, name) is not None:
+            changes[name] = getattr(payload, name)
+    for name in ("notes", "terms"):
+        if name in sent:
+            changes[name] = getattr(payload, name)
+    invoices.update_draft(invoice, **changes)
+    return _invoice_out(invoice, g.merchant.today())
+
+
+@operation("delete", "/invoices/<int:invoice_id>", summary="Delete a draft invoice", status=204,
+           errors=(401, 404, 409))
+def delete_invoice(invoice_id: int):
+    invoices.delete_draft(_invoice_or_404(invoice_id))
+
+
+@operation("post", "/invoices/<int:invoice_id>/finalize", summary="Finalize a draft: number it and lock it",
+           response=s.InvoiceOut, errors=(401, 404, 409, 422))
+def finalize_invoice(invoice_id: int):
+    invoice = invoices.finalize_invoice(_invoice_or_404(invoice_id))
+    return _invoice_out(invoice, g.merchant.today())
+
+
+@operation("post", "/invoices/<int:invoice_id>/void", summary="Void an open invoice", response=s.InvoiceOut,
+           errors=(401, 404, 409))
+def void_invoice(invoice_id: int):
+    invoice = invoices.void_invoice(_invoice_or_404(invoice_id))
+    return _invoice_out(invoice, g.merchant.today())
+
+
+@operation("post", "/invoices/<int:invoice_id>/payments", summary="Record a payment received",
+           status=201, response=s.PaymentOut, body=s.PaymentIn, errors=(400, 401, 404, 409, 422))
+def record_payment(invoice_id: int, payload: s.PaymentIn):
+    payment = invoices.record_payment(
+        _invoice_or_404(invoice_id),
+        amount=payload.amount,
+        paid_on=payload.paid_on,
+        method=payload.method,
+        reference=payload.reference,
+    )
+    return _payment_out(payment)
+
+
+@operation("post", "/invoices/<int:invoice_id>/credit-notes", summary="Issue a credit note against an invoice",
+           status=201, response=s.CreditNoteOut, body=s.CreditNoteIn, errors=(400, 401, 404, 409, 422))
+def create_credit_note(invoice_id: int, payload: s.CreditNoteIn):
+    note = credit_notes.issue_credit_note(
+        _invoice_or_404(invoice_id),
+        lines=_domain_lines(payload.lines),
+        issue_date=payload.issue_date,
+        reason=payload.reason,
+    )
+    return _credit_note_out(note)
+
+
+@operation("get", "/credit-notes/<int:credit_note_id>", summary="Fetch a credit note", response=s.CreditNoteOut,
+           errors=(401, 404))
+def get_credit_note(credit_note_id: int):
+    return _credit_note_out(credit_notes.get_credit_note(g.merchant, credit_note_id))
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@operation("put", "/settings/late-fee-policy", summary="Set the late-fee policy for invoices finalized from now on",
+           response=s.LateFeePolicyOut, body=s.LateFeePolicyIn, errors=(400, 401, 422))
+def put_late_fee_policy(payload: s.LateFeePolicyIn):
+    policy = LateFeePolicy(
+        annual_rate=payload.annual_rate,
+        fee_percent=payload.fee_percent,
+        fee_minimum=payload.fee_minimum,
+        grace_days=payload.grace_days,
+    )
+    merchants.set_late_fee_policy(g.merchant, policy)
+    return s.LateFeePolicyOut(**payload.model_dump())
+
+
+# --- the OpenAPI document ---------------------------------------------------------------------
+
+_RULE_PARAM = re.compile(r"<(?:int:)?(\w+)>")
+_ERROR_TEXT = {
+    400: "Malformed request body",
+    401: "Missing or invalid API key",
+    404: "No such object for this merchant",
+    409: "The object's state does not allow this",
+    422: "Invalid input",
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Build the OpenAPI 3.1 document from the registered operations."""
+    models = {s.ErrorOut}
+    for op in OPERATIONS:
+        models.update(m for m in (op.body, op.response) if m is not None)
+    keyed = [(model, "validation" if model.__name__.endswith(("In", "Patch")) else "serialization")
+             for model in sorted(models, key=lambda m: m.__name__)]
+    refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        path = _RULE_PARAM.sub(r"{\1}", op.rule)
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+            for name in _RULE_PARAM.findall(op.rule)
+        ]
+        if op.query is not None:
+            query_schema = op.query.model_json_schema()
+            for name, prop in query_schema["properties"].items():
+                parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
+        responses: dict[str, Any] = {}
+        if op.response is None:
+            responses[str(op.status)] = {"description": "Done"}
+        else:
+            responses[str(op.status)] = {
+                "description": op.summary,
+                "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
+            }
+        for code in op.errors:
+            responses[str(code)] = {
+                "description": _ERROR_TEXT[code],
+                "content": {"application/json": {"schema": refs[(s.ErrorOut, "serialization")]}},
+            }
+        entry: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}
+        if parameters:
+            entry["parameters"] = parameters
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        paths.setdefault(path, {})[op.method] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Invoice Portal API",
+            "version": "1.0.0",
+            "description": "Money is an integer in the currency's minor unit, beside a `currency` code. "
+            "Rates and quantities are decimal strings. Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

@@ -1,0 +1,1 @@
+"""PDF, zip and attachment downloads (to be written: issue 4)."""

@@ -1,0 +1,1 @@
+"""Portal pages (to be written: issue 3)."""

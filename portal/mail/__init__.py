@@ -1,0 +1,1 @@
+"""Mail: the outbox, SMTP delivery and the messages we send."""

@@ -1,0 +1,25 @@
+"""SQLAlchemy models, one module per aggregate; importing this registers them all."""
+
+from portal.models.base import Base
+from portal.models.comment import Comment
+from portal.models.credit_note import CreditNote, CreditNoteLine
+from portal.models.customer import Customer
+from portal.models.invoice import Invoice, InvoiceLine, Payment
+from portal.models.merchant import ApiKey, Merchant, NumberSequence, StaffUser
+from portal.models.product import Product
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Comment",
+    "CreditNote",
+    "CreditNoteLine",
+    "Customer",
+    "Invoice",
+    "InvoiceLine",
+    "Merchant",
+    "NumberSequence",
+    "Payment",
+    "Product",
+    "StaffUser",
+]

@@ -1,0 +1,159 @@
+"""Invoices, their lines and the payments recorded against them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.domain.invoices import InvoiceStatus
+from portal.domain.late_fees import LateFeePolicy
+from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
+from portal.models.customer import Customer
+from portal.models.lines import LineColumns
+from portal.models.merchant import Merchant
+
+STATUSES = tuple(s.value for s in InvoiceStatus)
+
+
+class Invoice(Base):
+    """An invoice: a draft until finalized, then open, paid or void."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "number"),
+        CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
+        CheckConstraint("subtotal >= 0 AND discount_amount >= 0 AND net_amount >= 0", name="net_non_negative"),
+        CheckConstraint("tax_amount >= 0 AND total >= 0", name="total_non_negative"),
+        CheckConstraint("due_date >= issue_date", name="due_after_issue"),
+        CheckConstraint("status = 'draft' OR number IS NOT NULL", name="finalized_has_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    #: Assigned at finalize from the merchant's gapless sequence, e.g. 2026-0007.
+    number: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8), default=InvoiceStatus.DRAFT.value, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    #: Invoice-level discount in percent, applied to the sum of line nets.
+    discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    #: Overrides the merchant's default terms when set.
+    terms: Mapped[str | None] = mapped_column(Text)
+    #: Totals in minor units, recomputed by the domain whenever lines change.
+    subtotal: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    net_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The merchant's late-fee policy, copied at finalize (None on drafts).
+    late_annual_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(7, 4))
+    late_fee_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal(7, 4))
+    late_fee_minimum: Mapped[int | None] = mapped_column(BigInteger)
+    late_grace_days: Mapped[int | None] = mapped_column(Integer)
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The day the outstanding amount reached zero.
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    merchant: Mapped[Merchant] = relationship()
+    customer: Mapped[Customer] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", order_by="(Payment.paid_on, Payment.id)"
+    )
+    credit_notes: Mapped[list["CreditNote"]] = relationship(  # noqa: UP037
+        back_populates="invoice", order_by="(CreditNote.issue_date, CreditNote.id)"
+    )
+
+    @property
+    def state(self) -> InvoiceStatus:
+        """Return the status as the domain's enum."""
+        return InvoiceStatus(self.status)
+
+    @property
+    def late_fee_policy(self) -> LateFeePolicy | None:
+        """Return the policy copied at finalize, or None on a draft."""
+        if self.late_annual_rate is None:
+            return None
+        return LateFeePolicy(
+            annual_rate=self.late_annual_rate,
+            fee_percent=self.late_fee_percent,
+            fee_minimum=self.late_fee_minimum,
+            grace_days=self.late_grace_days,
+        )
+
+    @property
+    def credited(self) -> int:
+        """Return the sum of the credit notes issued against this invoice."""
+        return sum(note.total for note in self.credit_notes)
+
+    @property
+    def paid(self) -> int:
+        """Return the principal paid so far (late fees and interest excluded)."""
+        return sum(payment.amount for payment in self.payments)
+
+
+class InvoiceLine(LineColumns, Base):
+    """One line of an invoice."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        CheckConstraint("unit_amount >= 0 AND net_amount >= 0", name="amounts_non_negative"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Payment(Base):
+    """Money received against an invoice, recorded by staff or confirmed by a provider."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("fee_amount >= 0 AND interest_amount >= 0", name="late_parts_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    #: Principal in minor units: lowers the invoice's outstanding amount.
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: Late fee and interest collected with it: late-fee income, not principal.
+    fee_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date] = mapped_column(Date)
+    #: bank_transfer, cash, card, cheque, mollie, stripe or other.
+    method: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    #: The "view calculation" steps the customer was charged, for online payments.
+    breakdown: Mapped[list | None] = mapped_column(JSON)
+    #: Staff member who recorded it by hand, if any.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")

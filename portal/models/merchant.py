@@ -1,0 +1,132 @@
+"""Merchants, their staff, API keys and document number sequences."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.domain.late_fees import LateFeePolicy
+from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
+
+
+class Merchant(Base):
+    """A company that bills its customers through the portal."""
+
+    __tablename__ = "merchants"
+    __table_args__ = (
+        CheckConstraint("late_fee_minimum >= 0", name="fee_minimum_non_negative"),
+        CheckConstraint("late_grace_days >= 0", name="grace_days_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Company name, shown in the browser tab, mails and documents.
+    name: Mapped[str] = mapped_column(String(200))
+    #: Short unique handle used by the CLI.
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    #: IANA time zone; "today" (due dates, days late) is the merchant's today.
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
+    #: ISO 4217 code used when an invoice names none.
+    default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    #: Contact address shown to customers and used as Reply-To.
+    support_email: Mapped[str | None] = mapped_column(String(254))
+    #: Logo, already re-encoded as PNG by the upload path.
+    logo_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Brand colours as #rrggbb.
+    primary_color: Mapped[str] = mapped_column(String(7), default="#1d4ed8")
+    accent_color: Mapped[str] = mapped_column(String(7), default="#f59e0b")
+    #: Folder name under themes/.
+    theme: Mapped[str] = mapped_column(String(32), default="classic")
+    #: Default terms of service shown on every invoice unless the invoice overrides them.
+    terms: Mapped[str | None] = mapped_column(Text)
+    #: Late-fee policy in force now; copied onto each invoice when it is finalized.
+    late_annual_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
+    late_fee_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
+    #: Minimum fee in minor units of the invoice's currency.
+    late_fee_minimum: Mapped[int] = mapped_column(BigInteger, default=0)
+    late_grace_days: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[list[StaffUser]] = relationship(back_populates="merchant")
+
+    @property
+    def late_fee_policy(self) -> LateFeePolicy:
+        """Return the policy in force for newly finalized invoices."""
+        return LateFeePolicy(
+            annual_rate=self.late_annual_rate,
+            fee_percent=self.late_fee_percent,
+            fee_minimum=self.late_fee_minimum,
+            grace_days=self.late_grace_days,
+        )
+
+    def today(self) -> date:
+        """Return today's date in the merchant's time zone."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
+
+
+class StaffUser(UserMixin, Base):
+    """A member of a merchant's staff who logs in to the admin area."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    #: Login name; unique across merchants so a login finds one account.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: werkzeug scrypt hash.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    merchant: Mapped[Merchant] = relationship(back_populates="staff")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+
+class ApiKey(Base):
+    """A bearer key for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: First characters of the key, shown to staff so they can tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    #: Hex SHA-256 of the whole key (keys are long random strings, so no salt is needed).
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    merchant: Mapped[Merchant] = relationship()
+
+
+class NumberSequence(Base):
+    """The last number handed out per merchant, document kind and year (gapless)."""
+
+    __tablename__ = "number_sequences"
+
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: "invoice" or "credit_note".
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,25 @@
+"""The merchant's product catalogue."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, ExactDecimal
+
+
+class Product(Base):
+    """A catalogue item staff pick invoice lines from."""
+
+    __tablename__ = "products"
+    __table_args__ = (CheckConstraint("unit_amount >= 0", name="unit_amount_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Price in minor units of `currency`.
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4))

@@ -1,0 +1,67 @@
+"""Credit notes against finalized invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import select
+
+from portal.domain.credit_notes import check_credit
+from portal.domain.errors import DomainError
+from portal.domain.invoices import InvoiceStatus, compute_totals, Line
+from portal.extensions import db
+from portal.models import CreditNote, CreditNoteLine, Invoice, Merchant
+from portal.services.errors import Conflict, NotFound
+from portal.services.invoices import settle_if_paid
+from portal.services.numbering import next_document_number
+
+
+def issue_credit_note(
+    invoice: Invoice, *, lines: Sequence[Line], issue_date: date | None = None, reason: str | None = None
+) -> CreditNote:
+    """Issue and number a credit note; it can never exceed what is still creditable."""
+    if invoice.state is not InvoiceStatus.OPEN:
+        raise Conflict(f"Only an open invoice can be credited; this one is {invoice.status}", "status")
+    merchant = invoice.merchant
+    issue_date = issue_date or merchant.today()
+    if issue_date < invoice.issue_date:
+        raise DomainError("A credit note cannot be dated before its invoice", "issue_date")
+    if issue_date > merchant.today():
+        raise DomainError("A credit note cannot be dated in the future", "issue_date")
+    if not lines:
+        raise DomainError("A credit note needs at least one line", "lines")
+    totals = compute_totals(lines)
+    check_credit(totals.total, invoice.total, invoice.credited, invoice.paid)
+    note = CreditNote(
+        merchant_id=merchant.id,
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        number=next_document_number(merchant.id, "credit_note", issue_date.year),
+        issue_date=issue_date,
+        reason=reason,
+        currency=invoice.currency,
+        subtotal=totals.subtotal,
+        net_amount=totals.net,
+        tax_amount=totals.tax,
+        total=totals.total,
+        lines=[
+            CreditNoteLine.from_domain(line, position=position, merchant_id=merchant.id)
+            for position, line in enumerate(lines, start=1)
+        ],
+    )
+    db.session.add(note)
+    db.session.flush()
+    settle_if_paid(invoice, issue_date)
+    db.session.flush()
+    return note
+
+
+def get_credit_note(merchant: Merchant, credit_note_id: int) -> CreditNote:
+    """Return the merchant's credit note, or NotFound for anyone else's."""
+    note = db.session.scalar(
+        select(CreditNote).where(CreditNote.id == credit_note_id, CreditNote.merchant_id == merchant.id)
+    )
+    if note is None:
+        raise NotFound("No such credit note")
+    return note

@@ -1,0 +1,126 @@
+"""The demo merchant: one of every kind of document, dated around today."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from portal.domain.invoices import Line
+from portal.domain.late_fees import LateFeePolicy
+from portal.extensions import db
+from portal.models import Customer, Merchant
+from portal.services import credit_notes, customers, invoices, links, merchants
+
+DEMO_SLUG = "demo"
+DEMO_ADMIN_EMAIL = "admin@demo.example"
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    portal_url: str
+    admin_email: str
+    admin_password: str | None
+    api_key: str | None
+    created: bool
+
+
+def _logo() -> bytes:
+    """Draw a small PNG logo so the demo shows branding without shipping a binary."""
+    image = Image.new("RGBA", (240, 80), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((4, 8, 68, 72), radius=14, fill="#0f766e")
+    draw.ellipse((22, 26, 50, 54), fill="#fbbf24")
+    draw.text((84, 30), "Atelier Lumen", fill="#0f172a")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _lines(*items: tuple[str, str, int, str, str]) -> list[Line]:
+    return [
+        Line(description=d, quantity=Decimal(q), unit_amount=u, tax_rate=Decimal(t), discount_percent=Decimal(p))
+        for d, q, u, t, p in items
+    ]
+
+
+def load_demo() -> DemoLogins:
+    """Create the demo merchant with customers and invoices in every state, once."""
+    existing = db.session.scalar(select(Merchant).where(Merchant.slug == DEMO_SLUG))
+    if existing is not None:
+        jane = db.session.scalar(
+            select(Customer).where(Customer.merchant_id == existing.id).order_by(Customer.id)
+        )
+        return DemoLogins(links.make_portal_link(jane).url, DEMO_ADMIN_EMAIL, None, None, created=False)
+
+    merchant = merchants.create_merchant(name="Atelier Lumen", slug=DEMO_SLUG, timezone="Europe/Brussels")
+    merchant.logo_png = _logo()
+    merchant.primary_color = "#0f766e"
+    merchant.accent_color = "#b45309"
+    merchant.support_email = "billing@demo.example"
+    merchant.terms = "Payment within 30 days. Late payments bear interest and a fixed recovery fee (Directive 2011/7/EU)."
+    # The SPEC's policy: 12 %/year, a fixed 40.00 EUR fee, no grace days.
+    merchants.set_late_fee_policy(merchant, LateFeePolicy(Decimal("12"), Decimal("0"), 4000, 0))
+    password = secrets.token_urlsafe(12)
+    merchants.create_staff_user(merchant, email=DEMO_ADMIN_EMAIL, name="Demo Admin", password=password)
+    _, api_key = merchants.create_api_key(merchant, name="demo")
+
+    jane = customers.create_customer(merchant, name="Jane Cooper", email="jane@customer.example", language="en")
+    camille = customers.create_customer(merchant, name="Camille Martin", email="camille@client.example", language="fr")
+    daan = customers.create_customer(merchant, name="Daan de Vries", email="daan@klant.example", language="nl")
+    lena = customers.create_customer(merchant, name="Lena Schmidt", email="lena@kunde.example", language="de")
+
+    today = merchant.today()
+    design = _lines(("Brand identity workshop", "1", 100000, "0", "0"))
+    web = _lines(
+        ("Website design", "1", 180000, "21", "0"),
+        ("Hosting, 12 months", "12", 1500, "21", "10"),
+        ("Printed brochure", "250", 120, "6", "0"),
+    )
+
+    def issue(customer, lines, days_ago: int, term: int = 30, *, finalize: bool = True, discount: str = "0"):
+        invoice = invoices.create_draft(
+            merchant,
+            customer=customer,
+            currency="EUR",
+            issue_date=today - timedelta(days=days_ago),
+            due_date=today - timedelta(days=days_ago - term),
+            lines=lines,
+            discount_percent=Decimal(discount),
+            notes="Thank you for your business.",
+        )
+        return invoices.finalize_invoice(invoice) if finalize else invoice
+
+    # Jane has one of everything.
+    issue(jane, web, 400, discount="5")
+    paid = issue(jane, web, 200)
+    invoices.record_payment(paid, amount=paid.total, paid_on=paid.due_date - timedelta(days=3), method="bank_transfer")
+    credited = issue(jane, design, 150)
+    credit_notes.issue_credit_note(
+        credited, lines=_lines(("Workshop cancelled", "1", 100000, "0", "0")), issue_date=credited.due_date,
+        reason="Workshop cancelled at the customer's request",
+    )
+    issue(jane, design, 60)  # overdue by 30 days: the SPEC's first test vector
+    partly = issue(jane, web, 75)
+    invoices.record_payment(partly, amount=100000, paid_on=partly.due_date + timedelta(days=15), method="bank_transfer",
+                            reference="Partial transfer")
+    with_note = issue(jane, web, 10)
+    credit_notes.issue_credit_note(
+        with_note, lines=_lines(("Brochure print run reduced", "50", 120, "6", "0")), issue_date=today,
+        reason="Fewer brochures delivered",
+    )
+    invoices.void_invoice(issue(jane, design, 20))
+    issue(jane, web, 0, finalize=False)
+    invoices.record_payment(issue(jane, design, 5), amount=25000, paid_on=today, method="card")
+
+    # The other customers see the portal in their own language.
+    for customer in (camille, daan, lena):
+        issue(customer, web, 45)
+        issue(customer, design, 5)
+    db.session.flush()
+    return DemoLogins(links.make_portal_link(jane).url, DEMO_ADMIN_EMAIL, password, api_key, created=True)

@@ -1,0 +1,286 @@
+"""Invoices: drafts, finalize, void, recorded payments and the amount due."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.domain.credit_notes import check_payment
+from portal.domain.errors import DomainError
+from portal.domain.invoices import InvoiceStatus, Line, check_transition, compute_totals, is_editable
+from portal.domain.late_fees import NO_LATE_FEES, Breakdown, Reduction, compute_breakdown
+from portal.domain.money import currency_exponent
+from portal.extensions import db
+from portal.models import Customer, Invoice, InvoiceLine, Merchant, Payment
+from portal.models.base import utcnow
+from portal.services.errors import Conflict, NotFound
+from portal.services.numbering import next_document_number
+
+PAYMENT_METHODS = ("bank_transfer", "cash", "card", "cheque", "direct_debit", "mollie", "stripe", "other")
+
+_UNSET = object()
+
+
+def get_invoice(merchant: Merchant, invoice_id: int) -> Invoice:
+    """Return the merchant's invoice, or NotFound for anyone else's."""
+    invoice = db.session.scalar(
+        select(Invoice)
+        .where(Invoice.id == invoice_id, Invoice.merchant_id == merchant.id)
+        .options(
+            selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes)
+        )
+    )
+    if invoice is None:
+        raise NotFound("No such invoice")
+    return invoice
+
+
+def _check_dates(issue_date: date, due_date: date) -> None:
+    if due_date < issue_date:
+        raise DomainError("The due date cannot be before the issue date", "due_date")
+
+
+def _set_lines(invoice: Invoice, lines: Sequence[Line], discount_percent: Decimal) -> None:
+    """Replace the invoice's lines and recompute its stored totals."""
+    totals = compute_totals(lines, discount_percent)
+    invoice.lines = [
+        InvoiceLine.from_domain(line, position=position, merchant_id=invoice.merchant_id)
+        for position, line in enumerate(lines, start=1)
+    ]
+    invoice.discount_percent = discount_percent
+    invoice.subtotal = totals.subtotal
+    invoice.discount_amount = totals.discount
+    invoice.net_amount = totals.net
+    invoice.tax_amount = totals.tax
+    invoice.total = totals.total
+
+
+def create_draft(
+    merchant: Merchant,
+    *,
+    customer: Customer,
+    currency: str,
+    issue_date: date,
+    due_date: date,
+    lines: Sequence[Line],
+    discount_percent: Decimal = Decimal("0"),
+    notes: str | None = None,
+    terms: str | None = None,
+) -> Invoice:
+    """Create a draft invoice for one of the merchant's customers."""
+    if customer.merchant_id != merchant.id:
+        raise NotFound("No such customer", "customer_id")
+    currency_exponent(currency)
+    _check_dates(issue_date, due_date)
+    invoice = Invoice(
+        merchant_id=merchant.id,
+        customer=customer,
+        currency=currency,
+        issue_date=issue_date,
+        due_date=due_date,
+        notes=notes,
+        terms=terms,
+        status=InvoiceStatus.DRAFT.value,
+    )
+    _set_lines(invoice, lines, discount_percent)
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
+
+
+def _require_draft(invoice: Invoice, action: str) -> None:
+    if not is_editable(invoice.state):
+        raise Conflict(f"Invoice {invoice.number} is {invoice.status}: only a draft can be {action}", "status")
+
+
+def update_draft(
+    invoice: Invoice,
+    *,
+    customer: Customer | None = None,
+    currency: str | None = None,
+    issue_date: date | None = None,
+    due_date: date | None = None,
+    lines: Sequence[Line] | None = None,
+    discount_percent: Decimal | None = None,
+    notes: str | None | object = _UNSET,
+    terms: str | None | object = _UNSET,
+) -> Invoice:
+    """Change a draft; finalized invoices are corrected with credit notes instead."""
+    _require_draft(invoice, "edited")
+    if customer is not None:
+        if customer.merchant_id != invoice.merchant_id:
+            raise NotFound("No such customer", "customer_id")
+        invoice.customer = customer
+    if currency is not None:
+        currency_exponent(currency)
+        invoice.currency = currency
+    _check_dates(issue_date or invoice.issue_date, due_date or invoice.due_date)
+    invoice.issue_date = issue_date or invoice.issue_date
+    invoice.due_date = due_date or invoice.due_date
+    if lines is not None or discount_percent is not None:
+        current = [line.to_domain() for line in invoice.lines]
+        _set_lines(
+            invoice,
+            current if lines is None else lines,
+            invoice.discount_percent if discount_percent is None else discount_percent,
+        )
+    if notes is not _UNSET:
+        invoice.notes = notes
+    if terms is not _UNSET:
+        invoice.terms = terms
+    db.session.flush()
+    return invoice
+
+
+def delete_draft(invoice: Invoice) -> None:
+    """Delete a draft; finalized invoices are never deleted."""
+    _require_draft(invoice, "deleted")
+    db.session.delete(invoice)
+    db.session.flush()
+
+
+def finalize_invoice(invoice: Invoice) -> Invoice:
+    """Number the draft, lock its lines and copy the late-fee policy in force."""
+    check_transition(invoice.state, InvoiceStatus.OPEN)
+    if not invoice.lines:
+        raise DomainError("An invoice needs at least one line to be finalized", "lines")
+    if invoice.total <= 0:
+        raise DomainError("An invoice needs a total above zero to be finalized", "lines")
+    merchant = invoice.merchant
+    policy = merchant.late_fee_policy
+    invoice.number = next_document_number(merchant.id, "invoice", invoice.issue_date.year)
+    invoice.status = InvoiceStatus.OPEN.value
+    invoice.finalized_at = utcnow()
+    invoice.late_annual_rate = policy.annual_rate
+    invoice.late_fee_percent = policy.fee_percent
+    invoice.late_fee_minimum = policy.fee_minimum
+    invoice.late_grace_days = policy.grace_days
+    db.session.flush()
+    return invoice
+
+
+def void_invoice(invoice: Invoice) -> Invoice:
+    """Cancel an open invoice that nothing was paid on."""
+    check_transition(invoice.state, InvoiceStatus.VOID)
+    if invoice.payments:
+        raise Conflict(
+            f"Invoice {invoice.number} has payments recorded: issue a credit note instead of voiding it", "status"
+        )
+    invoice.status = InvoiceStatus.VOID.value
+    invoice.voided_at = utcnow()
+    db.session.flush()
+    return invoice
+
+
+def outstanding(invoice: Invoice) -> int:
+    """Return total − credited − paid (never below zero)."""
+    if invoice.state is InvoiceStatus.VOID:
+        return 0
+    return max(0, invoice.total - invoice.credited - invoice.paid)
+
+
+def settle_if_paid(invoice: Invoice, on: date) -> None:
+    """Mark an open invoice paid once nothing is outstanding."""
+    if invoice.state is InvoiceStatus.OPEN and outstanding(invoice) == 0:
+        check_transition(invoice.state, InvoiceStatus.PAID)
+        invoice.status = InvoiceStatus.PAID.value
+        invoice.paid_on = on
+
+
+def record_payment(
+    invoice: Invoice,
+    *,
+    amount: int,
+    paid_on: date,
+    method: str,
+    reference: str | None = None,
+    recorded_by_id: int | None = None,
+) -> Payment:
+    """Record money received by the merchant (a partial amount is fine)."""
+    if invoice.state is not InvoiceStatus.OPEN:
+        raise Conflict(f"Only an open invoice takes payments; this one is {invoice.status}", "status")
+    if method not in PAYMENT_METHODS:
+        raise DomainError(f"Method must be one of {', '.join(PAYMENT_METHODS)}", "method")
+    if paid_on > invoice.merchant.today():
+        raise DomainError("A payment cannot be dated in the future", "paid_on")
+    check_payment(amount, outstanding(invoice))
+    payment = Payment(
+        merchant_id=invoice.merchant_id,
+        invoice=invoice,
+        amount=amount,
+        currency=invoice.currency,
+        paid_on=paid_on,
+        method=method,
+        reference=reference,
+        recorded_by_id=recorded_by_id,
+    )
+    db.session.add(payment)
+    settle_if_paid(invoice, paid_on)
+    db.session.flush()
+    return payment
+
+
+def invoice_breakdown(invoice: Invoice, as_of: date) -> Breakdown | None:
+    """Return the "view calculation" for the invoice on a day; None for a void one.
+
+    A draft is shown with the merchant's current policy, as it would be if finalized now.
+    """
+    if invoice.state is InvoiceStatus.VOID:
+        return None
+    if invoice.state is InvoiceStatus.DRAFT:
+        policy = invoice.merchant.late_fee_policy
+    else:
+        policy = invoice.late_fee_policy
+    if policy == NO_LATE_FEES:
+        policy = None  # nothing to charge, so no zero-fee row in the calculation
+    return compute_breakdown(
+        total=invoice.total,
+        due_date=invoice.due_date,
+        as_of=as_of,
+        policy=policy,
+        credit_notes=[
+            Reduction(kind="credit_note", on=note.issue_date, amount=note.total, reference=note.number)
+            for note in invoice.credit_notes
+        ],
+        payments=[
+            Reduction(kind="payment", on=payment.paid_on, amount=payment.amount, reference=payment.method)
+            for payment in invoice.payments
+        ],
+    )
+
+
+def list_invoices(
+    merchant: Merchant,
+    *,
+    customer_id: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Invoice], bool]:
+    """Return one page of the merchant's invoices, newest first, and whether more follow."""
+    query = (
+        select(Invoice)
+        .where(Invoice.merchant_id == merchant.id)
+        .options(
+            selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes)
+        )
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+    )
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
+    if status == "overdue":
+        query = query.where(Invoice.status == InvoiceStatus.OPEN.value, Invoice.due_date < merchant.today())
+    elif status is not None:
+        query = query.where(Invoice.status == status)
+    rows = list(db.session.scalars(query.limit(limit + 1).offset(offset)))
+    return rows[:limit], len(rows) > limit
+
+
+def check_currency(currency: str) -> str:
+    """Return the currency if it is a known ISO 4217 code."""
+    currency_exponent(currency)
+    return currency

@@ -1,0 +1,85 @@
+"""Magic links: signed, expiring tokens that open a customer's portal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from portal.extensions import db
+from portal.models import Customer, Invoice
+from portal.models.base import utcnow
+
+SALT = "portal.magic-link"
+
+
+class LinkInvalid(Exception):
+    """The token was tampered with, revoked, or names nothing that exists."""
+
+
+class LinkExpired(Exception):
+    """The token is genuine but older than the maximum age."""
+
+    def __init__(self, customer_id: int | None) -> None:
+        super().__init__("link expired")
+        self.customer_id = customer_id
+
+
+@dataclass(frozen=True)
+class PortalLink:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    customer: Customer
+    invoice: Invoice | None
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def _max_age() -> timedelta:
+    return timedelta(days=int(current_app.config["LINK_MAX_AGE_DAYS"]))
+
+
+def make_portal_link(customer: Customer, invoice: Invoice | None = None) -> PortalLink:
+    """Sign a link for the customer, optionally opening one invoice."""
+    payload = {"c": customer.id, "v": customer.link_version}
+    if invoice is not None:
+        payload["i"] = invoice.id
+    token = _serializer().dumps(payload)
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return PortalLink(url=f"{base}/l/{token}", expires_at=utcnow() + _max_age())
+
+
+def read_portal_link(token: str) -> LinkTarget:
+    """Return what a token opens, or raise LinkInvalid / LinkExpired."""
+    serializer = _serializer()
+    try:
+        payload = serializer.loads(token, max_age=int(_max_age().total_seconds()))
+    except SignatureExpired as exc:
+        # The signature is genuine, so the payload can be trusted to say who it was for.
+        try:
+            data = serializer.load_payload(exc.payload)
+        except BadSignature:
+            data = None
+        customer_id = data.get("c") if isinstance(data, dict) else None
+        raise LinkExpired(customer_id if isinstance(customer_id, int) else None) from None
+    except BadSignature:
+        raise LinkInvalid() from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
+        raise LinkInvalid()
+    customer = db.session.get(Customer, payload["c"])
+    if customer is None or payload.get("v") != customer.link_version:
+        raise LinkInvalid()
+    invoice = None
+    if "i" in payload:
+        invoice = db.session.get(Invoice, payload["i"])
+        if invoice is None or invoice.customer_id != customer.id or invoice.status == "draft":
+            invoice = None
+    return LinkTarget(customer=customer, invoice=invoice)

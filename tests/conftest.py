@@ -1,0 +1,137 @@
+"""Fixtures: one real database per run (SQLite, or PostgreSQL with PORTAL_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.extensions import db
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def _reachable(url: str) -> str | None:
+    """Return None when the database answers, else why not."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except Exception as exc:  # any driver error means "not reachable" here
+        return str(exc).splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+def build_app(database_url: str, **overrides) -> Flask:
+    """Create an app on the given database with the test settings."""
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    config.update(DATABASE_URL=database_url, **overrides)
+    return create_app(config)
+
+
+def reset_schema(app: Flask) -> None:
+    """Drop everything and build the schema through the migrations, as production does."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with engine.begin() as connection:
+                connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+
+
+def empty_tables(app: Flask) -> None:
+    """Remove every row, keeping the schema."""
+    with app.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as connection:
+            if db.engine.dialect.name == "postgresql":
+                names = ", ".join(f'"{table.name}"' for table in tables)
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal.db")
+    problem = _reachable(url)
+    if problem:
+        # A run that asked for PostgreSQL must not silently test SQLite instead.
+        pytest.exit(f"PORTAL_TEST_DATABASE_URL is set but the database is unreachable: {problem}", returncode=3)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url) -> Flask:
+    app = build_app(database_url)
+    reset_schema(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request) -> Iterator[None]:
+    yield
+    if "app" in request.fixturenames:
+        empty_tables(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def ctx(app) -> Iterator[None]:
+    """Run the test inside an application context."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def postgres_app(app, database_url) -> Flask:
+    """An app on PostgreSQL, for the tests only PostgreSQL can answer (row locks, races)."""
+    if database_url.startswith("postgresql"):
+        return app
+    url = os.environ.get("PORTAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    problem = _reachable(url)
+    if problem:
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI and unreachable at {url}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {url} ({problem}); CI runs this test")
+    pg_app = build_app(url)
+    reset_schema(pg_app)
+    return pg_app
+
+
+@pytest.fixture
+def pg(postgres_app) -> Iterator[Flask]:
+    """Yield the PostgreSQL app and empty its tables afterwards."""
+    yield postgres_app
+    empty_tables(postgres_app)
