@@ -1,0 +1,3 @@
+"""Outbox messages and per-merchant email templates."""
+
+from __future__ import annotations
