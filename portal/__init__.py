@@ -31,9 +31,11 @@ def create_app(config: Any = None):
 
     from portal.admin.api import bp as api_bp
     from portal.customer import bp as customer_bp
+    from portal.webhooks import bp as webhooks_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(customer_bp)
+    app.register_blueprint(webhooks_bp)
     errors.register(app)
     cli.register(app)
     return app

@@ -1,0 +1,1 @@
+"""The pay button and the provider's return page (to be written: issue 5)."""
