@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test test-postgres translations bench clean
+.PHONY: install system-deps run test test-postgres translations bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,13 +20,22 @@ translations: $(STAMP)
 		$(BIN)/pybabel compile --use-fuzzy -q -d translations; fi
 
 # Development server with the demo data: http://127.0.0.1:5000
-run: install
+run: system-deps install
 	PORTAL_DEVELOPMENT=true $(BIN)/flask db upgrade
 	PORTAL_DEVELOPMENT=true $(BIN)/flask portal demo
 	PORTAL_DEVELOPMENT=true $(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# Debian packages the suite needs: Chromium for the browser tests, Pango and fonts for WeasyPrint.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "Please install: $$missing (Debian packages)"; fi; fi
+
 # The whole suite on SQLite; set PORTAL_TEST_DATABASE_URL to run it on PostgreSQL.
-test: install
+test: system-deps install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres: install

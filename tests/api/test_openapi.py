@@ -1,0 +1,118 @@
+"""The OpenAPI document describes exactly what the API does: a test walks every operation."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.api.conftest import SPEC_LINE
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json
+
+
+def test_document_is_valid_openapi_3_1(document):
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_document_lists_exactly_the_routes(app, document):
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item if method != "parameters"
+    }
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+            served |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
+
+
+def _validator(document, schema):
+    resource = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:doc", resource)
+    rebased = _rebase(schema)
+    return jsonschema.Draft202012Validator(rebased, registry=registry)
+
+
+def _rebase(node):
+    if isinstance(node, dict):
+        return {k: ("urn:doc" + v if k == "$ref" and v.startswith("#/") else _rebase(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rebase(v) for v in node]
+    return node
+
+
+def _check(document, path, method, response):
+    responses = document["paths"][path][method]["responses"]
+    assert str(response.status_code) in responses, (method, path, response.status_code, response.json)
+    spec = responses[str(response.status_code)]
+    if "content" in spec:
+        schema = spec["content"]["application/json"]["schema"]
+        _validator(document, schema).validate(response.json)
+    else:
+        assert response.data == b""
+
+
+def test_walk_every_operation(api, document, time_machine):
+    """Call each documented operation, success and error, and validate the answers against the document."""
+    time_machine.move_to(datetime(2026, 3, 2, 10, tzinfo=timezone.utc), tick=False)
+    state: dict[str, int] = {}
+    line = dict(SPEC_LINE)
+    draft_body = {"customer_id": 0, "currency": "EUR", "issue_date": "2026-01-01", "due_date": "2026-01-31",
+                  "lines": [line]}
+    # operationId → (method, path template, body, expected status); run in this order.
+    plan = [
+        ("create_customer", "post", "/customers", lambda: {"name": "Jane", "email": "j@example.com"}, 201),
+        ("get_customer", "get", "/customers/{customer_id}", None, 200),
+        ("create_invoice", "post", "/invoices", lambda: {**draft_body, "customer_id": state["customer_id"]}, 201),
+        ("update_invoice", "patch", "/invoices/{invoice_id}", lambda: {"notes": "Thanks"}, 200),
+        ("finalize_invoice", "post", "/invoices/{invoice_id}/finalize", None, 200),
+        ("get_invoice", "get", "/invoices/{invoice_id}", None, 200),
+        ("list_invoices", "get", "/invoices", None, 200),
+        ("record_payment", "post", "/invoices/{invoice_id}/payments",
+         lambda: {"amount": 100, "paid_on": "2026-02-01", "method": "cash"}, 201),
+        ("create_credit_note", "post", "/invoices/{invoice_id}/credit-notes", lambda: {"lines": [dict(line, unit_amount=100)]}, 201),
+        ("get_credit_note", "get", "/credit-notes/{credit_note_id}", None, 200),
+        ("create_portal_link", "post", "/customers/{customer_id}/portal-links", lambda: {}, 201),
+        ("revoke_links", "post", "/customers/{customer_id}/revoke-links", None, 204),
+        ("put_late_fee_policy", "put", "/settings/late-fee-policy",
+         lambda: {"annual_rate": "12", "fee_percent": "0", "fee_minimum": 4000, "grace_days": 0}, 200),
+        ("void_invoice", "post", "/invoices/{invoice_id}/void", None, 409),  # it has a payment
+        ("delete_invoice", "delete", "/invoices/{invoice_id}", None, 409),  # it is finalized
+    ]
+    walked = set()
+    for operation_id, method, template, body, expected in plan:
+        path = template.format(**state)
+        call = getattr(api, method)
+        response = call(path, body()) if body else call(path)
+        assert response.status_code == expected, (operation_id, response.json)
+        assert document["paths"][template][method]["operationId"] == operation_id
+        _check(document, template, method, response)
+        walked.add((method, template))
+        if operation_id == "create_customer":
+            state["customer_id"] = response.json["id"]
+        elif operation_id == "create_invoice":
+            state["invoice_id"] = response.json["id"]
+        elif operation_id == "create_credit_note":
+            state["credit_note_id"] = response.json["id"]
+        # Every operation's documented errors have the documented shape too.
+        if "404" in document["paths"][template][method]["responses"] and "{" in template:
+            missing = call(re.sub(r"\{\w+\}", "999999", template), body()) if body else call(
+                re.sub(r"\{\w+\}", "999999", template))
+            assert missing.status_code == 404
+            _check(document, template, method, missing)
+        unauthorized = call(path, body(), key="wrong") if body else call(path, key="wrong")
+        _check(document, template, method, unauthorized)
+    operations = {(m, p) for p, item in document["paths"].items() for m in item}
+    assert operations - walked == set(), "operations the walk does not cover yet"
