@@ -82,11 +82,19 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+def dispose(app: Flask) -> None:
+    """Close the app's pooled connections (psycopg warns about ones left to the garbage collector)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def app(database_url) -> Flask:
+def app(database_url) -> Iterator[Flask]:
     app = build_app(database_url)
     reset_schema(app)
-    return app
+    yield app
+    dispose(app)
 
 
 @pytest.fixture(autouse=True)
@@ -115,10 +123,11 @@ def runner(app):
 
 
 @pytest.fixture(scope="session")
-def postgres_app(app, database_url) -> Flask:
+def postgres_app(app, database_url) -> Iterator[Flask]:
     """An app on PostgreSQL, for the tests only PostgreSQL can answer (row locks, races)."""
     if database_url.startswith("postgresql"):
-        return app
+        yield app
+        return
     url = os.environ.get("PORTAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     problem = _reachable(url)
     if problem:
@@ -127,7 +136,8 @@ def postgres_app(app, database_url) -> Flask:
         pytest.skip(f"PostgreSQL unreachable at {url} ({problem}); CI runs this test")
     pg_app = build_app(url)
     reset_schema(pg_app)
-    return pg_app
+    yield pg_app
+    dispose(pg_app)
 
 
 @pytest.fixture

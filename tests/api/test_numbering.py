@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Invoice, Merchant
 from portal.services import invoices
-from tests.conftest import build_app
+from tests.conftest import build_app, dispose
 from tests.factories import make_customer, make_invoice, make_merchant
 
 
@@ -74,5 +74,4 @@ def test_fifty_concurrent_finalizes_on_postgresql(pg):
     with pg.app_context():
         stored = db.session.scalars(select(Invoice.number).where(Invoice.merchant_id == merchant_id))
         assert sorted(stored) == sorted(numbers)
-    with racing.app_context():
-        db.engine.dispose()
+    dispose(racing)
