@@ -80,6 +80,7 @@ def test_walk_every_operation(api, document, time_machine):
         ("finalize_invoice", "post", "/invoices/{invoice_id}/finalize", None, 200),
         ("get_invoice", "get", "/invoices/{invoice_id}", None, 200),
         ("list_invoices", "get", "/invoices", None, 200),
+        ("send_invoice", "post", "/invoices/{invoice_id}/send", lambda: {"test": False}, 202),
         ("record_payment", "post", "/invoices/{invoice_id}/payments",
          lambda: {"amount": 100, "paid_on": "2026-02-01", "method": "cash"}, 201),
         ("create_credit_note", "post", "/invoices/{invoice_id}/credit-notes", lambda: {"lines": [dict(line, unit_amount=100)]}, 201),
@@ -88,6 +89,8 @@ def test_walk_every_operation(api, document, time_machine):
         ("revoke_links", "post", "/customers/{customer_id}/revoke-links", None, 204),
         ("put_late_fee_policy", "put", "/settings/late-fee-policy",
          lambda: {"annual_rate": "12", "fee_percent": "0", "fee_minimum": 4000, "grace_days": 0}, 200),
+        ("put_payment_providers", "put", "/settings/payment-providers",
+         lambda: {"mollie": {"enabled": True, "api_key": "test_" + "a" * 30}}, 200),
         ("void_invoice", "post", "/invoices/{invoice_id}/void", None, 409),  # it has a payment
         ("delete_invoice", "delete", "/invoices/{invoice_id}", None, 409),  # it is finalized
     ]
