@@ -9,7 +9,8 @@ def create_app(config: Any = None):
     """Create the application; `config` (a class or a mapping) overrides the environment."""
     from flask import Flask
 
-    from portal import cli, errors, extensions
+    from portal import cli, errors, extensions, web_security
+    from portal.i18n import select_locale
     from portal.config import Config
 
     app = Flask(__name__, instance_relative_config=True)
@@ -27,16 +28,19 @@ def create_app(config: Any = None):
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     extensions.login_manager.init_app(app)
-    extensions.babel.init_app(app)
+    extensions.babel.init_app(app, locale_selector=select_locale)
 
     from portal.admin.api import bp as api_bp
+    from portal.admin.views import bp as admin_bp
     from portal.customer import bp as customer_bp
     from portal.webhooks import bp as webhooks_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(webhooks_bp)
     errors.register(app)
+    web_security.register(app)
     cli.register(app)
     return app
 

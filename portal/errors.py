@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import render_template, request
 from werkzeug.exceptions import HTTPException
+
+#: Codes with a page of their own; any other error gets the generic page.
+ERROR_PAGES = frozenset({400, 401, 403, 404, 405, 410, 413, 429})
 
 
 def register(app) -> None:
@@ -23,4 +26,16 @@ def register(app) -> None:
                 if allowed:
                     response.headers["Allow"] = ", ".join(allowed)
             return response
-        return exc
+        return _error_page(exc)
+
+
+def _error_page(exc: HTTPException):
+    """Render the error as a portal page, keeping headers such as Retry-After or Allow."""
+    if exc.response is not None:
+        return exc  # the code that aborted built its own response
+    code = exc.code or 500
+    response = exc.get_response()
+    response.set_data(render_template("customer/error.html", code=code if code in ERROR_PAGES else None, error=exc))
+    response.mimetype = "text/html"
+    response.headers["Cache-Control"] = "no-store"
+    return response

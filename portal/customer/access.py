@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, session
+from flask import abort, g, session
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +17,7 @@ SESSION_LINK_VERSION = "link_version"
 def start_customer_session(customer: Customer) -> None:
     """Remember the customer for this browser session."""
     session.clear()
+    g.pop("portal_customer", None)
     session[SESSION_CUSTOMER] = customer.id
     session[SESSION_LINK_VERSION] = customer.link_version
     session.permanent = False
@@ -23,6 +25,13 @@ def start_customer_session(customer: Customer) -> None:
 
 def current_customer() -> Customer | None:
     """Return the signed-in customer, or None (also after their links were revoked)."""
+    # The locale selector, the context processor and the view all ask; look once per request.
+    if "portal_customer" not in g:
+        g.portal_customer = _load_customer()
+    return g.portal_customer
+
+
+def _load_customer() -> Customer | None:
     customer_id = session.get(SESSION_CUSTOMER)
     if not isinstance(customer_id, int):
         return None
@@ -30,6 +39,22 @@ def current_customer() -> Customer | None:
     if customer is None or session.get(SESSION_LINK_VERSION) != customer.link_version:
         return None
     return customer
+
+
+def require_customer() -> Customer:
+    """Return the signed-in customer, or abort 401 (the page asks to open the emailed link)."""
+    customer = current_customer()
+    if customer is None:
+        abort(401)
+    return customer
+
+
+def customer_rate_key() -> str:
+    """Key rate limits on the signed-in customer, falling back to the caller's address."""
+    customer_id = session.get(SESSION_CUSTOMER)
+    if isinstance(customer_id, int):
+        return f"customer:{customer_id}"
+    return f"address:{get_remote_address()}"
 
 
 def customer_invoice(customer: Customer, number: str) -> Invoice:

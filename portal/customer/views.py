@@ -1,1 +1,368 @@
-"""Portal pages (to be written: issue 3)."""
+"""Portal pages: magic links, the overview, invoices, credit notes, comments and branding assets."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_percent
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_currency, get_locale, refresh
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from werkzeug.security import safe_join
+
+from portal.customer import bp
+from portal.customer.access import (
+    current_customer,
+    customer_credit_note,
+    customer_invoice,
+    customer_rate_key,
+    require_customer,
+    start_customer_session,
+)
+from portal.customer.forms import CommentForm, FreshLinkForm, LanguageForm, OverviewFilterForm
+from portal.domain.errors import DomainError
+from portal.domain.money import Money
+from portal.extensions import db, limiter
+from portal.i18n import LANGUAGE_NAMES, SESSION_LANGUAGE
+from portal.mail.notifications import send_fresh_link
+from portal.models import Customer, Merchant
+from portal.services.comments import add_customer_comment
+from portal.services.languages import set_customer_language
+from portal.services.links import LinkExpired, LinkInvalid, read_portal_link
+from portal.services.portal_pages import (
+    STATUS_FILTERS,
+    OverviewFilters,
+    credit_note_taxes,
+    customer_overview,
+    invoice_page,
+)
+from portal.theming import DEFAULT_THEME, available_themes, brand_css, logo_data_uri, merchant_theme, theme_file
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SECTIONS = ("open", "paid", "cancelled", "credit_notes")
+#: Which files a theme folder may serve; anything else in it (template overrides) stays private.
+THEME_ASSET_SUFFIXES = frozenset({".css", ".png", ".svg", ".woff2", ".jpg", ".webp"})
+#: The session key remembering whose link expired, so the fresh-link form never carries the token.
+SESSION_EXPIRED_CUSTOMER = "expired_link_customer_id"
+
+PAYMENT_METHOD_LABELS = {
+    "bank_transfer": _l("Bank transfer"),
+    "cash": _l("Cash"),
+    "card": _l("Card"),
+    "cheque": _l("Cheque"),
+    "direct_debit": _l("Direct debit"),
+    "mollie": _l("Online payment"),
+    "stripe": _l("Online payment"),
+    "other": _l("Other"),
+}
+
+
+class PortalChrome:
+    """What the page frame shows around any portal page: who, for which merchant, in which look."""
+
+    @cached_property
+    def customer(self) -> Customer | None:
+        return current_customer()
+
+    @cached_property
+    def merchant(self) -> Merchant | None:
+        return self.customer.merchant if self.customer else None
+
+    @cached_property
+    def theme_name(self) -> str:
+        return merchant_theme(self.merchant) if self.merchant else DEFAULT_THEME
+
+    @cached_property
+    def logo_uri(self) -> str | None:
+        return logo_data_uri(self.merchant) if self.merchant else None
+
+    @cached_property
+    def brand_version(self) -> str:
+        css = brand_css(self.merchant) if self.merchant else ""
+        return hashlib.sha256(css.encode()).hexdigest()[:12]
+
+    @property
+    def current_language(self) -> str:
+        return str(get_locale() or "en")
+
+    @property
+    def languages(self) -> dict[str, str]:
+        return {code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]}
+
+
+@bp.before_app_request
+def forget_previous_customer() -> None:
+    # An app context can outlive one request (tests, CLI): never reuse another request's
+    # customer, nor the locale Flask-Babel picked for them.
+    g.pop("portal_customer", None)
+    refresh()
+
+
+@bp.app_context_processor
+def inject_portal_chrome() -> dict:
+    # One lazy object, so pages of other blueprints pay nothing unless they extend customer/base.html.
+    return {"portal_chrome": PortalChrome()}
+
+
+@bp.app_template_filter("money")
+def money_filter(minor: int, currency: str) -> str:
+    """Format minor units as the locale writes money, e.g. 1 049,86 € in French."""
+    return format_currency(Money(minor, currency).to_decimal(), currency)
+
+
+@bp.app_template_filter("rate")
+def rate_filter(percent: Decimal) -> str:
+    """Format a rate given in percent (12 → 12 %) for the locale."""
+    # The locale's own pattern (12 % in French), keeping every decimal the rate has (5,5 %).
+    return format_percent(percent.scaleb(-2), locale=get_locale(), decimal_quantization=False)
+
+
+@bp.app_template_filter("moment")
+def moment_filter(value: datetime, timezone: str) -> str:
+    """Format a timestamp in the merchant's time zone for the locale."""
+    return babel_format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=get_locale())
+
+
+@bp.app_template_global()
+def payment_method_label(method: str) -> str:
+    """Name a payment method in the customer's language."""
+    return str(PAYMENT_METHOD_LABELS.get(method, PAYMENT_METHOD_LABELS["other"]))
+
+
+@bp.app_template_global()
+def overview_page_url(section: str, page: int) -> str:
+    """Link to another page of one overview section, keeping the filters."""
+    args = request.args.to_dict()
+    args[f"{section}_page"] = str(page)
+    return url_for("customer.overview", **args)
+
+
+def _no_store(response: Response) -> Response:
+    # Pages about someone's debts must not linger in shared caches or the back-forward cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- Entry -------------------------------------------------------------------------------------
+
+
+@bp.get("/l/<token>")
+def open_link(token: str):
+    """Start a session from a magic link and move on, so the token leaves the address bar."""
+    try:
+        target = read_portal_link(token)
+    except LinkExpired as exc:
+        session[SESSION_EXPIRED_CUSTOMER] = exc.customer_id
+        return _no_store(Response(render_template("customer/link_expired.html", form=FreshLinkForm()), 410))
+    except LinkInvalid:
+        abort(404)
+    start_customer_session(target.customer)
+    if target.invoice is not None:
+        return redirect(url_for("customer.invoice", number=target.invoice.number), 303)
+    return redirect(url_for("customer.overview"), 303)
+
+
+@bp.post("/l/fresh")
+@limiter.limit("5/hour;2/minute", key_func=get_remote_address)
+def request_fresh_link():
+    """Email a fresh link to the expired link's owner; the answer is the same either way."""
+    form = FreshLinkForm()
+    if form.validate_on_submit():
+        customer_id = session.pop(SESSION_EXPIRED_CUSTOMER, None)
+        customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        if customer is not None:
+            send_fresh_link(customer)
+            db.session.commit()
+    return _no_store(Response(render_template("customer/fresh_link_sent.html")))
+
+
+@bp.post("/sign-out")
+def sign_out():
+    """Forget the customer in this browser."""
+    session.clear()
+    return _no_store(Response(render_template("customer/signed_out.html", merchant=None, customer=None)))
+
+
+@bp.post("/language")
+def change_language():
+    """Switch the language; a signed-in customer keeps it for mails and documents too."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        customer = current_customer()
+        if customer is not None:
+            set_customer_language(customer, form.language.data)
+            db.session.commit()
+        else:
+            session[SESSION_LANGUAGE] = form.language.data
+    return redirect(_local_path(form.next.data), 303)
+
+
+def _local_path(target: str | None) -> str:
+    """Return target when it is a path on this site, else the overview (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("customer.overview")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("customer.overview")
+    return target
+
+
+# -- Pages -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def overview():
+    """List the customer's whole history in sections, filtered and paginated."""
+    customer = require_customer()
+    form = OverviewFilterForm(formdata=request.args)
+    form.validate()
+    filters = OverviewFilters(
+        status=form.status.data if not form.status.errors and form.status.data in STATUS_FILTERS else "",
+        issued_from=None if form.issued_from.errors else form.issued_from.data,
+        issued_to=None if form.issued_to.errors else form.issued_to.data,
+        number="" if form.number.errors else (form.number.data or ""),
+    )
+    pages = {section: request.args.get(f"{section}_page", 1, type=int) for section in SECTIONS}
+    page = customer_overview(customer, filters, pages)
+    return _no_store(
+        Response(
+            render_template(
+                "customer/overview.html",
+                merchant=customer.merchant,
+                customer=customer,
+                overview=page,
+                filters=filters,
+                filter_form=form,
+            )
+        )
+    )
+
+
+def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, status: int = 200) -> Response:
+    page = invoice_page(invoice)
+    html = render_template(
+        "customer/invoice.html",
+        merchant=customer.merchant,
+        customer=customer,
+        invoice=invoice,
+        page=page,
+        breakdown=page.breakdown,
+        amount_due=page.amount_due,
+        days_overdue=page.days_overdue,
+        comment_form=comment_form,
+    )
+    return _no_store(Response(html, status))
+
+
+@bp.get("/invoices/<number>")
+def invoice(number: str):
+    """Show one invoice: lines, taxes, what is due and why, credit notes, payments, comments."""
+    customer = require_customer()
+    return _invoice_response(customer, customer_invoice(customer, number), CommentForm())
+
+
+@bp.post("/invoices/<number>/comments")
+@limiter.limit("10/minute;100/day", key_func=customer_rate_key)
+def add_comment(number: str):
+    """Post the customer's comment under the invoice."""
+    customer = require_customer()
+    invoice = customer_invoice(customer, number)
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            add_customer_comment(invoice, customer, form.body.data)
+        except DomainError as exc:
+            form.body.errors = [exc.message]
+        else:
+            db.session.commit()
+            flash(_("Your message was sent. You will find the reply here."), "success")
+            return redirect(url_for("customer.invoice", number=invoice.number, _anchor="comments"), 303)
+    return _invoice_response(customer, invoice, form, status=400)
+
+
+@bp.get("/credit-notes/<number>")
+def credit_note(number: str):
+    """Show a credit note beside the invoice it corrects."""
+    customer = require_customer()
+    note = customer_credit_note(customer, number)
+    html = render_template(
+        "customer/credit_note.html",
+        merchant=customer.merchant,
+        customer=customer,
+        note=note,
+        invoice=note.invoice,
+        taxes=credit_note_taxes(note),
+    )
+    return _no_store(Response(html))
+
+
+# -- Assets ------------------------------------------------------------------------------------
+
+
+@bp.get("/brand.css")
+def brand_stylesheet():
+    """Serve the signed-in customer's merchant colours as CSS custom properties."""
+    customer = current_customer()
+    css = brand_css(customer.merchant) if customer else ""
+    response = Response(css, mimetype="text/css")
+    # The URL carries a hash of the colours, so a change of brand gets a new URL.
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Vary"] = "Cookie"
+    return response
+
+
+@bp.get("/theme/<name>/<path:filename>")
+def theme_asset(name: str, filename: str):
+    """Serve a stylesheet or image from a theme folder."""
+    if name not in available_themes() or Path(filename).suffix.lower() not in THEME_ASSET_SUFFIXES:
+        abort(404)
+    path = theme_file(name, filename)
+    if path is None:
+        abort(404)
+    return _small_file(path)
+
+
+@bp.get("/assets/<path:filename>")
+def asset(filename: str):
+    """Serve the portal's own stylesheet and script."""
+    joined = safe_join(str(STATIC_DIR), filename)
+    if joined is None or not Path(joined).is_file():
+        abort(404)
+    return _small_file(Path(joined))
+
+
+def _small_file(path: Path) -> Response:
+    # Themes and the portal's assets are a few kilobytes: read them whole, let ETags save the transfer.
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = Response(path.read_bytes(), mimetype=mimetype)
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Answer "ok" for load balancers and the benchmark's baseline."""
+    return Response("ok", mimetype="text/plain")

@@ -1,0 +1,36 @@
+"""The comment thread under an invoice: customers ask, staff answer."""
+
+from __future__ import annotations
+
+from portal.domain.errors import DomainError
+from portal.extensions import db
+from portal.mail.notifications import notify_staff_of_comment
+from portal.models import Comment, Customer, Invoice
+
+MAX_COMMENT_LENGTH = 2000
+
+
+def check_comment_body(body: str) -> str:
+    """Return the comment trimmed, or raise DomainError unless it holds 1–2000 characters."""
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("A comment cannot be empty", "body")
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise DomainError(f"A comment is at most {MAX_COMMENT_LENGTH} characters", "body")
+    return body
+
+
+def add_customer_comment(invoice: Invoice, customer: Customer, body: str) -> Comment:
+    """Add the customer's comment to their invoice and queue a note to the merchant's staff."""
+    if invoice.customer_id != customer.id or invoice.merchant_id != customer.merchant_id:
+        raise DomainError("Customers comment only on their own invoices", "invoice")
+    comment = Comment(
+        merchant_id=invoice.merchant_id,
+        invoice=invoice,
+        author_kind="customer",
+        body=check_comment_body(body),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    notify_staff_of_comment(comment)
+    return comment

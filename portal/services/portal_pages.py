@@ -1,0 +1,270 @@
+"""What the customer portal's pages show: the overview's sections and one invoice with its story."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from portal.domain.invoices import InvoiceStatus, TaxAmount, compute_totals
+from portal.domain.late_fees import Breakdown
+from portal.extensions import db
+from portal.models import Comment, CreditNote, Customer, Invoice
+from portal.services.invoices import invoice_breakdown
+
+PAGE_SIZE = 20
+STATUS_FILTERS = ("open", "overdue", "paid", "void", "credit_notes")
+
+
+@dataclass(frozen=True)
+class OverviewFilters:
+    """What the customer narrowed the overview to; empty values mean no filter."""
+
+    status: str = ""
+    issued_from: date | None = None
+    issued_to: date | None = None
+    number: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Tell whether any filter is set."""
+        return bool(self.status or self.issued_from or self.issued_to or self.number)
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An invoice as listed, with what it costs today (None when void)."""
+
+    invoice: Invoice
+    breakdown: Breakdown | None
+
+    @property
+    def amount_due(self) -> int:
+        """Return the amount due today (0 for paid or void)."""
+        return self.breakdown.amount_due if self.breakdown and self.invoice.state is InvoiceStatus.OPEN else 0
+
+    @property
+    def days_overdue(self) -> int:
+        """Return how many days past its due date an open invoice is, else 0."""
+        if self.breakdown is None or not self.breakdown.overdue or self.invoice.state is not InvoiceStatus.OPEN:
+            return 0
+        return self.breakdown.days_late
+
+
+@dataclass(frozen=True)
+class Section:
+    """One page of one overview section."""
+
+    key: str
+    rows: list
+    page: int
+    pages: int
+    count: int
+    shown: bool
+
+    @property
+    def previous_page(self) -> int | None:
+        """Return the page before this one, if any."""
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        """Return the page after this one, if any."""
+        return self.page + 1 if self.page < self.pages else None
+
+
+@dataclass(frozen=True)
+class CurrencyDue:
+    """Everything the customer owes today in one currency."""
+
+    currency: str
+    amount_due: int
+    open_count: int
+    overdue_count: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The overview page: what is owed, then open, paid, cancelled invoices and credit notes."""
+
+    due: list[CurrencyDue]
+    open: Section
+    paid: Section
+    cancelled: Section
+    credit_notes: Section
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    """One invoice with its taxes, calculation, credit notes, payments and comments."""
+
+    invoice: Invoice
+    breakdown: Breakdown | None
+    taxes: tuple[TaxAmount, ...]
+    comments: list[Comment]
+    today: date
+
+    @property
+    def amount_due(self) -> int:
+        """Return what the customer owes today (0 once paid or void)."""
+        return InvoiceRow(self.invoice, self.breakdown).amount_due
+
+    @property
+    def days_overdue(self) -> int:
+        """Return the days past due for an open invoice, else 0."""
+        return InvoiceRow(self.invoice, self.breakdown).days_overdue
+
+
+def _page_count(count: int) -> int:
+    return max(1, math.ceil(count / PAGE_SIZE))
+
+
+def _clamp(page: int, count: int) -> int:
+    return min(max(1, page), _page_count(count))
+
+
+def _invoice_filters(customer: Customer, filters: OverviewFilters) -> list:
+    conditions = [Invoice.merchant_id == customer.merchant_id, Invoice.customer_id == customer.id]
+    if filters.issued_from:
+        conditions.append(Invoice.issue_date >= filters.issued_from)
+    if filters.issued_to:
+        conditions.append(Invoice.issue_date <= filters.issued_to)
+    if filters.number:
+        conditions.append(func.lower(Invoice.number).contains(filters.number.lower(), autoescape=True))
+    return conditions
+
+
+def _section(
+    key: str, query, conditions: list, order: Sequence, page: int, shown: bool, *options
+) -> tuple[list, Section]:
+    """Count and fetch one page of a section; the statements do not depend on how many rows exist."""
+    if not shown:
+        return [], Section(key=key, rows=[], page=1, pages=1, count=0, shown=False)
+    count = db.session.scalar(select(func.count()).select_from(query.where(*conditions).subquery()))
+    page = _clamp(page, count)
+    rows = list(
+        db.session.scalars(
+            query.where(*conditions).options(*options).order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    return rows, Section(key=key, rows=rows, page=page, pages=_page_count(count), count=count, shown=True)
+
+
+def _amounts_owed(customer: Customer, today: date) -> list[CurrencyDue]:
+    """Sum what every open invoice costs today, per currency, whatever the filters say."""
+    invoices = db.session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.merchant_id == customer.merchant_id,
+            Invoice.customer_id == customer.id,
+            Invoice.status == InvoiceStatus.OPEN.value,
+        )
+        .options(selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
+    )
+    totals: dict[str, list[int]] = {}
+    for invoice in invoices:
+        row = InvoiceRow(invoice, invoice_breakdown(invoice, today))
+        entry = totals.setdefault(invoice.currency, [0, 0, 0])
+        entry[0] += row.amount_due
+        entry[1] += 1
+        entry[2] += 1 if row.days_overdue else 0
+    return [CurrencyDue(currency, *values) for currency, values in sorted(totals.items())]
+
+
+def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[str, int]) -> Overview:
+    """Build the overview: amounts owed, then one page of each section the filters keep."""
+    today = customer.merchant.today()
+    conditions = _invoice_filters(customer, filters)
+    status = filters.status
+    invoices = select(Invoice)
+
+    open_conditions = [*conditions, Invoice.status == InvoiceStatus.OPEN.value]
+    if status == "overdue":
+        open_conditions.append(Invoice.due_date < today)
+    open_rows, open_section = _section(
+        "open",
+        invoices,
+        open_conditions,
+        (Invoice.due_date, Invoice.id),
+        pages.get("open", 1),
+        status in ("", "open", "overdue"),
+        selectinload(Invoice.payments),
+        selectinload(Invoice.credit_notes),
+    )
+    open_section = Section(
+        key="open",
+        rows=[InvoiceRow(invoice, invoice_breakdown(invoice, today)) for invoice in open_rows],
+        page=open_section.page,
+        pages=open_section.pages,
+        count=open_section.count,
+        shown=open_section.shown,
+    )
+    _, paid = _section(
+        "paid",
+        invoices,
+        [*conditions, Invoice.status == InvoiceStatus.PAID.value],
+        (Invoice.paid_on.desc(), Invoice.id.desc()),
+        pages.get("paid", 1),
+        status in ("", "paid"),
+    )
+    _, cancelled = _section(
+        "cancelled",
+        invoices,
+        [*conditions, Invoice.status == InvoiceStatus.VOID.value],
+        (Invoice.issue_date.desc(), Invoice.id.desc()),
+        pages.get("cancelled", 1),
+        status in ("", "void"),
+    )
+    note_conditions = [CreditNote.merchant_id == customer.merchant_id, CreditNote.customer_id == customer.id]
+    if filters.issued_from:
+        note_conditions.append(CreditNote.issue_date >= filters.issued_from)
+    if filters.issued_to:
+        note_conditions.append(CreditNote.issue_date <= filters.issued_to)
+    if filters.number:
+        note_conditions.append(func.lower(CreditNote.number).contains(filters.number.lower(), autoescape=True))
+    _, notes = _section(
+        "credit_notes",
+        select(CreditNote),
+        note_conditions,
+        (CreditNote.issue_date.desc(), CreditNote.id.desc()),
+        pages.get("credit_notes", 1),
+        status in ("", "credit_notes"),
+        selectinload(CreditNote.invoice),
+    )
+    return Overview(
+        due=_amounts_owed(customer, today),
+        open=open_section,
+        paid=paid,
+        cancelled=cancelled,
+        credit_notes=notes,
+    )
+
+
+def invoice_page(invoice: Invoice) -> InvoicePage:
+    """Gather what the invoice page shows, as of the merchant's today."""
+    today = invoice.merchant.today()
+    comments = list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.invoice_id == invoice.id, Comment.merchant_id == invoice.merchant_id)
+            .options(selectinload(Comment.staff_user))
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+    totals = compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent)
+    return InvoicePage(
+        invoice=invoice,
+        breakdown=invoice_breakdown(invoice, today),
+        taxes=totals.taxes,
+        comments=comments,
+        today=today,
+    )
+
+
+def credit_note_taxes(note: CreditNote) -> tuple[TaxAmount, ...]:
+    """Return the credit note's tax per rate."""
+    return compute_totals([line.to_domain() for line in note.lines]).taxes
