@@ -1,1 +1,67 @@
-"""PDF, zip and attachment downloads (to be written: issue 4)."""
+"""PDF, zip and attachment downloads of the signed-in customer's documents."""
+
+from __future__ import annotations
+
+from flask import Response, abort
+
+from portal.customer import bp
+from portal.customer.access import current_customer, customer_credit_note, customer_invoice
+from portal.documents.archive import (
+    credit_note_filename,
+    invoice_attachments,
+    invoice_download,
+    invoice_filename,
+    safe_filename,
+)
+from portal.documents.pdf import credit_note_pdf, invoice_pdf
+from portal.extensions import db
+from portal.models import Customer
+
+
+def _customer() -> Customer:
+    customer = current_customer()
+    if customer is None:
+        # Documents are reached only through a magic link's session.
+        abort(401)
+    return customer
+
+
+def _file(data: bytes, content_type: str, filename: str, disposition: str = "attachment") -> Response:
+    response = Response(data, mimetype=content_type)
+    # safe_filename keeps to [A-Za-z0-9._-], so the quoted value needs no escaping.
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{safe_filename(filename)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/invoices/<number>/pdf")
+def invoice_pdf_view(number: str):
+    invoice = customer_invoice(_customer(), number)
+    pdf = invoice_pdf(invoice)
+    db.session.commit()  # keeps the rendered PDF for the next download
+    return _file(pdf, "application/pdf", invoice_filename(invoice), "inline")
+
+
+@bp.get("/credit-notes/<number>/pdf")
+def credit_note_pdf_view(number: str):
+    note = customer_credit_note(_customer(), number)
+    pdf = credit_note_pdf(note)
+    db.session.commit()
+    return _file(pdf, "application/pdf", credit_note_filename(note.number), "inline")
+
+
+@bp.get("/invoices/<number>/download")
+def invoice_download_view(number: str):
+    download = invoice_download(customer_invoice(_customer(), number))
+    db.session.commit()
+    return _file(download.data, download.content_type, download.filename)
+
+
+@bp.get("/invoices/<number>/attachments/<int:attachment_id>")
+def invoice_attachment_view(number: str, attachment_id: int):
+    invoice = customer_invoice(_customer(), number)
+    attachment = next((a for a in invoice_attachments(invoice) if a.id == attachment_id), None)
+    if attachment is None:
+        abort(404)
+    return _file(attachment.data, attachment.content_type, attachment.filename)

@@ -1,28 +1,231 @@
-"""The messages the portal sends; each is queued in the outbox within the caller's transaction.
-
-Placeholders until the outbox lands (issue 4): they queue nothing yet.
-"""
+"""The messages the portal sends; each is queued in the outbox within the caller's transaction."""
 
 from __future__ import annotations
 
-from portal.models import Comment, Customer, Payment
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.documents.archive import invoice_filename
+from portal.documents.html import format_day, format_money
+from portal.documents.pdf import invoice_pdf
+from portal.domain.money import Money
+from portal.extensions import db
+from portal.mail.compose import Button, compose, fill_html, fill_plain, fill_text
+from portal.mail.defaults import INVOICE_MAIL, MailText
+from portal.mail.outbox import MailAttachment, queue_mail
+from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
+from portal.models.mail import EmailTemplate, OutboxMessage
+from portal.services.errors import Conflict
+from portal.services.invoices import invoice_breakdown
+from portal.services.links import make_portal_link
+
+
+def _staff_language() -> str:
+    # Staff accounts have no language of their own yet: they read the deployment's default.
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+
+
+def _customer_footer(merchant: Merchant) -> str:
+    return _("You receive this email because %(merchant)s sends you invoices through its customer portal.",
+             merchant=merchant.name)
+
+
+def staff_recipients(merchant: Merchant) -> list[str]:
+    """Return the addresses of the merchant's active staff, or its support address when it has none."""
+    emails = list(
+        db.session.scalars(
+            select(StaffUser.email)
+            .where(StaffUser.merchant_id == merchant.id, StaffUser.active.is_(True))
+            .order_by(StaffUser.id)
+        )
+    )
+    if not emails and merchant.support_email:
+        emails = [merchant.support_email]
+    return emails
+
+
+def _admin_url() -> str:
+    return current_app.config["PUBLIC_URL"].rstrip("/") + "/admin/"
+
+
+def invoice_template(merchant: Merchant, language: str) -> MailText:
+    """Return the merchant's invoice mail for the language, else the built-in one."""
+    own = db.session.scalar(
+        select(EmailTemplate).where(
+            EmailTemplate.merchant_id == merchant.id,
+            EmailTemplate.kind == "invoice",
+            EmailTemplate.language == language,
+        )
+    )
+    if own is not None:
+        return MailText(own.subject, own.body)
+    return INVOICE_MAIL.get(language, INVOICE_MAIL["en"])
+
+
+def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) -> OutboxMessage:
+    """Queue the invoice mail (PDF attached, magic link inside) to the customer, or a test copy to test_to.
+
+    A test copy is the customer's mail as it will be sent, with "[TEST]" before the subject and a
+    banner saying so. Sending again is a resend: the customer gets a fresh link.
+    """
+    if invoice.status == "draft":
+        raise Conflict("A draft cannot be sent: finalize it first", "status")
+    if invoice.status == "void":
+        raise Conflict(f"Invoice {invoice.number} is void: it cannot be sent", "status")
+    merchant, customer = invoice.merchant, invoice.customer
+    as_of = merchant.today()
+    link = make_portal_link(customer, invoice).url
+    breakdown = invoice_breakdown(invoice, as_of)
+    amount_due = breakdown.amount_due if breakdown is not None and invoice.status == "open" else 0
+    with force_locale(customer.language):
+        values = {
+            "number": invoice.number,
+            "amount_due": format_money(Money(amount_due, invoice.currency)),
+            "due_date": format_day(invoice.due_date),
+            "merchant": merchant.name,
+            "customer": customer.name,
+            "link": link,
+        }
+        template = invoice_template(merchant, customer.language)
+        subject = fill_text(template.subject, values)
+        banner = None
+        if test_to is not None:
+            subject = f"[TEST] {subject}"
+            banner = _("Test copy: this is the email %(customer)s will receive.", customer=customer.name)
+        label = _("View this invoice")
+        composed = compose(
+            merchant,
+            body_text=fill_plain(template.body, values, label),
+            body_html=fill_html(template.body, values, Button(label, link)),
+            banner=banner,
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    pdf = MailAttachment(invoice_filename(invoice), "application/pdf", invoice_pdf(invoice, as_of))
+    to = test_to.email if isinstance(test_to, StaffUser) else (test_to or customer.email)
+    return queue_mail(
+        merchant_id=merchant.id,
+        kind="invoice_test" if test_to is not None else "invoice",
+        to=to,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        invoice_id=invoice.id,
+        attachments=(*composed.inline, pdf),
+    )
 
 
 def send_fresh_link(customer: Customer) -> None:
     """Queue a mail with a new portal link to the customer's address on file."""
+    merchant = customer.merchant
+    link = make_portal_link(customer).url
+    with force_locale(customer.language):
+        subject = _("Your new link to your invoices from %(merchant)s", merchant=merchant.name)
+        composed = compose(
+            merchant,
+            paragraphs=[
+                _("Hello %(name)s,", name=customer.name),
+                _("Here is a new link to your invoices from %(merchant)s. It stays valid for %(days)s days.",
+                  merchant=merchant.name, days=current_app.config["LINK_MAX_AGE_DAYS"]),
+                _("If you did not ask for it, you can ignore this email."),
+            ],
+            button=Button(_("Open your invoices"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    queue_mail(merchant_id=merchant.id, kind="fresh_link", to=customer.email, subject=subject,
+               text=composed.text, html=composed.html, reply_to=merchant.support_email, from_name=merchant.name,
+               attachments=composed.inline)
 
 
 def notify_staff_of_comment(comment: Comment) -> None:
     """Queue a notification of a customer's comment to every staff member of the merchant."""
-
-
-def send_payment_confirmation(payment: Payment) -> None:
-    """Queue the customer's confirmation of an online payment."""
-
-
-def notify_staff_of_payment(payment: Payment) -> None:
-    """Queue a notification of an online payment to every staff member of the merchant."""
+    invoice = comment.invoice
+    merchant, customer = invoice.merchant, invoice.customer
+    with force_locale(_staff_language()):
+        subject = _("%(customer)s asked about invoice %(number)s", customer=customer.name, number=invoice.number)
+        composed = compose(
+            merchant,
+            paragraphs=[_("%(customer)s (%(email)s) wrote about invoice %(number)s:",
+                          customer=customer.name, email=customer.email, number=invoice.number)],
+            quote=comment.body,
+            button=Button(_("Reply in the admin area"), _admin_url()),
+            preheader=subject,
+        )
+    for address in staff_recipients(merchant):
+        queue_mail(merchant_id=merchant.id, kind="comment", to=address, subject=subject, text=composed.text,
+                   html=composed.html, reply_to=customer.email, invoice_id=invoice.id, attachments=composed.inline)
 
 
 def notify_customer_of_reply(comment: Comment) -> None:
     """Queue a staff member's reply to the customer who asked."""
+    invoice = comment.invoice
+    merchant, customer = invoice.merchant, invoice.customer
+    link = make_portal_link(customer, invoice).url
+    with force_locale(customer.language):
+        subject = _("%(merchant)s replied about invoice %(number)s", merchant=merchant.name, number=invoice.number)
+        composed = compose(
+            merchant,
+            paragraphs=[
+                _("Hello %(name)s,", name=customer.name),
+                _("%(merchant)s replied to your message about invoice %(number)s:",
+                  merchant=merchant.name, number=invoice.number),
+            ],
+            quote=comment.body,
+            button=Button(_("View the conversation"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    queue_mail(merchant_id=merchant.id, kind="reply", to=customer.email, subject=subject, text=composed.text,
+               html=composed.html, reply_to=merchant.support_email, from_name=merchant.name,
+               invoice_id=invoice.id, attachments=composed.inline)
+
+
+def _amount_paid(payment: Payment) -> str:
+    return format_money(Money(payment.amount + payment.fee_amount + payment.interest_amount, payment.currency))
+
+
+def send_payment_confirmation(payment: Payment) -> None:
+    """Queue the customer's confirmation of an online payment."""
+    invoice = payment.invoice
+    merchant, customer = invoice.merchant, invoice.customer
+    link = make_portal_link(customer, invoice).url
+    with force_locale(customer.language):
+        subject = _("Payment received for invoice %(number)s", number=invoice.number)
+        composed = compose(
+            merchant,
+            paragraphs=[
+                _("Hello %(name)s,", name=customer.name),
+                _("We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
+                  amount=_amount_paid(payment), number=invoice.number, date=format_day(payment.paid_on)),
+            ],
+            button=Button(_("View this invoice"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    queue_mail(merchant_id=merchant.id, kind="payment_confirmation", to=customer.email, subject=subject,
+               text=composed.text, html=composed.html, reply_to=merchant.support_email, from_name=merchant.name,
+               invoice_id=invoice.id, attachments=composed.inline)
+
+
+def notify_staff_of_payment(payment: Payment) -> None:
+    """Queue a notification of an online payment to every staff member of the merchant."""
+    invoice = payment.invoice
+    merchant, customer = invoice.merchant, invoice.customer
+    with force_locale(_staff_language()):
+        subject = _("Invoice %(number)s was paid online", number=invoice.number)
+        composed = compose(
+            merchant,
+            paragraphs=[_("%(customer)s paid %(amount)s for invoice %(number)s on %(date)s.",
+                          customer=customer.name, amount=_amount_paid(payment), number=invoice.number,
+                          date=format_day(payment.paid_on))],
+            button=Button(_("Open the admin area"), _admin_url()),
+            preheader=subject,
+        )
+    for address in staff_recipients(merchant):
+        queue_mail(merchant_id=merchant.id, kind="payment_notice", to=address, subject=subject,
+                   text=composed.text, html=composed.html, invoice_id=invoice.id, attachments=composed.inline)

@@ -1,3 +1,58 @@
 """Rendered PDFs kept for reuse, and files attached to invoices."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, UTCDateTime, utcnow
+
+DOCUMENT_KINDS = ("invoice", "credit_note")
+
+
+class RenderedDocument(Base):
+    """The last PDF rendered of a finalized document in one language, reused while its fingerprint holds."""
+
+    __tablename__ = "rendered_documents"
+    __table_args__ = (
+        UniqueConstraint("kind", "document_id", "language"),
+        CheckConstraint(f"kind IN {DOCUMENT_KINDS!r}", name="kind_known"),
+        CheckConstraint("size >= 0", name="size_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    #: "invoice" or "credit_note".
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The invoice's or credit note's id (which table depends on kind).
+    document_id: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(8))
+    #: SHA-256 of everything the PDF shows, the branding and the templates; a change means a new render.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: Length of pdf in bytes.
+    size: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InvoiceAttachment(Base):
+    """A file staff attached to an invoice; the customer downloads it, alone or in the invoice's zip."""
+
+    __tablename__ = "invoice_attachments"
+    __table_args__ = (CheckConstraint("size >= 0", name="size_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    #: The uploaded file's name, as given; reduced to safe characters whenever it is served.
+    filename: Mapped[str] = mapped_column(String(255))
+    #: MIME type checked at upload (PDF, images, office documents).
+    content_type: Mapped[str] = mapped_column(String(100))
+    #: Length of data in bytes.
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Staff member who uploaded it.
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,88 @@
+"""The invoice's download bundle: its PDF alone, or a zip with its credit notes and attachments."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from portal.documents.pdf import credit_note_pdf, invoice_pdf
+from portal.extensions import db
+from portal.models import Invoice
+from portal.models.document import InvoiceAttachment
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# A fixed timestamp keeps the zip of unchanged documents byte-for-byte the same.
+_ZIP_DATE = (2000, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def safe_filename(name: str, default: str = "file") -> str:
+    """Reduce a name to [A-Za-z0-9._-] with no leading dots, so it cannot name a folder or escape one."""
+    cleaned = _UNSAFE.sub("_", name).lstrip("._")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)[:120]
+    return cleaned or default
+
+
+def invoice_filename(invoice: Invoice) -> str:
+    """Return e.g. invoice-2026-0007.pdf."""
+    return safe_filename(f"invoice-{invoice.number}.pdf")
+
+
+def credit_note_filename(number: str) -> str:
+    """Return e.g. credit-note-CN-2026-0003.pdf."""
+    return safe_filename(f"credit-note-{number}.pdf")
+
+
+def build_zip(members: list[tuple[str, bytes]]) -> bytes:
+    """Write a zip of flat, safely named members; a repeated name gets a numbered suffix."""
+    buffer = io.BytesIO()
+    seen: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            name = safe_filename(name)
+            stem, dot, suffix = name.rpartition(".")
+            if not dot:
+                stem, suffix = name, ""
+            candidate, counter = name, 1
+            while candidate.lower() in seen:
+                counter += 1
+                candidate = f"{stem}-{counter}{dot}{suffix}"
+            seen.add(candidate.lower())
+            info = zipfile.ZipInfo(candidate, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def invoice_attachments(invoice: Invoice) -> list[InvoiceAttachment]:
+    """Return the files staff attached to the invoice, oldest first."""
+    return list(
+        db.session.scalars(
+            select(InvoiceAttachment)
+            .where(InvoiceAttachment.invoice_id == invoice.id, InvoiceAttachment.merchant_id == invoice.merchant_id)
+            .order_by(InvoiceAttachment.id)
+        )
+    )
+
+
+def invoice_download(invoice: Invoice) -> Download:
+    """Return the invoice's PDF, or a zip of it, its credit notes' PDFs and its attachments when there are any."""
+    pdf = invoice_pdf(invoice)
+    attachments = invoice_attachments(invoice)
+    if not invoice.credit_notes and not attachments:
+        return Download(invoice_filename(invoice), "application/pdf", pdf)
+    members = [(invoice_filename(invoice), pdf)]
+    members += [(credit_note_filename(note.number), credit_note_pdf(note)) for note in invoice.credit_notes]
+    members += [(attachment.filename, attachment.data) for attachment in attachments]
+    return Download(safe_filename(f"invoice-{invoice.number}.zip"), "application/zip", build_zip(members))

@@ -1,0 +1,58 @@
+"""The Jinja environment of the PDF and mail templates, with locale-aware formatting filters."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import flask_babel
+from flask import current_app
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+
+from portal.domain.money import Money
+
+_PORTAL_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_FOLDERS = (_PORTAL_DIR / "documents" / "templates", _PORTAL_DIR / "mail" / "templates")
+_EXTENSION_KEY = "portal.documents.jinja"
+
+
+def format_money(value: Money) -> str:
+    """Format an amount for the current locale, e.g. '1.049,86 €' in nl."""
+    return flask_babel.format_currency(value.to_decimal(), value.currency)
+
+
+def format_day(value: date | None) -> str:
+    """Format a date for the current locale, e.g. '31 janv. 2026' in fr."""
+    return "" if value is None else flask_babel.format_date(value, "medium")
+
+
+def format_quantity(value: Decimal) -> str:
+    """Format a quantity without trailing zeros, e.g. '2,5' in de."""
+    return flask_babel.format_decimal(value, format="#,##0.###")
+
+
+def format_rate(value: Decimal) -> str:
+    """Format a percentage given in percent, e.g. '5,5 %' in fr."""
+    return flask_babel.format_percent(value / 100, format="#,##0.####%")
+
+
+def environment() -> Environment:
+    """Return this app's environment for the PDF and mail templates, built once."""
+    env = current_app.extensions.get(_EXTENSION_KEY)
+    if env is None:
+        # An overlay shares Flask's autoescaping (on for .html) and Flask-Babel's gettext, but has
+        # its own loader, so these templates need no blueprint and cannot shadow the portal's.
+        env = current_app.jinja_env.overlay(
+            loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in TEMPLATE_FOLDERS])
+        )
+        env.filters = dict(env.filters)  # the overlay would otherwise add to the portal's filters
+        env.filters.update(money=format_money, day=format_day, quantity=format_quantity, rate=format_rate)
+        current_app.extensions[_EXTENSION_KEY] = env
+    return env
+
+
+def render(template_name: str, **context) -> str:
+    """Render a PDF or mail template in the current locale from the given context only."""
+    # No context processors: what a PDF shows (and so its fingerprint) depends on its arguments alone.
+    return environment().get_template(template_name).render(context)

@@ -1,0 +1,110 @@
+"""How a built message leaves: over SMTP (PORTAL_SMTP_URL), or printed when no server is configured."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol, TextIO
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class Transport(Protocol):
+    #: Recorded on the outbox row: "smtp" or "console".
+    name: str
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand the message over, or raise."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    #: "plain", "starttls" or "ssl" (implicit TLS).
+    security: str
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """Read smtp://user:pass@host:port[?starttls=1], smtp+starttls://… or smtps://… (implicit TLS)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if scheme == "smtps":
+        security, port = "ssl", 465
+    elif scheme == "smtp+starttls" or (scheme == "smtp" and query.get("starttls", "").lower() in _TRUE):
+        security, port = "starttls", 587
+    elif scheme == "smtp":
+        security, port = "plain", 25
+    else:
+        raise ValueError(f"PORTAL_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, not {scheme}://")
+    if not parts.hostname:
+        raise ValueError("PORTAL_SMTP_URL names no host")
+    return SmtpSettings(
+        host=parts.hostname,
+        port=parts.port or port,
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        timeout=float(query.get("timeout", 30)),
+    )
+
+
+class SmtpTransport:
+    """Deliver through an SMTP relay, one connection per message so a broken one affects one mail only."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.security == "ssl":
+            connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        with connection:
+            if s.security == "starttls":
+                connection.starttls(context=context)
+            if s.username:
+                connection.login(s.username, s.password or "")
+            connection.send_message(message)
+
+
+class ConsoleTransport:
+    """Print each message instead of sending it, so the demo needs no mail server."""
+
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def send(self, message: EmailMessage) -> None:
+        stream = self.stream or sys.stdout
+        text = message.get_body(preferencelist=("plain",))
+        files = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
+        print("-" * 72, file=stream)
+        print(f"To: {message['To']}", file=stream)
+        print(f"Subject: {message['Subject']}", file=stream)
+        if files:
+            print(f"Attachments: {', '.join(files)}", file=stream)
+        print("", file=stream)
+        print(text.get_content().rstrip() if text is not None else "", file=stream)
+        stream.flush()
+
+
+def configured_transport() -> Transport:
+    """Return SMTP when PORTAL_SMTP_URL is set, else the console."""
+    url = current_app.config.get("SMTP_URL")
+    return SmtpTransport(parse_smtp_url(url)) if url else ConsoleTransport()
