@@ -28,6 +28,26 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Mollie's API base; tests point it at a fake server.
+    MOLLIE_API_ENDPOINT = "https://api.mollie.com"
+    #: Stripe's API base; tests point it at a fake server.
+    STRIPE_API_BASE = "https://api.stripe.com"
+    #: Retries on network errors and 5xx (safe: every creation carries an idempotency key).
+    STRIPE_MAX_NETWORK_RETRIES = 2
+    #: Defaults for a single-merchant deployment: used by a merchant with no stored settings for that provider.
+    MOLLIE_API_KEY: str | None = None
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    #: Secret the stored provider keys are encrypted with; None derives it from SECRET_KEY.
+    ENCRYPTION_KEY: str | None = None
+    #: Flask-Limiter limits of the pay button.
+    PAY_RATE_LIMIT_PER_CUSTOMER = "10/minute"
+    PAY_RATE_LIMIT_PER_ADDRESS = "30/minute"
+    #: Failed payments in a row that lock a customer's pay button, and for how long.
+    PAY_LOCK_FAILURES = 5
+    PAY_LOCK_MINUTES = 60
+    #: `flask portal reconcile` asks about attempts still open after this many minutes.
+    RECONCILE_AFTER_MINUTES = 15
 
 
 class TestConfig(Config):

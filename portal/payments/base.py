@@ -1,0 +1,102 @@
+"""The provider interface: what the portal asks of Mollie, Stripe or any other provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from portal.domain.money import Money
+
+#: Statuses a provider may report, in the portal's own words.
+OPEN, PENDING, PAID, FAILED, CANCELED, EXPIRED = "open", "pending", "paid", "failed", "canceled", "expired"
+REPORTED_STATUSES = (OPEN, PENDING, PAID, FAILED, CANCELED, EXPIRED)
+
+
+class ProviderError(Exception):
+    """The provider could not be asked, or answered with an error."""
+
+
+class ProviderUnavailable(ProviderError):
+    """No usable answer (network error, timeout, 5xx): the request may or may not have taken effect."""
+
+
+class ProviderRefused(ProviderError):
+    """The provider answered that it will not do this (4xx): nothing was created."""
+
+
+class UnknownPayment(ProviderRefused):
+    """The provider has no payment with that id."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an adapter needs to talk to the provider for one merchant."""
+
+    api_key: str
+    webhook_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A payment to create: the amount due, where to send the customer and the webhook."""
+
+    idempotency_key: str
+    amount: Money
+    description: str
+    return_url: str
+    cancel_url: str
+    webhook_url: str
+    locale: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """What the provider says about one payment."""
+
+    provider_payment_id: str
+    status: str
+    amount: Money
+    checkout_url: str | None = None
+    paid_at: datetime | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in REPORTED_STATUSES:
+            raise ValueError(f"Unknown provider status {self.status!r}")
+
+
+@dataclass(frozen=True)
+class WebhookNotice:
+    """A verified webhook: which payment it is about and, when the event says so, its status."""
+
+    event_id: str | None
+    event_type: str
+    provider_payment_id: str
+    payment: ProviderPayment | None
+
+
+class PaymentProvider:
+    """One payment provider; an adapter is built per merchant's credentials."""
+
+    #: Registry key and value of Payment.method.
+    name: str = ""
+    #: Shown to the customer on the pay button.
+    label: str = ""
+
+    def __init__(self, credentials: Credentials, *, api_base: str | None = None, **options) -> None:
+        self.credentials = credentials
+        self.api_base = api_base
+        self.options = options
+
+    def create_payment(self, request: CheckoutRequest) -> ProviderPayment:
+        """Create the payment; the same idempotency key returns the same payment."""
+        raise NotImplementedError
+
+    def fetch_payment(self, provider_payment_id: str) -> ProviderPayment:
+        """Ask the provider for the payment's current status."""
+        raise NotImplementedError
+
+    def cancel_payment(self, provider_payment_id: str) -> bool:
+        """Stop the payment from being paid; return False when it can no longer be stopped."""
+        raise NotImplementedError

@@ -1,0 +1,138 @@
+"""Mollie's Payments API through mollie-api-python."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from mollie.api.client import Client
+from mollie.api.error import Error, RequestError, RequestSetupError, ResponseError
+
+from portal.domain.money import Money
+from portal.payments.base import (
+    CANCELED,
+    EXPIRED,
+    FAILED,
+    OPEN,
+    PAID,
+    PENDING,
+    CheckoutRequest,
+    PaymentProvider,
+    ProviderPayment,
+    ProviderRefused,
+    ProviderUnavailable,
+    UnknownPayment,
+)
+
+# Mollie speaks in locales, the portal in languages.
+_LOCALES = {"en": "en_US", "fr": "fr_FR", "nl": "nl_NL", "de": "de_DE"}
+# An authorized payment is not money received yet; it waits like a bank transfer.
+_STATUSES = {
+    "open": OPEN,
+    "pending": PENDING,
+    "authorized": PENDING,
+    "paid": PAID,
+    "failed": FAILED,
+    "canceled": CANCELED,
+    "expired": EXPIRED,
+}
+
+
+def mollie_amount(amount: Money) -> dict[str, str]:
+    """Return Mollie's amount object: a string with exactly the currency's decimals."""
+    return {"currency": amount.currency, "value": f"{amount.to_decimal():f}"}
+
+
+def money_from_mollie(amount: dict) -> Money:
+    """Read Mollie's amount object back, refusing anything not exact in minor units."""
+    try:
+        value = Decimal(amount["value"])
+        money = Money.from_decimal(value, amount["currency"])
+    except (KeyError, TypeError, InvalidOperation, ValueError) as exc:
+        raise ProviderUnavailable(f"Mollie sent an unreadable amount: {amount!r}") from exc
+    if money.to_decimal() != value:
+        raise ProviderUnavailable(f"Mollie sent an amount finer than the currency allows: {amount!r}")
+    return money
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class MollieProvider(PaymentProvider):
+    """Payments created and read through Mollie's Payments API."""
+
+    name = "mollie"
+    label = "Mollie"
+
+    def _client(self) -> Client:
+        client = Client(api_endpoint=self.api_base or "", timeout=self.options.get("timeout", (5, 20)))
+        try:
+            client.set_api_key(self.credentials.api_key)
+        except RequestSetupError as exc:
+            raise ProviderRefused(str(exc)) from exc
+        return client
+
+    def _call(self, action):
+        try:
+            return action(self._client())
+        except ResponseError as exc:
+            status = exc.status or 0
+            if status == 404:
+                raise UnknownPayment(str(exc)) from exc
+            if 400 <= status < 500 and status != 429:
+                raise ProviderRefused(f"Mollie refused ({status}): {exc}") from exc
+            raise ProviderUnavailable(f"Mollie answered {status}: {exc}") from exc
+        except RequestSetupError as exc:
+            raise ProviderRefused(str(exc)) from exc
+        except (RequestError, Error) as exc:
+            raise ProviderUnavailable(f"Mollie could not be reached: {exc}") from exc
+
+    def _payment(self, data) -> ProviderPayment:
+        status = _STATUSES.get(data.status)
+        if status is None:
+            raise ProviderUnavailable(f"Mollie reported an unknown status {data.status!r}")
+        return ProviderPayment(
+            provider_payment_id=data.id,
+            status=status,
+            amount=money_from_mollie(data.amount),
+            checkout_url=data.checkout_url,
+            paid_at=_parse_time(data.paid_at),
+            metadata=dict(data.metadata or {}),
+        )
+
+    def create_payment(self, request: CheckoutRequest) -> ProviderPayment:
+        """Create the payment; Mollie replays the first answer for a repeated idempotency key."""
+        data = {
+            "amount": mollie_amount(request.amount),
+            "description": request.description,
+            "redirectUrl": request.return_url,
+            "cancelUrl": request.cancel_url,
+            "webhookUrl": request.webhook_url,
+            "locale": _LOCALES.get(request.locale, "en_US"),
+            "metadata": request.metadata,
+        }
+        return self._payment(
+            self._call(lambda client: client.payments.create(data, idempotency_key=request.idempotency_key))
+        )
+
+    def fetch_payment(self, provider_payment_id: str) -> ProviderPayment:
+        """Ask Mollie for the payment; the webhook body never says more than its id."""
+        if not provider_payment_id.startswith("tr_"):
+            raise UnknownPayment(f"Not a Mollie payment id: {provider_payment_id!r}")
+        return self._payment(self._call(lambda client: client.payments.get(provider_payment_id)))
+
+    def cancel_payment(self, provider_payment_id: str) -> bool:
+        """Cancel the payment; Mollie refuses once the customer has started paying."""
+        try:
+            payment = self._payment(self._call(lambda client: client.payments.delete(provider_payment_id)))
+        except UnknownPayment:
+            return False
+        except ProviderRefused:
+            return False
+        return payment.status == CANCELED

@@ -1,0 +1,193 @@
+"""Stripe Checkout Sessions through stripe-python's StripeClient."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import stripe as stripe_sdk
+
+from portal.domain.money import Money
+from portal.payments.base import (
+    EXPIRED,
+    FAILED,
+    OPEN,
+    PAID,
+    PENDING,
+    CheckoutRequest,
+    PaymentProvider,
+    ProviderPayment,
+    ProviderRefused,
+    ProviderUnavailable,
+    UnknownPayment,
+    WebhookNotice,
+)
+
+# Stripe Checkout takes these language codes as they are.
+_LOCALES = {"en", "fr", "nl", "de"}
+#: Events that say something about a Checkout Session's payment.
+SESSION_EVENTS = (
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+)
+
+
+class InvalidSignature(Exception):
+    """The Stripe-Signature header does not match the body, or is too old."""
+
+
+def _session_status(session, intent_status: str | None = None) -> str:
+    if session.get("status") == "expired":
+        return EXPIRED
+    if session.get("status") == "open":
+        return OPEN
+    if session.get("payment_status") == "paid":
+        return PAID
+    # Complete but unpaid: an asynchronous method (bank transfer, SEPA debit) is still running,
+    # unless its payment intent already says it failed.
+    if intent_status in ("requires_payment_method", "canceled"):
+        return FAILED
+    return PENDING
+
+
+def _money(session) -> Money:
+    try:
+        return Money(int(session["amount_total"]), str(session["currency"]).upper())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProviderUnavailable("Stripe sent a session without a readable amount") from exc
+
+
+class StripeProvider(PaymentProvider):
+    """One Checkout Session in payment mode per attempt."""
+
+    name = "stripe"
+    label = "Stripe"
+
+    def _client(self) -> stripe_sdk.StripeClient:
+        base = {"api": self.api_base} if self.api_base else None
+        return stripe_sdk.StripeClient(
+            self.credentials.api_key,
+            base_addresses=base,
+            max_network_retries=self.options.get("max_network_retries", 2),
+        )
+
+    def _call(self, action):
+        try:
+            return action(self._client())
+        except stripe_sdk.APIConnectionError as exc:
+            raise ProviderUnavailable(f"Stripe could not be reached: {exc.user_message or exc}") from exc
+        except (stripe_sdk.RateLimitError, stripe_sdk.APIError) as exc:
+            raise ProviderUnavailable(f"Stripe answered {exc.http_status}: {exc.user_message or exc}") from exc
+        except stripe_sdk.StripeError as exc:
+            if exc.http_status == 404 or exc.code == "resource_missing":
+                raise UnknownPayment(str(exc.user_message or exc)) from exc
+            if exc.http_status is not None and 400 <= exc.http_status < 500:
+                raise ProviderRefused(f"Stripe refused ({exc.http_status}): {exc.user_message or exc}") from exc
+            raise ProviderUnavailable(f"Stripe answered {exc.http_status}: {exc.user_message or exc}") from exc
+
+    def _payment(self, session, intent_status: str | None = None, paid_at: datetime | None = None) -> ProviderPayment:
+        return ProviderPayment(
+            provider_payment_id=session["id"],
+            status=_session_status(session, intent_status),
+            amount=_money(session),
+            checkout_url=session.get("url"),
+            paid_at=paid_at,
+            metadata={key: str(value) for key, value in (session.get("metadata") or {}).items()},
+        )
+
+    def create_payment(self, request: CheckoutRequest) -> ProviderPayment:
+        """Create a Checkout Session with one line for the amount due."""
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.amount.currency.lower(),
+                        "unit_amount": request.amount.minor,
+                        "product_data": {"name": request.description},
+                    },
+                }
+            ],
+            "client_reference_id": request.metadata.get("attempt_id", request.idempotency_key),
+            "metadata": request.metadata,
+            "payment_intent_data": {"metadata": request.metadata},
+            "success_url": request.return_url,
+            "cancel_url": request.cancel_url,
+            "locale": request.locale if request.locale in _LOCALES else "auto",
+        }
+        session = self._call(
+            lambda client: client.v1.checkout.sessions.create(
+                params, options={"idempotency_key": request.idempotency_key}
+            )
+        )
+        return self._payment(session.to_dict())
+
+    def fetch_payment(self, provider_payment_id: str) -> ProviderPayment:
+        """Retrieve the session with its payment intent, which tells a failed transfer from a running one."""
+        if not provider_payment_id.startswith("cs_"):
+            raise UnknownPayment(f"Not a Checkout Session id: {provider_payment_id!r}")
+        session = self._call(
+            lambda client: client.v1.checkout.sessions.retrieve(
+                provider_payment_id, params={"expand": ["payment_intent"]}
+            )
+        ).to_dict()
+        intent = session.get("payment_intent")
+        intent_status = intent.get("status") if isinstance(intent, dict) else None
+        return self._payment(session, intent_status)
+
+    def cancel_payment(self, provider_payment_id: str) -> bool:
+        """Expire the session; Stripe refuses once it is complete."""
+        try:
+            session = self._call(lambda client: client.v1.checkout.sessions.expire(provider_payment_id)).to_dict()
+        except ProviderRefused:
+            return False
+        return session.get("status") == "expired"
+
+    @staticmethod
+    def event_references(payload: bytes) -> tuple[str | None, str | None]:
+        """Return the session id and client reference an unverified event names.
+
+        Only for choosing the secret that verifies it: nothing else is read before verification.
+        """
+        try:
+            session = json.loads(payload)["data"]["object"]
+            session_id, reference = session.get("id"), session.get("client_reference_id")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None, None
+        return (
+            session_id if isinstance(session_id, str) else None,
+            reference if isinstance(reference, str) else None,
+        )
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookNotice | None:
+        """Verify the signature on the raw body and read the event; None for events of no interest."""
+        secret = self.credentials.webhook_secret
+        if not secret:
+            raise InvalidSignature("No webhook secret is configured")
+        try:
+            # verify_header checks the timestamp only when given a tolerance: without one, replays pass.
+            stripe_sdk.WebhookSignature.verify_header(
+                payload, signature, secret, tolerance=stripe_sdk.Webhook.DEFAULT_TOLERANCE
+            )
+            event = json.loads(payload)
+        except (stripe_sdk.SignatureVerificationError, ValueError) as exc:
+            raise InvalidSignature(str(exc)) from exc
+        event_type = event.get("type")
+        if event_type not in SESSION_EVENTS:
+            return None
+        session = event["data"]["object"]
+        created = event.get("created")
+        at = datetime.fromtimestamp(created, timezone.utc) if isinstance(created, int) else None
+        payment = self._payment(session)
+        if event_type == "checkout.session.async_payment_succeeded":
+            payment = self._payment({**session, "status": "complete", "payment_status": "paid"}, paid_at=at)
+        elif event_type == "checkout.session.async_payment_failed":
+            payment = self._payment(session, intent_status="requires_payment_method")
+        elif payment.status == PAID:
+            payment = self._payment(session, paid_at=at)
+        return WebhookNotice(
+            event_id=event.get("id"), event_type=event_type, provider_payment_id=session["id"], payment=payment
+        )

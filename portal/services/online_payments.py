@@ -1,0 +1,534 @@
+"""Paying an invoice online: attempts, provider answers, the pay lock and reconciliation.
+
+Unlike other services, start_payment and reconcile commit: an attempt must be durable
+before the provider hears of it, so a crash can never leave a charge we do not know about.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.domain.errors import DomainError
+from portal.domain.invoices import InvoiceStatus
+from portal.domain.money import Money
+from portal.extensions import db
+from portal.mail.notifications import notify_staff_of_payment, send_payment_confirmation
+from portal.models import Customer, Invoice, Payment
+from portal.models.base import utcnow
+from portal.models.online_payment import (
+    FAILED_STATUSES,
+    LIVE_STATUSES,
+    PayLock,
+    PaymentAttempt,
+    WebhookEvent,
+)
+from portal.payments.base import (
+    OPEN,
+    PAID,
+    PENDING,
+    CheckoutRequest,
+    PaymentProvider,
+    ProviderError,
+    ProviderPayment,
+    ProviderRefused,
+    ProviderUnavailable,
+)
+from portal.payments.registry import PROVIDERS, enabled_providers, provider_for
+from portal.services.invoices import invoice_breakdown, outstanding, settle_if_paid
+
+log = logging.getLogger(__name__)
+
+
+class PayLocked(DomainError):
+    """Too many failed payments in a row: the pay button is locked until `until`."""
+
+    code = "pay_locked"
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__("Too many failed payments in a row", "status")
+        self.until = until
+
+
+class NothingToPay(DomainError):
+    """The invoice is not open or has no amount due."""
+
+    code = "nothing_to_pay"
+
+
+class ProviderNotEnabled(DomainError):
+    """The merchant does not offer this provider."""
+
+    code = "provider_not_enabled"
+
+
+class PaymentInProgress(DomainError):
+    """A payment that can no longer be replaced is running for this invoice."""
+
+    code = "payment_in_progress"
+
+
+class PaymentNotStarted(DomainError):
+    """The provider refused the payment or could not be reached."""
+
+    code = "payment_not_started"
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+@dataclass(frozen=True)
+class PayState:
+    """What the pay actions on an invoice page show."""
+
+    providers: tuple[tuple[str, str], ...]
+    locked_until: datetime | None
+    pending: bool
+    can_pay: bool
+
+
+# --- the pay lock -------------------------------------------------------------------------------
+
+
+def _insert_ignoring_conflict(model, values: dict, conflict: list[str]) -> bool:
+    """Insert a row unless one with the same key exists; return whether it was inserted."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING rather than rowcount: drivers disagree on rowcount here, never on an empty result.
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(model.id)
+    return db.session.execute(statement).first() is not None
+
+
+def _locked_row(customer_id: int, merchant_id: int) -> PayLock:
+    """Return the customer's lock row, created if missing, locked for this transaction."""
+    _insert_ignoring_conflict(
+        PayLock,
+        {"merchant_id": merchant_id, "customer_id": customer_id, "consecutive_failures": 0, "updated_at": utcnow()},
+        ["customer_id"],
+    )
+    return db.session.execute(
+        select(PayLock)
+        .where(PayLock.customer_id == customer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _register_failure(customer_id: int, merchant_id: int) -> None:
+    row = _locked_row(customer_id, merchant_id)
+    row.consecutive_failures += 1
+    if row.consecutive_failures >= int(current_app.config["PAY_LOCK_FAILURES"]):
+        row.locked_until = utcnow() + timedelta(minutes=int(current_app.config["PAY_LOCK_MINUTES"]))
+        # After the hour the customer gets a fresh series of tries.
+        row.consecutive_failures = 0
+
+
+def _register_success(customer_id: int, merchant_id: int) -> None:
+    row = _locked_row(customer_id, merchant_id)
+    row.consecutive_failures = 0
+    row.locked_until = None
+
+
+def locked_until(customer: Customer) -> datetime | None:
+    """Return when the customer's pay button opens again, or None when it is open."""
+    until = db.session.scalar(select(PayLock.locked_until).where(PayLock.customer_id == customer.id))
+    return until if until is not None and until > utcnow() else None
+
+
+# --- reading state ------------------------------------------------------------------------------
+
+
+def live_attempt(invoice: Invoice) -> PaymentAttempt | None:
+    """Return the invoice's attempt that may still take money, if any."""
+    return db.session.scalar(
+        select(PaymentAttempt).where(
+            PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.status.in_(LIVE_STATUSES)
+        )
+    )
+
+
+def pay_state(customer: Customer, invoice: Invoice, amount_due: int) -> PayState:
+    """Return which pay actions the invoice page offers the customer."""
+    providers = tuple((name, PROVIDERS[name].label) for name in enabled_providers(invoice.merchant_id))
+    until = locked_until(customer)
+    live = live_attempt(invoice) if invoice.status == InvoiceStatus.OPEN.value else None
+    pending = live is not None and live.status == PENDING
+    can_pay = (
+        invoice.status == InvoiceStatus.OPEN.value
+        and amount_due > 0
+        and bool(providers)
+        and until is None
+        and not pending
+    )
+    return PayState(providers=providers, locked_until=until, pending=pending, can_pay=can_pay)
+
+
+def customer_attempt(customer: Customer, attempt_id: int) -> PaymentAttempt | None:
+    """Return the customer's own attempt, or None for anyone else's."""
+    return db.session.scalar(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.id == attempt_id,
+            PaymentAttempt.customer_id == customer.id,
+            PaymentAttempt.merchant_id == customer.merchant_id,
+        )
+        .options(selectinload(PaymentAttempt.invoice))
+    )
+
+
+# --- starting a payment -------------------------------------------------------------------------
+
+
+def _public_url(endpoint: str, **values) -> str:
+    """Return an absolute URL on PUBLIC_URL, never on the request's Host."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def _adapter(attempt: PaymentAttempt) -> PaymentProvider:
+    # An attempt already made keeps talking to its provider even if the merchant disabled it since.
+    provider = provider_for(attempt.merchant_id, attempt.provider, include_disabled=attempt.status != "creating")
+    if provider is None:
+        raise ProviderNotEnabled(f"{attempt.provider} is not enabled for this merchant", "provider")
+    return provider
+
+
+def _checkout_request(attempt: PaymentAttempt) -> CheckoutRequest:
+    invoice = attempt.invoice
+    # In the attempt's own locale, so a retry from `flask portal reconcile` sends the very same request.
+    with force_locale(attempt.locale):
+        description = _("Invoice %(number)s", number=invoice.number)
+    return CheckoutRequest(
+        idempotency_key=attempt.idempotency_key,
+        amount=Money(attempt.amount, attempt.currency),
+        description=description,
+        return_url=_public_url("customer.payment_return", attempt_id=attempt.id),
+        cancel_url=_public_url("customer.invoice", number=invoice.number),
+        webhook_url=_public_url("webhooks.mollie"),
+        locale=attempt.locale,
+        metadata={
+            "attempt_id": str(attempt.id),
+            "invoice_number": invoice.number,
+            "merchant_id": str(attempt.merchant_id),
+        },
+    )
+
+
+def _create_at_provider(attempt: PaymentAttempt) -> PaymentAttempt:
+    """Create the attempt's payment at the provider (repeatable: same idempotency key) and store the answer."""
+    try:
+        answer = _adapter(attempt).create_payment(_checkout_request(attempt))
+    except ProviderRefused as exc:
+        log.warning("Provider refused attempt %s: %s", attempt.id, exc)
+        _finish(attempt, "refused")
+        db.session.commit()
+        raise PaymentNotStarted(str(exc), refused=True) from exc
+    except ProviderUnavailable as exc:
+        # The provider may have created it: the attempt stays "creating" and the same key finds it again.
+        log.warning("Provider unavailable for attempt %s: %s", attempt.id, exc)
+        db.session.rollback()
+        raise PaymentNotStarted(str(exc), refused=False) from exc
+    attempt.provider_payment_id = answer.provider_payment_id
+    attempt.checkout_url = answer.checkout_url
+    if attempt.status == "creating":
+        attempt.status = "open"
+    db.session.flush()
+    if answer.status != OPEN:
+        apply_provider_payment(attempt.id, answer)
+    db.session.commit()
+    return attempt
+
+
+def _finish(attempt: PaymentAttempt, status: str) -> None:
+    attempt.status = status
+    attempt.finished_at = utcnow()
+    if status in FAILED_STATUSES:
+        _register_failure(attempt.customer_id, attempt.merchant_id)
+
+
+def _supersede(attempt: PaymentAttempt) -> None:
+    """Take a live attempt out of play before another one is created, or refuse."""
+    if attempt.status == "creating":
+        try:
+            _create_at_provider(attempt)
+        except PaymentNotStarted as exc:
+            if exc.refused:
+                return  # nothing was created, and the attempt is final now
+            raise PaymentInProgress("A payment for this invoice is still being prepared") from exc
+    if attempt.status == PENDING or attempt.is_final:
+        if attempt.is_final:
+            return
+        raise PaymentInProgress("A payment for this invoice is being processed")
+    try:
+        canceled = _adapter(attempt).cancel_payment(attempt.provider_payment_id)
+    except ProviderError as exc:
+        raise PaymentInProgress("A payment for this invoice is still open") from exc
+    if not canceled:
+        raise PaymentInProgress("A payment for this invoice is being processed")
+    attempt.status = "superseded"
+    attempt.finished_at = utcnow()
+    db.session.commit()
+
+
+def _still_open_at_provider(attempt: PaymentAttempt) -> bool | None:
+    """Ask the provider whether an open attempt's checkout still works; apply the answer if not.
+
+    None when it cannot be told (not open here, or the provider is unreachable): keep what we know.
+    """
+    if attempt.status != "open" or attempt.provider_payment_id is None:
+        return None
+    try:
+        answer = _adapter(attempt).fetch_payment(attempt.provider_payment_id)
+    except (ProviderError, ProviderNotEnabled):
+        return None
+    if answer.status == OPEN:
+        return True
+    # Its webhook has not come (yet): what the provider says now is as good, and it is applied once.
+    apply_provider_payment(attempt.id, answer)
+    db.session.commit()
+    return False
+
+
+def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> PaymentAttempt:
+    """Create (or reuse) the payment of the invoice's amount due and return its attempt.
+
+    A live attempt for the same amount and provider is reused; one for another amount is
+    canceled at its provider first, so there are never two live charges for one invoice.
+    """
+    until = locked_until(customer)
+    if until is not None:
+        raise PayLocked(until)
+    if provider_name not in enabled_providers(invoice.merchant_id):
+        raise ProviderNotEnabled("This way of paying is not offered", "provider")
+    if invoice.status != InvoiceStatus.OPEN.value:
+        raise NothingToPay("Only an open invoice can be paid")
+    merchant = invoice.merchant
+    breakdown = invoice_breakdown(invoice, merchant.today())
+    if breakdown is None or breakdown.amount_due <= 0:
+        raise NothingToPay("Nothing is due on this invoice")
+
+    live = live_attempt(invoice)
+    if live is not None and _still_open_at_provider(live) is False:
+        live = live_attempt(invoice)
+    if live is not None:
+        same = live.amount == breakdown.amount_due and live.currency == invoice.currency
+        if same and live.provider == provider_name and live.status == "open" and live.checkout_url:
+            return live
+        if same and live.provider == provider_name and live.status == "creating":
+            return _create_at_provider(live)
+        _supersede(live)
+    db.session.refresh(invoice)
+    if invoice.status != InvoiceStatus.OPEN.value:
+        raise NothingToPay("This invoice was paid meanwhile")
+
+    attempt = PaymentAttempt(
+        merchant_id=invoice.merchant_id,
+        invoice_id=invoice.id,
+        customer_id=customer.id,
+        provider=provider_name,
+        status="creating",
+        amount=breakdown.amount_due,
+        currency=invoice.currency,
+        principal_amount=breakdown.outstanding,
+        fee_amount=breakdown.fee,
+        interest_amount=breakdown.interest,
+        as_of=breakdown.as_of,
+        breakdown=breakdown.steps(),
+        locale=customer.language,
+    )
+    db.session.add(attempt)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        # Another press created the invoice's live attempt a moment ago.
+        db.session.rollback()
+        raise PaymentInProgress("A payment for this invoice is already being prepared") from exc
+    return _create_at_provider(attempt)
+
+
+# --- applying what the provider says ------------------------------------------------------------
+
+
+def _paid_on(invoice: Invoice, paid_at: datetime | None) -> date:
+    today = invoice.merchant.today()
+    if paid_at is None:
+        return today
+    return min(today, paid_at.astimezone(ZoneInfo(invoice.merchant.timezone)).date())
+
+
+def _book_payment(attempt: PaymentAttempt, paid_at: datetime | None) -> Payment | None:
+    """Record the money on the invoice, settle it and queue the mails."""
+    invoice = db.session.execute(
+        select(Invoice)
+        .where(Invoice.id == attempt.invoice_id)
+        .with_for_update()
+        .options(selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if invoice.status != InvoiceStatus.OPEN.value or attempt.principal_amount > outstanding(invoice):
+        # Settled meanwhile (by staff or a credit note): the money is real, so staff must look.
+        attempt.review_note = (
+            f"Paid {Money(attempt.amount, attempt.currency).format_plain()} while the invoice was "
+            f"{invoice.status} with {outstanding(invoice)} outstanding: refund or book by hand"
+        )
+        log.warning("Attempt %s paid but not booked: %s", attempt.id, attempt.review_note)
+        return None
+    paid_on = _paid_on(invoice, paid_at)
+    payment = Payment(
+        merchant_id=invoice.merchant_id,
+        invoice=invoice,
+        amount=attempt.principal_amount,
+        fee_amount=attempt.fee_amount,
+        interest_amount=attempt.interest_amount,
+        currency=attempt.currency,
+        paid_on=paid_on,
+        method=attempt.provider,
+        reference=attempt.provider_payment_id,
+        breakdown=attempt.breakdown,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    attempt.payment_id = payment.id
+    settle_if_paid(invoice, paid_on)
+    db.session.flush()
+    send_payment_confirmation(payment)
+    notify_staff_of_payment(payment)
+    return payment
+
+
+def apply_provider_payment(
+    attempt_id: int,
+    answer: ProviderPayment,
+    *,
+    event_id: str | None = None,
+    event_type: str = "",
+) -> str:
+    """Apply what the provider says about an attempt, at most once; return what happened.
+
+    Only a live attempt changes, only to pending or to a final status, and only when the
+    provider's amount and currency are the attempt's. The attempt row is locked first, so
+    two deliveries at once apply one transition. The caller commits.
+    """
+    attempt = db.session.execute(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.id == attempt_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if event_id is not None:
+        fresh = _insert_ignoring_conflict(
+            WebhookEvent,
+            {
+                "merchant_id": attempt.merchant_id,
+                "provider": attempt.provider,
+                "event_id": event_id,
+                "event_type": event_type[:100],
+                "attempt_id": attempt.id,
+                "received_at": utcnow(),
+            },
+            ["provider", "event_id"],
+        )
+        if not fresh:
+            return "duplicate"
+    if attempt.is_final:
+        return "final"
+    if attempt.provider_payment_id is None:
+        # The process stopped before it stored the provider's answer; the verified event names it.
+        attempt.provider_payment_id = answer.provider_payment_id
+    elif answer.provider_payment_id != attempt.provider_payment_id:
+        log.warning("Attempt %s: answer about %s ignored", attempt.id, answer.provider_payment_id)
+        return "other_payment"
+    if answer.amount != Money(attempt.amount, attempt.currency):
+        log.warning(
+            "Attempt %s: provider amount %s differs from %s; ignored",
+            attempt.id,
+            answer.amount.format_plain(),
+            Money(attempt.amount, attempt.currency).format_plain(),
+        )
+        return "amount_mismatch"
+    if answer.status == OPEN or answer.status == attempt.status:
+        return "unchanged"
+    if answer.status == PENDING:
+        attempt.status = PENDING
+        db.session.flush()
+        return PENDING
+    _finish(attempt, answer.status)
+    if answer.status == PAID:
+        _book_payment(attempt, answer.paid_at)
+        _register_success(attempt.customer_id, attempt.merchant_id)
+    db.session.flush()
+    return answer.status
+
+
+def attempt_for_provider_payment(provider: str, provider_payment_id: str) -> PaymentAttempt | None:
+    """Return the attempt a provider's payment id belongs to, or None."""
+    return db.session.scalar(
+        select(PaymentAttempt).where(
+            PaymentAttempt.provider == provider, PaymentAttempt.provider_payment_id == provider_payment_id
+        )
+    )
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    attempt_id: int
+    provider: str
+    outcome: str
+
+
+def reconcile(older_than: timedelta) -> list[Reconciled]:
+    """Ask the providers about attempts still live after `older_than` and apply their answers."""
+    cutoff = utcnow() - older_than
+    ids = list(
+        db.session.scalars(
+            select(PaymentAttempt.id)
+            .where(PaymentAttempt.status.in_(LIVE_STATUSES), PaymentAttempt.created_at <= cutoff)
+            .order_by(PaymentAttempt.id)
+        )
+    )
+    db.session.rollback()
+    results = []
+    for attempt_id in ids:
+        attempt = db.session.get(PaymentAttempt, attempt_id)
+        try:
+            if attempt.provider_payment_id is None:
+                # Created, or about to be, when the process stopped: the same key finds it.
+                _create_at_provider(attempt)
+                attempt = db.session.get(PaymentAttempt, attempt_id)
+            if attempt.is_final:
+                outcome = attempt.status
+            else:
+                answer = _adapter(attempt).fetch_payment(attempt.provider_payment_id)
+                outcome = apply_provider_payment(attempt.id, answer)
+            db.session.commit()
+        except PaymentNotStarted as exc:
+            db.session.rollback()
+            outcome = "refused" if exc.refused else "unreachable"
+        except ProviderNotEnabled:
+            db.session.rollback()
+            outcome = "provider_disabled"
+        except ProviderError as exc:
+            db.session.rollback()
+            log.warning("Reconciling attempt %s failed: %s", attempt_id, exc)
+            outcome = "unreachable"
+        results.append(Reconciled(attempt_id, attempt.provider, outcome))
+    return results
+

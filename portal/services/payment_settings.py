@@ -1,0 +1,98 @@
+"""A merchant's payment provider settings: which providers, with which (encrypted) keys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from portal.domain.errors import DomainError
+from portal.extensions import db
+from portal.models import Merchant
+from portal.models.online_payment import ProviderAccount
+from portal.payments.encryption import encrypt_secret, key_hint
+from portal.payments.registry import PROVIDERS, default_credentials
+
+# What each provider's keys look like, so a typo is refused here rather than at the customer's checkout.
+_KEY_PATTERNS = {
+    "mollie": re.compile(r"(live|test)_\w+"),
+    "stripe": re.compile(r"(sk|rk)_(live|test)_\w+"),
+}
+_WEBHOOK_SECRET = re.compile(r"whsec_\w+")
+
+
+@dataclass(frozen=True)
+class ProviderSetting:
+    """What staff may see of one provider's settings: never the key itself."""
+
+    enabled: bool
+    source: str
+    api_key_hint: str | None
+    webhook_secret_set: bool
+
+
+def provider_settings(merchant: Merchant) -> dict[str, ProviderSetting]:
+    """Return each provider's settings for the merchant, with keys masked."""
+    accounts = {
+        row.provider: row
+        for row in db.session.scalars(select(ProviderAccount).where(ProviderAccount.merchant_id == merchant.id))
+    }
+    result = {}
+    for name in PROVIDERS:
+        account = accounts.get(name)
+        if account is not None:
+            result[name] = ProviderSetting(
+                enabled=account.enabled,
+                source="merchant",
+                api_key_hint=account.key_hint,
+                webhook_secret_set=account.webhook_secret_encrypted is not None,
+            )
+            continue
+        default = default_credentials(name)
+        result[name] = ProviderSetting(
+            enabled=default is not None,
+            source="environment" if default is not None else "none",
+            api_key_hint=key_hint(default.api_key) if default is not None else None,
+            webhook_secret_set=bool(default and default.webhook_secret),
+        )
+    return result
+
+
+def set_provider_account(
+    merchant: Merchant,
+    provider: str,
+    *,
+    enabled: bool,
+    api_key: str | None = None,
+    webhook_secret: str | None = None,
+) -> ProviderAccount:
+    """Store or change the merchant's credentials for one provider (encrypted)."""
+    if provider not in PROVIDERS:
+        raise DomainError(f"Unknown provider {provider!r}", "provider")
+    if api_key is not None and not _KEY_PATTERNS[provider].fullmatch(api_key.strip()):
+        raise DomainError(f"This does not look like a {PROVIDERS[provider].label} API key", f"{provider}.api_key")
+    if webhook_secret is not None:
+        if provider != "stripe":
+            raise DomainError("Only Stripe uses a webhook secret", f"{provider}.webhook_secret")
+        if not _WEBHOOK_SECRET.fullmatch(webhook_secret.strip()):
+            raise DomainError("A Stripe webhook secret starts with whsec_", f"{provider}.webhook_secret")
+    account = db.session.scalar(
+        select(ProviderAccount).where(ProviderAccount.merchant_id == merchant.id, ProviderAccount.provider == provider)
+    )
+    if account is None:
+        if api_key is None:
+            raise DomainError("Send the API key to enable this provider", f"{provider}.api_key")
+        account = ProviderAccount(merchant_id=merchant.id, provider=provider)
+        db.session.add(account)
+    if api_key is not None:
+        account.api_key_encrypted = encrypt_secret(api_key.strip())
+        account.key_hint = key_hint(api_key.strip())
+    if webhook_secret is not None:
+        account.webhook_secret_encrypted = encrypt_secret(webhook_secret.strip())
+    if provider == "stripe" and enabled and account.webhook_secret_encrypted is None:
+        # Without it no Stripe webhook can be verified, and no payment would ever be confirmed.
+        raise DomainError("Stripe needs the webhook signing secret too", "stripe.webhook_secret")
+    account.enabled = enabled
+    db.session.flush()
+    return account

@@ -1,0 +1,192 @@
+"""A fake of Mollie's Payments API (v2) that mollie-api-python talks to over HTTP on loopback."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from tests.fakes.server import Answer, FakeProvider, Recorded, html_page
+
+_AMOUNT = re.compile(r"\d+(\.\d+)?")
+_DECIMALS = {"JPY": 0, "KWD": 3}
+_DOCS = "https://docs.mollie.com/overview/handling-errors"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+class FakeMollie(FakeProvider):
+    """Mollie's /v2/payments, with idempotency keys, HAL links, errors and a checkout page."""
+
+    content_type = "application/hal+json"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.idempotent: dict[str, tuple[str, Answer]] = {}
+        self._ids = itertools.count(1)
+
+    # -- test controls ----------------------------------------------------------------------
+
+    def set_status(self, payment_id: str, status: str) -> dict:
+        """Change a payment's status as Mollie would when the customer pays, fails or waits."""
+        with self.lock:
+            payment = self.payments[payment_id]
+            payment["status"] = status
+            stamp = {"paid": "paidAt", "failed": "failedAt", "canceled": "canceledAt", "expired": "expiredAt"}
+            if status in stamp:
+                payment[stamp[status]] = _now()
+            payment["isCancelable"] = status == "open"
+            return payment
+
+    def send_webhook(self, payment_id: str, *, to: str | None = None) -> int:
+        """POST id=… to the payment's webhookUrl, as Mollie does after every status change."""
+        url = to or self.payments[payment_id]["webhookUrl"]
+        return self.post(url, urlencode({"id": payment_id}).encode(),
+                         {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def created(self) -> list[dict]:
+        return list(self.payments.values())
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def decode(self, headers, body: bytes) -> Any:
+        if not body:
+            return None
+        if headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return dict(parse_qsl(body.decode()))
+        return json.loads(body)
+
+    def error_body(self, status: int, message: str, field: str | None = None) -> dict:
+        titles = {400: "Bad Request", 401: "Unauthorized Request", 404: "Not Found", 409: "Conflict",
+                  422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
+                  503: "Service Unavailable"}
+        body = {"status": status, "title": titles.get(status, "Error"), "detail": message,
+                "_links": {"documentation": {"href": _DOCS, "type": "text/html"}}}
+        if field:
+            body["field"] = field
+        return body
+
+    def _error(self, status: int, message: str, field: str | None = None) -> Answer:
+        return Answer(status, self.error_body(status, message, field), content_type="application/hal+json")
+
+    def route(self, request: Recorded) -> Answer:
+        path = request.path
+        if path.startswith("/checkout/"):
+            return self._checkout(request)
+        if not path.startswith("/v2/"):
+            return self._error(404, "Not found")
+        auth = request.headers.get("authorization", "")
+        if not re.fullmatch(r"Bearer (live|test)_\w{4,}", auth):
+            return self._error(401, "Missing authentication, or failed to authenticate")
+        if request.method == "POST" and path == "/v2/payments":
+            return self._create(request)
+        match = re.fullmatch(r"/v2/payments/([^/]+)", path)
+        if match:
+            payment = self.payments.get(match.group(1))
+            if payment is None:
+                return self._error(404, f"No payment exists with token {match.group(1)}.")
+            if request.method == "GET":
+                return Answer(200, payment, content_type="application/hal+json")
+            if request.method == "DELETE":
+                with self.lock:
+                    if payment["status"] != "open":
+                        return self._error(422, "The payment cannot be canceled")
+                    self.set_status(payment["id"], "canceled")
+                return Answer(200, payment, content_type="application/hal+json")
+        return self._error(404, "The resource does not exist")
+
+    def _create(self, request: Recorded) -> Answer:
+        data = request.data
+        if not isinstance(data, dict):
+            return self._error(400, "The request body is not valid JSON")
+        key = request.headers.get("idempotency-key")
+        if key:
+            with self.lock:
+                seen = self.idempotent.get(key)
+            if seen is not None:
+                body, answer = seen
+                if body != request.body.decode():
+                    return self._error(422, "The idempotency key was used with a different request body")
+                return Answer(answer.status, answer.body, {"Idempotent-Replayed": "true"}, answer.content_type)
+        answer = self._new_payment(data)
+        if key and answer.status < 500:
+            with self.lock:
+                self.idempotent[key] = (request.body.decode(), answer)
+        return answer
+
+    def _new_payment(self, data: dict) -> Answer:
+        amount = data.get("amount")
+        if not isinstance(amount, dict) or "currency" not in amount or "value" not in amount:
+            return self._error(422, "The amount is required", "amount")
+        value, currency = amount["value"], amount["currency"]
+        decimals = _DECIMALS.get(currency, 2)
+        if not isinstance(value, str) or not _AMOUNT.fullmatch(value) or len(value.partition(".")[2]) != decimals:
+            return self._error(422, f"The amount contains an invalid value for {currency}", "amount.value")
+        for required in ("description", "redirectUrl"):
+            if not data.get(required):
+                return self._error(422, f"The {required} is required", required)
+        with self.lock:
+            payment_id = f"tr_fake{next(self._ids):06d}"
+            payment = {
+                "resource": "payment",
+                "id": payment_id,
+                "mode": "test",
+                "createdAt": _now(),
+                "amount": {"value": value, "currency": currency},
+                "description": data["description"],
+                "method": None,
+                "metadata": data.get("metadata"),
+                "status": "open",
+                "isCancelable": True,
+                "expiresAt": (datetime.now(timezone.utc) + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                "profileId": "pfl_fake",
+                "sequenceType": "oneoff",
+                "redirectUrl": data["redirectUrl"],
+                "cancelUrl": data.get("cancelUrl"),
+                "webhookUrl": data.get("webhookUrl"),
+                "locale": data.get("locale"),
+                "_links": {
+                    "self": {"href": f"{self.url}/v2/payments/{payment_id}", "type": "application/hal+json"},
+                    "checkout": {"href": f"{self.url}/checkout/{payment_id}", "type": "text/html"},
+                    "dashboard": {"href": f"{self.url}/dashboard/{payment_id}", "type": "text/html"},
+                    "documentation": {"href": "https://docs.mollie.com/reference/create-payment", "type": "text/html"},
+                },
+            }
+            self.payments[payment_id] = payment
+        return Answer(201, payment, content_type="application/hal+json")
+
+    def _checkout(self, request: Recorded) -> Answer:
+        match = re.fullmatch(r"/checkout/([^/]+)(/(pay|pending|fail|cancel))?", request.path)
+        payment = self.payments.get(match.group(1)) if match else None
+        if payment is None:
+            return Answer(404, raw=html_page("Not found", "<p>No such payment</p>"), content_type="text/html")
+        action = match.group(3)
+        if request.method == "GET" and action is None:
+            amount = f"{payment['amount']['currency']} {payment['amount']['value']}"
+            body = (
+                f"<h1>Fake Mollie checkout</h1><p data-testid='amount'>{html.escape(amount)}</p>"
+                f"<p>{html.escape(payment['description'])}</p>"
+                + "".join(
+                    f"<form method='post' action='/checkout/{payment['id']}/{name}'>"
+                    f"<button type='submit'>{label}</button></form>"
+                    for name, label in (("pay", "Pay"), ("pending", "Pay by bank transfer"),
+                                        ("fail", "Fail"), ("cancel", "Cancel"))
+                )
+            )
+            return Answer(200, raw=html_page("Mollie checkout", body), content_type="text/html")
+        if request.method == "POST" and action:
+            status = {"pay": "paid", "pending": "pending", "fail": "failed", "cancel": "canceled"}[action]
+            if payment["status"] in ("open", "pending"):
+                self.set_status(payment["id"], status)
+                if payment.get("webhookUrl"):
+                    self.send_webhook(payment["id"])
+            target = payment["redirectUrl"]
+            return Answer(303, raw=b"", headers={"Location": target}, content_type="text/plain")
+        return Answer(405, raw=b"", content_type="text/plain")

@@ -1,0 +1,242 @@
+"""A fake of Stripe's Checkout Sessions API that stripe-python's StripeClient talks to on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from tests.fakes.server import Answer, FakeProvider, Recorded, html_page
+
+_TOKEN = re.compile(r"[^\[\]]+")
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict:
+    """Rebuild Stripe's nested form encoding (a[b][0][c]=v) into dicts and lists."""
+    root: dict = {}
+    for key, value in pairs:
+        tokens = _TOKEN.findall(key)
+        node = root
+        for index, token in enumerate(tokens):
+            last = index == len(tokens) - 1
+            if token == "" and last:
+                break
+            if last:
+                node[token] = value
+            else:
+                node = node.setdefault(token, {})
+
+    def listify(node):
+        if isinstance(node, dict):
+            node = {k: listify(v) for k, v in node.items()}
+            if node and all(k.isdigit() for k in node):
+                return [node[k] for k in sorted(node, key=int)]
+        return node
+
+    return listify(root)
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """Return a Stripe-Signature header for the payload: t=…,v1=HMAC-SHA256(secret, "t.payload")."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class FakeStripe(FakeProvider):
+    """Stripe's /v1/checkout/sessions with idempotency keys, errors, signed events and a checkout page."""
+
+    def __init__(self, webhook_secret: str = "whsec_fakesecret") -> None:
+        super().__init__()
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.intents: dict[str, dict[str, Any]] = {}
+        self.idempotent: dict[str, tuple[dict, Answer]] = {}
+        self.webhook_secret = webhook_secret
+        #: Where the fake's checkout page sends events (the app's /webhooks/stripe).
+        self.webhook_url: str | None = None
+        self._ids = itertools.count(1)
+
+    # -- test controls ----------------------------------------------------------------------
+
+    def complete(self, session_id: str, *, paid: bool = True) -> dict:
+        """Finish the checkout: paid by card, or complete-but-unpaid (a bank transfer under way)."""
+        with self.lock:
+            session = self.sessions[session_id]
+            session["status"] = "complete"
+            session["payment_status"] = "paid" if paid else "unpaid"
+            self.intents[session["payment_intent"]]["status"] = "succeeded" if paid else "processing"
+            return session
+
+    def settle_async(self, session_id: str, *, succeeded: bool) -> dict:
+        """End an asynchronous payment: the transfer arrived, or it failed."""
+        with self.lock:
+            session = self.sessions[session_id]
+            session["payment_status"] = "paid" if succeeded else "unpaid"
+            self.intents[session["payment_intent"]]["status"] = "succeeded" if succeeded else "requires_payment_method"
+            return session
+
+    def expire(self, session_id: str) -> dict:
+        with self.lock:
+            session = self.sessions[session_id]
+            session["status"] = "expired"
+            session["url"] = None
+            return session
+
+    def event(self, session_id: str, event_type: str, *, event_id: str | None = None, **overrides) -> str:
+        """Build an event about the session as it stands now, as a JSON string."""
+        with self.lock:
+            session = {**self.sessions[session_id], **overrides}
+            return json.dumps({
+                "id": event_id or f"evt_fake{next(self._ids):06d}",
+                "object": "event",
+                "api_version": "2025-01-27.acacia",
+                "created": int(time.time()),
+                "data": {"object": session},
+                "livemode": False,
+                "pending_webhooks": 1,
+                "request": {"id": None, "idempotency_key": None},
+                "type": event_type,
+            })
+
+    def send_event(self, payload: str, *, to: str | None = None, secret: str | None = None,
+                   timestamp: int | None = None, signature: str | None = None) -> int:
+        """POST the event with a real Stripe-Signature header; return the app's status."""
+        header = signature or sign(payload, secret or self.webhook_secret, timestamp)
+        return self.post(to or self.webhook_url, payload.encode(),
+                         {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header})
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def decode(self, headers, body: bytes) -> Any:
+        return decode_form(parse_qsl(body.decode(), keep_blank_values=True)) if body else {}
+
+    def error_body(self, status: int, message: str, **extra) -> dict:
+        kind = {401: "invalid_request_error", 402: "card_error", 429: "invalid_request_error"}.get(
+            status, "api_error" if status >= 500 else "invalid_request_error")
+        return {"error": {"message": message, "type": kind, **extra}}
+
+    def _error(self, status: int, message: str, **extra) -> Answer:
+        return Answer(status, self.error_body(status, message, **extra), {"Request-Id": "req_fake"})
+
+    def route(self, request: Recorded) -> Answer:
+        path = request.path
+        if path.startswith("/checkout/"):
+            return self._checkout(request)
+        auth = request.headers.get("authorization", "")
+        if not re.fullmatch(r"Bearer (sk|rk)_(test|live)_\w{4,}", auth):
+            return self._error(401, f"Invalid API Key provided: {auth[7:15]}***")
+        if request.method == "POST" and path == "/v1/checkout/sessions":
+            return self._create(request)
+        match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)(/expire)?", path)
+        if match:
+            session = self.sessions.get(match.group(1))
+            if session is None:
+                return self._error(404, f"No such checkout.session: '{match.group(1)}'",
+                                   code="resource_missing", param="session")
+            if match.group(2) and request.method == "POST":
+                if session["status"] != "open":
+                    return self._error(400, 'Only Checkout Sessions with a status in ["open"] can be expired.')
+                return Answer(200, self.expire(session["id"]))
+            if request.method == "GET":
+                expand = decode_form(list(request.query.items())).get("expand") or []
+                if isinstance(expand, dict):
+                    expand = list(expand.values())
+                body = dict(session)
+                if "payment_intent" in expand:
+                    body["payment_intent"] = self.intents[session["payment_intent"]]
+                return Answer(200, body)
+        return self._error(404, f"Unrecognized request URL ({request.method}: {path}).")
+
+    def _create(self, request: Recorded) -> Answer:
+        params = request.data
+        key = request.headers.get("idempotency-key")
+        if key:
+            with self.lock:
+                seen = self.idempotent.get(key)
+            if seen is not None:
+                first, answer = seen
+                if first != params:
+                    return self._error(400, "Keys for idempotent requests can only be used with the same "
+                                            "parameters they were first used with.", type="idempotency_error")
+                return Answer(answer.status, answer.body, {"Idempotent-Replayed": "true"})
+        answer = self._new_session(params)
+        if key and answer.status < 500:
+            with self.lock:
+                self.idempotent[key] = (params, answer)
+        return answer
+
+    def _new_session(self, params: dict) -> Answer:
+        if params.get("mode") != "payment":
+            return self._error(400, "Missing required param: mode.", param="mode", code="parameter_missing")
+        for required in ("success_url",):
+            if not params.get(required):
+                return self._error(400, f"Missing required param: {required}.", param=required,
+                                   code="parameter_missing")
+        items = params.get("line_items")
+        if not isinstance(items, list) or len(items) != 1:
+            return self._error(400, "line_items must hold one item here", param="line_items")
+        price = items[0].get("price_data", {})
+        try:
+            unit_amount = int(price["unit_amount"])
+            quantity = int(items[0].get("quantity", "1"))
+        except (KeyError, ValueError):
+            return self._error(400, "Invalid integer: unit_amount", param="line_items[0][price_data][unit_amount]",
+                               code="parameter_invalid_integer")
+        with self.lock:
+            number = next(self._ids)
+            session_id = f"cs_test_fake{number:06d}"
+            intent_id = f"pi_fake{number:06d}"
+            self.intents[intent_id] = {"id": intent_id, "object": "payment_intent", "status": "requires_payment_method",
+                                       "amount": unit_amount * quantity, "currency": price.get("currency")}
+            session = {
+                "id": session_id,
+                "object": "checkout.session",
+                "amount_subtotal": unit_amount * quantity,
+                "amount_total": unit_amount * quantity,
+                "cancel_url": params.get("cancel_url"),
+                "client_reference_id": params.get("client_reference_id"),
+                "created": int(time.time()),
+                "currency": price.get("currency"),
+                "expires_at": int(time.time()) + 86400,
+                "livemode": False,
+                "locale": params.get("locale"),
+                "metadata": params.get("metadata") or {},
+                "mode": "payment",
+                "payment_intent": intent_id,
+                "payment_status": "unpaid",
+                "status": "open",
+                "success_url": params["success_url"],
+                "url": f"{self.url}/checkout/{session_id}",
+            }
+            self.sessions[session_id] = session
+        return Answer(200, session, {"Request-Id": f"req_fake{number}"})
+
+    def _checkout(self, request: Recorded) -> Answer:
+        match = re.fullmatch(r"/checkout/([^/]+)(/(pay|pending))?", request.path)
+        session = self.sessions.get(match.group(1)) if match else None
+        if session is None:
+            return Answer(404, raw=html_page("Not found", "<p>No such session</p>"), content_type="text/html")
+        action = match.group(3)
+        if request.method == "GET" and action is None:
+            amount = f"{session['currency'].upper()} {session['amount_total']}"
+            body = (
+                f"<h1>Fake Stripe checkout</h1><p data-testid='amount'>{html.escape(amount)}</p>"
+                f"<form method='post' action='/checkout/{session['id']}/pay'><button type='submit'>Pay</button></form>"
+                f"<form method='post' action='/checkout/{session['id']}/pending'>"
+                "<button type='submit'>Pay by bank transfer</button></form>"
+                f"<p><a href='{html.escape(session['cancel_url'] or '')}'>Back</a></p>"
+            )
+            return Answer(200, raw=html_page("Stripe checkout", body), content_type="text/html")
+        if request.method == "POST" and action and session["status"] == "open":
+            self.complete(session["id"], paid=action == "pay")
+            if self.webhook_url:
+                self.send_event(self.event(session["id"], "checkout.session.completed"))
+            success = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+            return Answer(303, raw=b"", headers={"Location": success}, content_type="text/plain")
+        return Answer(303, raw=b"", headers={"Location": session["success_url"]}, content_type="text/plain")
