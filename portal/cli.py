@@ -111,3 +111,75 @@ def demo_command(as_json: bool) -> None:
     if logins.api_key:
         click.echo(f"  API key:         {logins.api_key}")
     sys.stdout.flush()
+
+
+@portal_cli.command("reconcile")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Minutes an attempt must have been open (default: RECONCILE_AFTER_MINUTES).",
+)
+def reconcile_command(older_than: int | None) -> None:
+    """Ask the providers about payments still open and apply what they say."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from portal.services.online_payments import reconcile
+
+    minutes = current_app.config["RECONCILE_AFTER_MINUTES"] if older_than is None else older_than
+    results = reconcile(timedelta(minutes=int(minutes)))
+    for result in results:
+        click.echo(f"attempt {result.attempt_id} ({result.provider}): {result.outcome}")
+    click.echo(f"{len(results)} attempt(s) checked")
+
+
+@portal_cli.command("deliver-mail")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds to wait when nothing is due.")
+def deliver_mail_command(once: bool, interval: float) -> None:
+    """Deliver queued mail over SMTP (PORTAL_SMTP_URL), or print it when no server is configured."""
+    import time
+
+    from portal.mail.outbox import deliver_due
+    from portal.mail.transport import configured_transport
+
+    transport = configured_transport()
+    batch = 100
+    try:
+        while True:
+            report = deliver_due(transport, limit=batch)
+            handled = report.sent + report.retrying + report.failed
+            if handled:
+                click.echo(
+                    f"mail: {report.sent} sent ({transport.name}), {report.retrying} to retry, {report.failed} failed",
+                    err=True,
+                )
+            if handled < batch:
+                if once:
+                    break
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@portal_cli.command("bill-monthly")
+def bill_monthly_command() -> None:
+    """Draft (or draft and send) each customer's monthly invoice that is due; never twice for one month."""
+    from portal.services.billing import bill_monthly
+
+    results = bill_monthly()
+    db.session.commit()
+    for result in results:
+        who = f"{result.customer.name} ({result.period})"
+        if result.error:
+            click.echo(f"Skipped {who}: {result.error}", err=True)
+        elif result.invoice is None:
+            click.echo(f"Nothing to bill for {who}")
+        elif result.sent:
+            click.echo(f"Sent invoice {result.invoice.number} to {who}")
+        else:
+            click.echo(f"Drafted invoice #{result.invoice.id} for {who}")
+    click.echo(f"{sum(1 for r in results if r.invoice is not None)} invoice(s) made.")

@@ -564,3 +564,67 @@ def openapi_document() -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(openapi_document())
+
+
+# --- payment providers --------------------------------------------------------------------------
+
+
+def _payment_providers_out() -> s.PaymentProvidersOut:
+    from portal.services.payment_settings import provider_settings
+
+    settings = provider_settings(g.merchant)
+    return s.PaymentProvidersOut(
+        **{
+            name: s.ProviderSettingOut(
+                enabled=item.enabled,
+                source=item.source,
+                api_key_hint=item.api_key_hint,
+                webhook_secret_set=item.webhook_secret_set,
+            )
+            for name, item in settings.items()
+        }
+    )
+
+
+@operation("put", "/settings/payment-providers", summary="Set the merchant's Mollie and Stripe credentials",
+           response=s.PaymentProvidersOut, body=s.PaymentProvidersIn, errors=(400, 401, 422))
+def put_payment_providers(payload: s.PaymentProvidersIn):
+    from portal.services.payment_settings import set_provider_account
+
+    for name in ("mollie", "stripe"):
+        setting = getattr(payload, name)
+        if setting is not None:
+            set_provider_account(
+                g.merchant,
+                name,
+                enabled=setting.enabled,
+                api_key=setting.api_key,
+                webhook_secret=setting.webhook_secret,
+            )
+    return _payment_providers_out()
+
+
+# --- sending invoices by mail -------------------------------------------------------------------
+
+from portal.mail import notifications as mail_notifications  # noqa: E402  (appended section)
+
+
+@operation("post", "/invoices/<int:invoice_id>/send",
+           summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff",
+           status=202, response=s.SendOut, body=s.SendIn, errors=(400, 401, 404, 409, 422))
+def send_invoice(invoice_id: int, payload: s.SendIn):
+    """Queue the invoice mail with its PDF and a fresh portal link; sending again is a resend.
+
+    An API key has no person behind it, so a test copy goes to every active staff member of the
+    merchant (or to its support address when it has no staff), each marked "[TEST]". A draft is 409.
+    """
+    invoice = _invoice_or_404(invoice_id)
+    if not payload.test:
+        mail_notifications.send_invoice(invoice)
+        return s.SendOut(queued=1, test=False)
+    recipients = mail_notifications.staff_recipients(g.merchant)
+    if not recipients:
+        raise Conflict("No active staff member nor support address to send a test copy to", "test")
+    for address in recipients:
+        mail_notifications.send_invoice(invoice, test_to=address)
+    return s.SendOut(queued=len(recipients), test=True)

@@ -250,3 +250,48 @@ class InvoiceOut(BaseModel):
 class InvoiceListOut(BaseModel):
     data: list[InvoiceOut]
     has_more: bool
+
+
+# --- payment providers ------------------------------------------------------------------------
+
+
+class ProviderSettingIn(Strict):
+    enabled: bool = True
+    #: Mollie API key (test_…/live_…) or Stripe secret key (sk_…/rk_…); omit to keep the stored one.
+    api_key: Annotated[StrictStr, Field(min_length=8, max_length=255)] | None = None
+    #: Stripe webhook signing secret (whsec_…); omit to keep the stored one.
+    webhook_secret: Annotated[StrictStr, Field(min_length=8, max_length=255)] | None = None
+
+
+class PaymentProvidersIn(Strict):
+    mollie: ProviderSettingIn | None = None
+    stripe: ProviderSettingIn | None = None
+
+
+class ProviderSettingOut(BaseModel):
+    enabled: bool
+    #: Where the credentials come from: stored for this merchant, the environment's defaults, or none.
+    source: Literal["merchant", "environment", "none"]
+    #: The key's prefix and last four characters; the key itself is never returned.
+    api_key_hint: str | None
+    webhook_secret_set: bool
+
+
+class PaymentProvidersOut(BaseModel):
+    mollie: ProviderSettingOut
+    stripe: ProviderSettingOut
+
+
+# --- sending invoices by mail -------------------------------------------------------------------
+
+from pydantic import StrictBool  # noqa: E402  (appended section; the lead may merge it into the imports)
+
+
+class SendIn(Strict):
+    #: True sends a "[TEST]" copy to the merchant's staff instead of the customer.
+    test: StrictBool = False
+
+
+class SendOut(BaseModel):
+    queued: int
+    test: bool

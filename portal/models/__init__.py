@@ -9,7 +9,7 @@ from portal.models.merchant import ApiKey, Merchant, NumberSequence, StaffUser
 from portal.models.product import Product
 
 # Modules whose tables other areas own; imported so the metadata always holds every table.
-from portal.models import document, mail, online_payment  # noqa: E402,F401
+from portal.models import billing, document, mail, online_payment  # noqa: E402,F401
 
 __all__ = [
     "ApiKey",

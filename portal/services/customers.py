@@ -44,3 +44,32 @@ def revoke_links(customer: Customer) -> None:
     """Invalidate every portal link issued to the customer so far."""
     customer.link_version += 1
     db.session.flush()
+
+
+def update_customer(customer: Customer, *, name: str, email: str, language: str) -> Customer:
+    """Change a customer's name, address and language."""
+    name = name.strip()
+    if not name:
+        raise DomainError("A customer needs a name", "name")
+    customer.name = name
+    customer.email = email.strip()
+    customer.language = check_language(language)
+    db.session.flush()
+    return customer
+
+
+def search_customers(merchant: Merchant, query: str = "", *, limit: int = 50, offset: int = 0) -> tuple[list[Customer], bool]:
+    """Return one page of the merchant's customers whose name or email holds the query, and whether more follow."""
+    from sqlalchemy import func, or_
+
+    statement = select(Customer).where(Customer.merchant_id == merchant.id).order_by(func.lower(Customer.name), Customer.id)
+    query = query.strip().lower()
+    if query:
+        statement = statement.where(
+            or_(
+                func.lower(Customer.name).contains(query, autoescape=True),
+                func.lower(Customer.email).contains(query, autoescape=True),
+            )
+        )
+    rows = list(db.session.scalars(statement.limit(limit + 1).offset(offset)))
+    return rows[:limit], len(rows) > limit

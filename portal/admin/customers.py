@@ -1,0 +1,286 @@
+"""Admin pages for customers and the product catalogue."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from portal.admin.forms import (
+    BillingCycleForm,
+    ChargeForm,
+    CustomerForm,
+    ProductForm,
+    RecurringLineForm,
+    major_units,
+    minor_units,
+)
+from portal.admin.views import bp, failure, form_status, load, merchant
+from portal.domain.errors import DomainError
+from portal.extensions import db
+from portal.services import billing, customers, links, products
+from portal.services.invoice_lists import InvoiceFilters, search_invoices
+
+PAGE_SIZE = 50
+
+
+@bp.get("/customers")
+def customer_list():
+    query = request.args.get("q", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, has_more = customers.search_customers(merchant(), query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("admin/customers/list.html", customers=rows, query=query, page=page, has_more=has_more)
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+def customer_new():
+    form = CustomerForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            customer = customers.create_customer(
+                merchant(), name=form.name.data, email=form.email.data, language=form.language.data
+            )
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash(f"Customer {customer.name} created.", "success")
+            return redirect(url_for("admin.customer_detail", customer_id=customer.id), code=303)
+    return render_template("admin/customers/form.html", form=form, customer=None), status or form_status(form)
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+def customer_edit(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = CustomerForm(obj=customer)
+    status = None
+    if form.validate_on_submit():
+        try:
+            customers.update_customer(customer, name=form.name.data, email=form.email.data, language=form.language.data)
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Customer saved.", "success")
+            return redirect(url_for("admin.customer_detail", customer_id=customer.id), code=303)
+    return render_template("admin/customers/form.html", form=form, customer=customer), status or form_status(form)
+
+
+def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
+    cycle = billing.billing_cycle(customer)
+    defaults = {
+        "charge_form": ChargeForm(formdata=None, charged_on=merchant().today()),
+        "recurring_form": RecurringLineForm(formdata=None),
+        "cycle_form": BillingCycleForm(formdata=None, obj=cycle) if cycle else BillingCycleForm(formdata=None),
+    }
+    defaults.update(forms)
+    rows, has_more = search_invoices(merchant(), InvoiceFilters(customer_id=customer.id), limit=20)
+    return (
+        render_template(
+            "admin/customers/detail.html",
+            customer=customer,
+            invoices=rows,
+            more_invoices=has_more,
+            charges=billing.customer_charges(customer),
+            recurring_lines=billing.recurring_lines(customer),
+            cycle=cycle,
+            portal_link=portal_link,
+            today=merchant().today(),
+            **defaults,
+        ),
+        status,
+    )
+
+
+@bp.get("/customers/<int:customer_id>")
+def customer_detail(customer_id: int):
+    return _customer_page(load(customers.get_customer, customer_id))
+
+
+@bp.post("/customers/<int:customer_id>/link")
+def customer_link(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    return _customer_page(customer, portal_link=links.make_portal_link(customer))
+
+
+@bp.post("/customers/<int:customer_id>/revoke-links")
+def customer_revoke_links(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    customers.revoke_links(customer)
+    db.session.commit()
+    flash(f"Every portal link sent to {customer.name} so far no longer works.", "success")
+    return redirect(url_for("admin.customer_detail", customer_id=customer.id), code=303)
+
+
+# -- Charges, recurring lines and the monthly cycle ------------------------------------------------
+
+
+@bp.post("/customers/<int:customer_id>/charges")
+def charge_new(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = ChargeForm()
+    currency = merchant().default_currency
+    if form.validate_on_submit():
+        try:
+            billing.record_charge(
+                customer,
+                description=form.description.data,
+                charged_on=form.charged_on.data,
+                quantity=form.quantity.data,
+                unit_amount=minor_units(form.unit_price.data, currency, "unit_price"),
+                tax_rate=form.tax_rate.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            return _customer_page(customer, status=failure(exc, form), charge_form=form)
+        flash("Charge recorded.", "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="charges"), code=303)
+    return _customer_page(customer, status=422, charge_form=form)
+
+
+@bp.post("/charges/<int:charge_id>/delete")
+def charge_delete(charge_id: int):
+    charge = load(billing.get_charge, charge_id)
+    customer_id = charge.customer_id
+    try:
+        billing.delete_charge(charge)
+        db.session.commit()
+        flash("Charge deleted.", "success")
+    except DomainError as exc:
+        failure(exc)
+    return redirect(url_for("admin.customer_detail", customer_id=customer_id, _anchor="charges"), code=303)
+
+
+@bp.post("/customers/<int:customer_id>/draft-from-charges")
+def draft_from_charges(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    selected = [int(value) for value in request.form.getlist("charge_id") if value.isdigit()]
+    try:
+        invoice = billing.draft_from_charges(customer, charge_ids=selected or None)
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="charges"), code=303)
+    flash("Draft invoice created from the charges: check it, then finalize.", "success")
+    return redirect(url_for("admin.invoice_edit", invoice_id=invoice.id), code=303)
+
+
+@bp.post("/customers/<int:customer_id>/recurring-lines")
+def recurring_line_new(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = RecurringLineForm()
+    if form.validate_on_submit():
+        try:
+            billing.add_recurring_line(
+                customer,
+                description=form.description.data,
+                quantity=form.quantity.data,
+                unit_amount=minor_units(form.unit_price.data, merchant().default_currency, "unit_price"),
+                tax_rate=form.tax_rate.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            return _customer_page(customer, status=failure(exc, form), recurring_form=form)
+        flash("Recurring line added.", "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="billing"), code=303)
+    return _customer_page(customer, status=422, recurring_form=form)
+
+
+@bp.post("/customers/<int:customer_id>/recurring-lines/<int:line_id>/delete")
+def recurring_line_delete(customer_id: int, line_id: int):
+    customer = load(customers.get_customer, customer_id)
+    try:
+        billing.delete_recurring_line(merchant(), line_id)
+        db.session.commit()
+        flash("Recurring line removed.", "success")
+    except DomainError as exc:
+        failure(exc)
+    return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="billing"), code=303)
+
+
+@bp.post("/customers/<int:customer_id>/billing-cycle")
+def billing_cycle_save(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = BillingCycleForm()
+    if form.validate_on_submit():
+        try:
+            billing.set_billing_cycle(
+                customer,
+                active=form.active.data,
+                day_of_month=form.day_of_month.data,
+                payment_days=form.payment_days.data,
+                auto_send=form.auto_send.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            return _customer_page(customer, status=failure(exc, form), cycle_form=form)
+        flash("Monthly billing saved.", "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="billing"), code=303)
+    return _customer_page(customer, status=422, cycle_form=form)
+
+
+# -- Products ------------------------------------------------------------------------------------
+
+
+@bp.get("/products")
+def product_list():
+    return render_template("admin/products/list.html", products=products.list_products(merchant()))
+
+
+def _product_values(form: ProductForm) -> dict:
+    currency = (form.currency.data or "").strip().upper()
+    return {
+        "name": form.name.data,
+        "unit_amount": minor_units(form.unit_price.data, currency, "unit_price"),
+        "currency": currency,
+        "tax_rate": form.tax_rate.data,
+    }
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+def product_new():
+    form = ProductForm(currency=merchant().default_currency) if request.method == "GET" else ProductForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            product = products.create_product(merchant(), **_product_values(form))
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash(f"Product {product.name} added to the catalogue.", "success")
+            return redirect(url_for("admin.product_list"), code=303)
+    return render_template("admin/products/form.html", form=form, product=None), status or form_status(form)
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+def product_edit(product_id: int):
+    product = load(products.get_product, product_id)
+    if request.method == "GET":
+        form = ProductForm(
+            name=product.name,
+            unit_price=major_units(product.unit_amount, product.currency),
+            currency=product.currency,
+            tax_rate=product.tax_rate,
+        )
+    else:
+        form = ProductForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            products.update_product(product, **_product_values(form))
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Product saved.", "success")
+            return redirect(url_for("admin.product_list"), code=303)
+    return render_template("admin/products/form.html", form=form, product=product), status or form_status(form)
+
+
+@bp.post("/products/<int:product_id>/delete")
+def product_delete(product_id: int):
+    product = load(products.get_product, product_id)
+    products.delete_product(product)
+    db.session.commit()
+    flash(f"Product {product.name} removed from the catalogue.", "success")
+    return redirect(url_for("admin.product_list"), code=303)

@@ -1,0 +1,497 @@
+"""Admin pages for invoices: the list, the draft editor, previews, lifecycle actions and comments."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from urllib.parse import quote
+
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from portal.admin.forms import (
+    AttachmentForm,
+    CreditNoteForm,
+    InvoiceForm,
+    PaymentForm,
+    ReplyForm,
+    major_units,
+    minor_units,
+)
+from portal.admin.views import admin_money, admin_number, bp, failure, form_status, load, merchant
+from portal.documents.pdf import invoice_pdf
+from portal.domain.errors import DomainError
+from portal.domain.invoices import Line, compute_totals
+from portal.extensions import db
+from portal.mail import notifications
+from portal.payments.registry import PROVIDERS, enabled_providers
+from portal.services import attachments, comment_inbox, credit_notes, customers, invoices, links, payment_choices, products
+from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
+from portal.services.mail_preview import preview_invoice_mail
+
+PAGE_SIZE = 50
+#: The e-mail preview is a page of its own, framed by the preview page only; it may carry the
+#: inline styles every mail needs, and nothing else.
+EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/invoices", endpoint="invoices")
+def invoices_list():
+    filters = InvoiceFilters(
+        status=request.args.get("status", "") if request.args.get("status") in STATUSES else "",
+        issued_from=_day(request.args.get("from")),
+        issued_to=_day(request.args.get("to")),
+        query=request.args.get("q", "")[:100],
+    )
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, has_more = search_invoices(merchant(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template(
+        "admin/invoices/list.html",
+        rows=rows,
+        filters=filters,
+        counts=status_counts(merchant()),
+        statuses=STATUSES,
+        page=page,
+        has_more=has_more,
+    )
+
+
+# -- The draft editor ----------------------------------------------------------------------------
+
+
+def _editor_form(invoice=None) -> InvoiceForm:
+    """Build the editor's form with the merchant's customers and catalogue as choices."""
+    if request.method == "POST":
+        form = InvoiceForm()
+    elif invoice is not None:
+        form = InvoiceForm(
+            formdata=None,
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            discount_percent=invoice.discount_percent,
+            notes=invoice.notes,
+            terms=invoice.terms,
+            lines=[
+                {
+                    "product_id": "",
+                    "description": line.description,
+                    "quantity": line.quantity,
+                    "unit_price": major_units(line.unit_amount, invoice.currency),
+                    "tax_rate": line.tax_rate,
+                    "discount_percent": line.discount_percent,
+                }
+                for line in invoice.lines
+            ],
+        )
+    else:
+        today = merchant().today()
+        form = InvoiceForm(
+            formdata=None,
+            customer_id=request.args.get("customer_id", type=int),
+            currency=merchant().default_currency,
+            issue_date=today,
+            due_date=today + timedelta(days=30),
+        )
+    rows, _ = customers.search_customers(merchant(), limit=1000)
+    catalogue = products.list_products(merchant())
+    form.customer_id.choices = [SelectChoice(customer.id, f"{customer.name} <{customer.email}>") for customer in rows]
+    for row in form.lines:
+        row.form.product_id.choices = [SelectChoice("", "Free line")] + [
+            SelectChoice(str(product.id), product.name) for product in catalogue
+        ]
+    return form
+
+
+def _render_editor(form: InvoiceForm, invoice, status: int):
+    catalogue = [
+        {
+            "id": product.id,
+            "name": product.name,
+            "price": str(major_units(product.unit_amount, product.currency)),
+            "tax": admin_number(product.tax_rate),
+        }
+        for product in products.list_products(merchant())
+    ]
+    return render_template("admin/invoices/edit.html", form=form, invoice=invoice, catalogue=catalogue), status
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+def invoice_new():
+    form = _editor_form()
+    status = None
+    if form.validate_on_submit():
+        try:
+            customer = customers.get_customer(merchant(), form.customer_id.data, "customer_id")
+            invoice = invoices.create_draft(
+                merchant(),
+                customer=customer,
+                currency=form.currency.data.upper(),
+                issue_date=form.issue_date.data,
+                due_date=form.due_date.data,
+                lines=form.domain_lines(),
+                discount_percent=form.discount_percent.data or Decimal(0),
+                notes=form.notes.data or None,
+                terms=form.terms.data or None,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Draft saved. Preview it, then finalize when it is right.", "success")
+            return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id), code=303)
+    return _render_editor(form, None, status or form_status(form))
+
+
+@bp.route("/invoices/<int:invoice_id>/edit", methods=["GET", "POST"])
+def invoice_edit(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    if invoice.status != "draft":
+        flash(f"Invoice {invoice.number} is {invoice.status}: correct it with a credit note.", "error")
+        return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id), code=303)
+    form = _editor_form(invoice)
+    status = None
+    if form.validate_on_submit():
+        try:
+            invoices.update_draft(
+                invoice,
+                customer=customers.get_customer(merchant(), form.customer_id.data, "customer_id"),
+                currency=form.currency.data.upper(),
+                issue_date=form.issue_date.data,
+                due_date=form.due_date.data,
+                lines=form.domain_lines(),
+                discount_percent=form.discount_percent.data or Decimal(0),
+                notes=form.notes.data or None,
+                terms=form.terms.data or None,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Draft saved.", "success")
+            return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id), code=303)
+    return _render_editor(form, invoice, status or form_status(form))
+
+
+@bp.post("/invoices/totals")
+def invoice_totals():
+    """Answer the editor's live totals, computed by the domain exactly as saving will."""
+    form = _editor_form()
+    form.validate()
+    currency = (form.currency.data or "").upper()
+    field_errors = {name: errors for name, errors in form.errors.items() if name in ("lines", "discount_percent", "currency")}
+    if field_errors:
+        return jsonify(ok=False, error="Check the highlighted figures."), 200
+    try:
+        lines = form.domain_lines()
+        totals = compute_totals(lines, form.discount_percent.data or Decimal(0))
+    except DomainError as exc:
+        return jsonify(ok=False, error=exc.message), 200
+    nets = iter(line.net for line in lines)
+    return jsonify(
+        ok=True,
+        lines=["" if row.form.is_blank else admin_money(next(nets), currency) for row in form.lines],
+        subtotal=admin_money(totals.subtotal, currency),
+        discount=admin_money(totals.discount, currency),
+        net=admin_money(totals.net, currency),
+        taxes=[
+            {"rate": admin_number(tax.rate), "base": admin_money(tax.base, currency), "amount": admin_money(tax.amount, currency)}
+            for tax in totals.taxes
+        ],
+        total=admin_money(totals.total, currency),
+    )
+
+
+# -- One invoice ---------------------------------------------------------------------------------
+
+
+def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
+    today = merchant().today()
+    page_forms = {
+        "payment_form": PaymentForm(formdata=None, paid_on=today),
+        "credit_form": CreditNoteForm(formdata=None, issue_date=today),
+        "reply_form": ReplyForm(formdata=None),
+        "attachment_form": AttachmentForm(formdata=None),
+    }
+    page_forms.update(forms)
+    if invoice.status != "draft" and request.method == "GET":
+        comment_inbox.mark_thread_read(invoice)
+        db.session.commit()
+    return (
+        render_template(
+            "admin/invoices/detail.html",
+            invoice=invoice,
+            breakdown=invoices.invoice_breakdown(invoice, today),
+            outstanding=invoices.outstanding(invoice),
+            taxes=compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent).taxes,
+            comments=comment_inbox.thread(invoice),
+            attachments=attachments.list_attachments(invoice),
+            enabled_providers=enabled_providers(invoice.merchant_id),
+            chosen_providers=payment_choices.chosen_providers(invoice),
+            provider_labels={name: provider.label for name, provider in PROVIDERS.items()},
+            portal_link=portal_link,
+            today=today,
+            **page_forms,
+        ),
+        status,
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>")
+def invoice_detail(invoice_id: int):
+    return _detail(load(invoices.get_invoice, invoice_id))
+
+
+def _back(invoice) -> Response:
+    return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id), code=303)
+
+
+@bp.post("/invoices/<int:invoice_id>/delete")
+def invoice_delete(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    try:
+        invoices.delete_draft(invoice)
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    flash("Draft deleted. Any charges it held are open again.", "success")
+    return redirect(url_for("admin.invoices"), code=303)
+
+
+@bp.post("/invoices/<int:invoice_id>/finalize")
+def invoice_finalize(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    send = request.form.get("send") == "1"
+    try:
+        invoices.finalize_invoice(invoice)
+        if send:
+            notifications.send_invoice(invoice)
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    if send:
+        flash(f"Invoice {invoice.number} finalized and sent to {invoice.customer.email}.", "success")
+    else:
+        flash(f"Invoice {invoice.number} finalized. It has not been sent.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/send")
+def invoice_send(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    test = request.form.get("test") == "1"
+    try:
+        notifications.send_invoice(invoice, test_to=current_user if test else None)
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    if test:
+        flash(f"A test copy is on its way to {current_user.email}.", "success")
+    else:
+        flash(f"Invoice {invoice.number} sent to {invoice.customer.email}.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/link")
+def invoice_link(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    if invoice.status == "draft":
+        flash("A draft has no portal link: the customer cannot see it yet.", "error")
+        return _back(invoice)
+    return _detail(invoice, portal_link=links.make_portal_link(invoice.customer, invoice))
+
+
+@bp.post("/invoices/<int:invoice_id>/void")
+def invoice_void(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    try:
+        invoices.void_invoice(invoice)
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    flash(f"Invoice {invoice.number} is void. The customer sees it as cancelled.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/payments")
+def invoice_payment(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        return _detail(invoice, 422, payment_form=form)
+    try:
+        invoices.record_payment(
+            invoice,
+            amount=minor_units(form.amount.data, invoice.currency),
+            paid_on=form.paid_on.data,
+            method=form.method.data,
+            reference=form.reference.data or None,
+            recorded_by_id=current_user.id,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        return _detail(invoice, failure(exc, form), payment_form=form)
+    flash("Payment recorded." + (" The invoice is paid." if invoice.status == "paid" else ""), "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/credit-notes")
+def invoice_credit_note(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    form = CreditNoteForm()
+    if not form.validate_on_submit():
+        return _detail(invoice, 422, credit_form=form)
+    try:
+        line = Line(
+            description=form.description.data,
+            quantity=Decimal(1),
+            unit_amount=minor_units(form.amount.data, invoice.currency),
+            tax_rate=form.tax_rate.data,
+        )
+        note = credit_notes.issue_credit_note(
+            invoice, lines=[line], issue_date=form.issue_date.data, reason=form.reason.data or None
+        )
+        db.session.commit()
+    except DomainError as exc:
+        if exc.field in ("unit_amount", "lines"):
+            exc.field = "amount"
+        return _detail(invoice, failure(exc, form), credit_form=form)
+    flash(f"Credit note {note.number} issued for {admin_money(note.total, note.currency)}.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/comments")
+def invoice_reply(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _detail(invoice, 422, reply_form=form)
+    try:
+        comment_inbox.reply(invoice, current_user, form.body.data)
+        db.session.commit()
+    except DomainError as exc:
+        return _detail(invoice, failure(exc, form), reply_form=form)
+    flash(f"Reply posted and mailed to {invoice.customer.email}.", "success")
+    return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id, _anchor="comments"), code=303)
+
+
+@bp.post("/invoices/<int:invoice_id>/attachments")
+def invoice_attachment_add(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        return _detail(invoice, 422, attachment_form=form)
+    upload = form.file.data
+    try:
+        attachments.add_attachment(
+            invoice,
+            filename=upload.filename,
+            data=upload.read(attachments.MAX_ATTACHMENT_BYTES + 1),
+            uploaded_by=current_user,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        return _detail(invoice, failure(exc, form), attachment_form=form)
+    flash(f"{upload.filename} attached. The customer can download it from the invoice.", "success")
+    return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id, _anchor="attachments"), code=303)
+
+
+@bp.get("/invoices/<int:invoice_id>/attachments/<int:attachment_id>")
+def invoice_attachment(invoice_id: int, attachment_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    try:
+        attachment = attachments.get_attachment(invoice, attachment_id)
+    except DomainError:
+        abort(404)
+    response = Response(attachment.data, mimetype=attachment.content_type)
+    # Always a download, never rendered in the admin's origin.
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(attachment.filename)
+    return response
+
+
+@bp.post("/invoices/<int:invoice_id>/attachments/<int:attachment_id>/delete")
+def invoice_attachment_delete(invoice_id: int, attachment_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    try:
+        attachments.remove_attachment(attachments.get_attachment(invoice, attachment_id))
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+    flash("Attachment removed.", "success")
+    return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id, _anchor="attachments"), code=303)
+
+
+@bp.post("/invoices/<int:invoice_id>/payment-methods")
+def invoice_payment_methods(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    try:
+        payment_choices.set_payment_choice(invoice, request.form.getlist("provider"))
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    flash("Ways to pay saved for this invoice.", "success")
+    return _back(invoice)
+
+
+# -- Previews ------------------------------------------------------------------------------------
+
+
+@bp.get("/invoices/<int:invoice_id>/preview")
+def invoice_preview(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    today = merchant().today()
+    return render_template(
+        "admin/invoices/preview.html",
+        invoice=invoice,
+        breakdown=invoices.invoice_breakdown(invoice, today),
+        taxes=compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent).taxes,
+        terms=invoice.terms or merchant().terms,
+        mail=preview_invoice_mail(invoice),
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>/preview.pdf")
+def invoice_preview_pdf(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    pdf = invoice_pdf(invoice)
+    db.session.commit()  # a finalized invoice's PDF is stored for reuse
+    name = invoice.number or f"draft-{invoice.id}"
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="invoice-{name}.pdf"'
+    return response
+
+
+@bp.get("/invoices/<int:invoice_id>/preview/email")
+def invoice_preview_email(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    response = Response(preview_invoice_mail(invoice).html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+# -- The comment inbox ---------------------------------------------------------------------------
+
+
+@bp.get("/comments")
+def comments_inbox():
+    unread_only = request.args.get("unread") == "1"
+    return render_template(
+        "admin/comments.html",
+        comments=comment_inbox.inbox(merchant(), unread_only=unread_only),
+        unread_only=unread_only,
+    )

@@ -1,0 +1,330 @@
+"""Admin settings: branding, late fees, email templates, payment providers, staff and API keys."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from portal.admin.forms import (
+    ApiKeyForm,
+    BrandingForm,
+    EmailTemplateForm,
+    LateFeeForm,
+    LogoForm,
+    PasswordForm,
+    ProviderForm,
+    StaffForm,
+    major_units,
+    minor_units,
+)
+from portal.admin.views import bp, failure, form_status, load, merchant
+from portal.domain.errors import DomainError
+from portal.domain.late_fees import LateFeePolicy
+from portal.extensions import db
+from portal.payments.registry import PROVIDERS
+from portal.services import access, branding, email_templates, merchants, payment_settings
+from portal.theming import available_themes, logo_data_uri
+
+
+@bp.get("/settings")
+def settings_home():
+    return redirect(url_for("admin.settings_branding"))
+
+
+# -- Branding ------------------------------------------------------------------------------------
+
+
+def _branding_page(form: BrandingForm | None = None, logo_form: LogoForm | None = None, status: int = 200):
+    current = merchant()
+    if form is None:
+        form = BrandingForm(
+            formdata=None,
+            primary_color=current.primary_color,
+            accent_color=current.accent_color,
+            theme=current.theme,
+            terms=current.terms,
+        )
+    form.theme.choices = [SelectChoice(name, name.title()) for name in available_themes()]
+    return (
+        render_template(
+            "admin/settings/branding.html",
+            form=form,
+            logo_form=logo_form or LogoForm(formdata=None),
+            logo_uri=logo_data_uri(current),
+            section="branding",
+        ),
+        status,
+    )
+
+
+@bp.route("/settings/branding", methods=["GET", "POST"])
+def settings_branding():
+    if request.method == "GET":
+        return _branding_page()
+    form = BrandingForm()
+    form.theme.choices = [SelectChoice(name, name.title()) for name in available_themes()]
+    if form.validate_on_submit():
+        try:
+            branding.set_branding(
+                merchant(),
+                primary_color=form.primary_color.data,
+                accent_color=form.accent_color.data,
+                theme=form.theme.data,
+                terms=form.terms.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            return _branding_page(form, status=failure(exc, form))
+        flash("Branding saved. The portal, emails and PDFs use it from now on.", "success")
+        return redirect(url_for("admin.settings_branding"), code=303)
+    return _branding_page(form, status=422)
+
+
+@bp.post("/settings/logo")
+def settings_logo():
+    form = LogoForm()
+    if form.validate_on_submit():
+        try:
+            branding.set_logo(merchant(), form.logo.data.read(branding.MAX_LOGO_BYTES + 1))
+            db.session.commit()
+        except DomainError as exc:
+            return _branding_page(logo_form=form, status=failure(exc, form))
+        flash("Logo uploaded.", "success")
+        return redirect(url_for("admin.settings_branding"), code=303)
+    return _branding_page(logo_form=form, status=422)
+
+
+@bp.post("/settings/logo/delete")
+def settings_logo_delete():
+    branding.remove_logo(merchant())
+    db.session.commit()
+    flash("Logo removed.", "success")
+    return redirect(url_for("admin.settings_branding"), code=303)
+
+
+# -- Late fees -----------------------------------------------------------------------------------
+
+
+@bp.route("/settings/late-fees", methods=["GET", "POST"])
+def settings_late_fees():
+    current = merchant()
+    currency = current.default_currency
+    if request.method == "GET":
+        form = LateFeeForm(
+            formdata=None,
+            annual_rate=current.late_annual_rate,
+            fee_percent=current.late_fee_percent,
+            fee_minimum=major_units(current.late_fee_minimum, currency),
+            grace_days=current.late_grace_days,
+        )
+    else:
+        form = LateFeeForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            policy = LateFeePolicy(
+                annual_rate=form.annual_rate.data,
+                fee_percent=form.fee_percent.data,
+                fee_minimum=minor_units(form.fee_minimum.data, currency, "fee_minimum"),
+                grace_days=form.grace_days.data,
+            )
+            merchants.set_late_fee_policy(current, policy)
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Late-fee policy saved. It applies to invoices finalized from now on.", "success")
+            return redirect(url_for("admin.settings_late_fees"), code=303)
+    return render_template(
+        "admin/settings/late_fees.html", form=form, currency=currency, section="late_fees"
+    ), status or form_status(form)
+
+
+# -- Email templates -----------------------------------------------------------------------------
+
+
+def _languages() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+@bp.route("/settings/email-templates", methods=["GET", "POST"])
+def settings_email_templates():
+    templates = email_templates.invoice_templates(merchant(), _languages())
+    forms = {
+        language: EmailTemplateForm(formdata=None, subject=text.subject, body=text.body, prefix=language)
+        for language, (text, _own) in templates.items()
+    }
+    status = 200
+    if request.method == "POST":
+        language = request.form.get("language", "")
+        if language not in forms:
+            return redirect(url_for("admin.settings_email_templates"), code=303)
+        form = EmailTemplateForm(prefix=language)
+        forms[language] = form
+        if form.validate_on_submit():
+            try:
+                if request.form.get("reset") == "1":
+                    email_templates.reset_invoice_template(merchant(), language)
+                    message = "Back to the built-in wording."
+                else:
+                    email_templates.set_invoice_template(merchant(), language, subject=form.subject.data, body=form.body.data)
+                    message = "Email template saved."
+                db.session.commit()
+            except DomainError as exc:
+                status = failure(exc, form)
+            else:
+                flash(message, "success")
+                return redirect(url_for("admin.settings_email_templates", _anchor=f"lang-{language}"), code=303)
+        else:
+            status = 422
+    return render_template(
+        "admin/settings/email_templates.html",
+        forms=forms,
+        own={language: own for language, (_text, own) in templates.items()},
+        section="email_templates",
+    ), status
+
+
+# -- Payment providers ---------------------------------------------------------------------------
+
+
+@bp.route("/settings/payments", methods=["GET", "POST"])
+def settings_payments():
+    current_settings = payment_settings.provider_settings(merchant())
+    forms = {
+        name: ProviderForm(formdata=None, enabled=setting.enabled, prefix=name)
+        for name, setting in current_settings.items()
+    }
+    status = 200
+    if request.method == "POST":
+        name = request.form.get("provider", "")
+        if name not in forms:
+            return redirect(url_for("admin.settings_payments"), code=303)
+        form = ProviderForm(prefix=name)
+        forms[name] = form
+        if form.validate_on_submit():
+            try:
+                payment_settings.set_provider_account(
+                    merchant(),
+                    name,
+                    enabled=form.enabled.data,
+                    api_key=(form.api_key.data or "").strip() or None,
+                    webhook_secret=(form.webhook_secret.data or "").strip() or None,
+                )
+                db.session.commit()
+            except DomainError as exc:
+                if exc.field and "." in exc.field:
+                    exc.field = exc.field.split(".", 1)[1]
+                status = failure(exc, form)
+            else:
+                flash(f"{PROVIDERS[name].label} settings saved.", "success")
+                return redirect(url_for("admin.settings_payments"), code=303)
+        else:
+            status = 422
+    return render_template(
+        "admin/settings/payments.html",
+        forms=forms,
+        settings=current_settings,
+        labels={name: provider.label for name, provider in PROVIDERS.items()},
+        section="payments",
+    ), status
+
+
+# -- Staff accounts ------------------------------------------------------------------------------
+
+
+def _staff_page(form=None, password_form=None, status: int = 200):
+    return render_template(
+        "admin/settings/staff.html",
+        users=access.list_staff(merchant()),
+        form=form or StaffForm(formdata=None),
+        password_form=password_form or PasswordForm(formdata=None),
+        section="staff",
+    ), status
+
+
+@bp.get("/settings/staff")
+def settings_staff():
+    return _staff_page()
+
+
+@bp.post("/settings/staff")
+def settings_staff_new():
+    form = StaffForm()
+    if not form.validate_on_submit():
+        return _staff_page(form, status=422)
+    try:
+        user = merchants.create_staff_user(merchant(), email=form.email.data, name=form.name.data or "", password=form.password.data)
+        db.session.commit()
+    except DomainError as exc:
+        return _staff_page(form, status=failure(exc, form))
+    flash(f"Staff account {user.email} created. Give them their password in person.", "success")
+    return redirect(url_for("admin.settings_staff"), code=303)
+
+
+@bp.post("/settings/staff/<int:user_id>/active")
+def settings_staff_active(user_id: int):
+    user = load(access.get_staff_user, user_id)
+    try:
+        access.set_staff_active(user, request.form.get("active") == "1", acting=current_user)
+        db.session.commit()
+        flash(f"{user.email} is {'enabled' if user.active else 'disabled'}.", "success")
+    except DomainError as exc:
+        failure(exc)
+    return redirect(url_for("admin.settings_staff"), code=303)
+
+
+@bp.post("/settings/password")
+def settings_password():
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _staff_page(password_form=form, status=422)
+    try:
+        access.change_password(current_user, current=form.current_password.data, new=form.new_password.data)
+        db.session.commit()
+    except DomainError as exc:
+        return _staff_page(password_form=form, status=failure(exc, form))
+    flash("Your password is changed.", "success")
+    return redirect(url_for("admin.settings_staff"), code=303)
+
+
+# -- API keys ------------------------------------------------------------------------------------
+
+
+def _api_keys_page(form=None, new_token: str | None = None, status: int = 200):
+    return render_template(
+        "admin/settings/api_keys.html",
+        keys=access.list_api_keys(merchant()),
+        form=form or ApiKeyForm(formdata=None),
+        new_token=new_token,
+        section="api_keys",
+    ), status
+
+
+@bp.get("/settings/api-keys")
+def settings_api_keys():
+    return _api_keys_page()
+
+
+@bp.post("/settings/api-keys")
+def settings_api_key_new():
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        return _api_keys_page(form, status=422)
+    _key, token = merchants.create_api_key(merchant(), name=form.name.data.strip())
+    db.session.commit()
+    # Shown in this response only: the key is stored hashed and can never be displayed again.
+    return _api_keys_page(new_token=token)
+
+
+@bp.post("/settings/api-keys/<int:key_id>/revoke")
+def settings_api_key_revoke(key_id: int):
+    try:
+        key = access.revoke_api_key(merchant(), key_id)
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return redirect(url_for("admin.settings_api_keys"), code=303)
+    flash(f"API key {key.prefix}… revoked.", "success")
+    return redirect(url_for("admin.settings_api_keys"), code=303)

@@ -1,0 +1,85 @@
+"""Who may act for a merchant: staff logins and API keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.domain.errors import DomainError
+from portal.extensions import db
+from portal.models import ApiKey, Merchant, StaffUser
+from portal.models.base import utcnow
+from portal.services.errors import Conflict, NotFound
+
+# Checked when no account matches, so a wrong address costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def authenticate_staff(email: str, password: str) -> StaffUser | None:
+    """Return the active staff account the email and password belong to, else None."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    return user
+
+
+def load_staff_user(user_id: str) -> StaffUser | None:
+    """Return the active staff account with this id (Flask-Login's user loader)."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def list_staff(merchant: Merchant) -> list[StaffUser]:
+    """Return the merchant's staff accounts by email."""
+    return list(db.session.scalars(select(StaffUser).where(StaffUser.merchant_id == merchant.id).order_by(StaffUser.email)))
+
+
+def get_staff_user(merchant: Merchant, user_id: int) -> StaffUser:
+    """Return the merchant's staff account, or NotFound for anyone else's."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.id == user_id, StaffUser.merchant_id == merchant.id))
+    if user is None:
+        raise NotFound("No such staff account")
+    return user
+
+
+def set_staff_active(user: StaffUser, active: bool, *, acting: StaffUser) -> None:
+    """Enable or disable a staff login; nobody locks themselves out."""
+    if user.id == acting.id and not active:
+        raise Conflict("You cannot disable your own account", "active")
+    user.active = active
+    db.session.flush()
+
+
+def change_password(user: StaffUser, *, current: str, new: str) -> None:
+    """Replace a staff member's password after checking the current one."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise DomainError("The current password is wrong", "current_password")
+    if len(new or "") < 10:
+        raise DomainError("A password needs at least 10 characters", "new_password")
+    user.password_hash = generate_password_hash(new)
+    db.session.flush()
+
+
+def list_api_keys(merchant: Merchant) -> list[ApiKey]:
+    """Return the merchant's API keys, newest first."""
+    return list(
+        db.session.scalars(
+            select(ApiKey).where(ApiKey.merchant_id == merchant.id).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        )
+    )
+
+
+def revoke_api_key(merchant: Merchant, key_id: int) -> ApiKey:
+    """Revoke one of the merchant's API keys; requests with it are refused from now on."""
+    key = db.session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.merchant_id == merchant.id))
+    if key is None:
+        raise NotFound("No such API key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    db.session.flush()
+    return key

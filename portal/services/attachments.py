@@ -1,0 +1,128 @@
+"""Files staff attach to an invoice for the customer to download."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from sqlalchemy import select
+
+from portal.domain.errors import DomainError
+from portal.extensions import db
+from portal.models import Invoice, StaffUser
+from portal.models.document import InvoiceAttachment
+from portal.services.errors import NotFound
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 20
+ALLOWED_DESCRIPTION = "PDF, PNG, JPEG, WebP, Word, Excel, PowerPoint or OpenDocument files"
+
+_OOXML = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+_OPENDOCUMENT = {
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+}
+
+
+def _zip_type(data: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if "mimetype" in names:
+                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                return declared if declared in _OPENDOCUMENT else None
+            if "[Content_Types].xml" in names:
+                for prefix, content_type in _OOXML.items():
+                    if any(name.startswith(prefix) for name in names):
+                        return content_type
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return None
+
+
+def sniff_content_type(data: bytes) -> str | None:
+    """Return the MIME type the file's own bytes show, or None when it is not an accepted kind.
+
+    The browser's Content-Type and the file name are never trusted: an HTML or SVG file renamed
+    to .pdf would otherwise be served to customers under a type of the uploader's choosing.
+    """
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "application/vnd.ms-office"  # legacy .doc/.xls/.ppt share one container format
+    if data.startswith(b"PK\x03\x04"):
+        return _zip_type(data)
+    return None
+
+
+def add_attachment(invoice: Invoice, *, filename: str, data: bytes, uploaded_by: StaffUser | None) -> InvoiceAttachment:
+    """Attach a checked file to an invoice."""
+    filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
+    if not data:
+        raise DomainError("Choose a file to attach", "file")
+    if not filename:
+        raise DomainError("The file needs a name", "file")
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise DomainError(f"An attachment is at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB", "file")
+    if invoice.status == "void":
+        raise DomainError("A void invoice takes no attachments", "file")
+    count = len(list_attachments(invoice))
+    if count >= MAX_ATTACHMENTS:
+        raise DomainError(f"An invoice holds at most {MAX_ATTACHMENTS} attachments", "file")
+    content_type = sniff_content_type(data)
+    if content_type is None:
+        raise DomainError(f"Attach {ALLOWED_DESCRIPTION}", "file")
+    attachment = InvoiceAttachment(
+        merchant_id=invoice.merchant_id,
+        invoice_id=invoice.id,
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+        data=data,
+        uploaded_by_id=uploaded_by.id if uploaded_by is not None else None,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def list_attachments(invoice: Invoice) -> list[InvoiceAttachment]:
+    """Return the invoice's attachments, oldest first."""
+    return list(
+        db.session.scalars(
+            select(InvoiceAttachment)
+            .where(InvoiceAttachment.invoice_id == invoice.id, InvoiceAttachment.merchant_id == invoice.merchant_id)
+            .order_by(InvoiceAttachment.id)
+        )
+    )
+
+
+def get_attachment(invoice: Invoice, attachment_id: int) -> InvoiceAttachment:
+    """Return one of the invoice's attachments, or NotFound."""
+    attachment = db.session.scalar(
+        select(InvoiceAttachment).where(
+            InvoiceAttachment.id == attachment_id,
+            InvoiceAttachment.invoice_id == invoice.id,
+            InvoiceAttachment.merchant_id == invoice.merchant_id,
+        )
+    )
+    if attachment is None:
+        raise NotFound("No such attachment")
+    return attachment
+
+
+def remove_attachment(attachment: InvoiceAttachment) -> None:
+    """Delete an attachment."""
+    db.session.delete(attachment)
+    db.session.flush()

@@ -1,0 +1,109 @@
+"""Attachments staff add to an invoice, and which providers an invoice offers."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from portal.extensions import db
+from portal.models import Customer, Invoice
+from portal.models.document import InvoiceAttachment
+from portal.services import payment_choices, payment_settings
+from portal.services.links import make_portal_link
+from tests.factories import make_invoice
+
+
+@pytest.fixture
+def invoice_id(app, staff) -> int:
+    with app.app_context():
+        invoice = make_invoice(db.session.get(Customer, staff.customer_id))
+        db.session.commit()
+        return invoice.id
+
+
+def attach(staff, invoice_id: int, data: bytes, filename: str):
+    page = f"/admin/invoices/{invoice_id}"
+    boundary, body = encode_multipart({"csrf_token": staff.token(page), "file": FileStorage(io.BytesIO(data), filename)})
+    return staff.client.post(f"{page}/attachments", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def docx() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+def test_attach_download_and_remove(app, staff, invoice_id):
+    assert attach(staff, invoice_id, b"%PDF-1.7\n...", "../../timesheet.pdf").status_code == 303
+    assert attach(staff, invoice_id, docx(), "report.docx").status_code == 303
+    with app.app_context():
+        rows = list(db.session.scalars(select(InvoiceAttachment).order_by(InvoiceAttachment.id)))
+        assert [(a.filename, a.content_type) for a in rows] == [
+            ("timesheet.pdf", "application/pdf"),
+            ("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ]
+        first_id = rows[0].id
+        number = db.session.get(Invoice, invoice_id).number
+        with app.test_request_context():
+            link = make_portal_link(db.session.get(Customer, staff.customer_id)).url
+    download = staff.get(f"/admin/invoices/{invoice_id}/attachments/{first_id}")
+    assert download.data.startswith(b"%PDF") and download.headers["Content-Disposition"].startswith("attachment")
+
+    # The customer gets them in the invoice's zip.
+    customer = app.test_client()
+    customer.get(link.replace("http://portal.test", ""))
+    archive = zipfile.ZipFile(io.BytesIO(customer.get(f"/invoices/{number}/download").data))
+    assert {"timesheet.pdf", "report.docx"} <= set(archive.namelist())
+
+    assert staff.post(f"/admin/invoices/{invoice_id}/attachments/{first_id}/delete").status_code == 303
+    with app.app_context():
+        assert db.session.get(InvoiceAttachment, first_id) is None
+
+
+@pytest.mark.parametrize(
+    "data, filename",
+    [
+        (b"<html><script>alert(1)</script></html>", "invoice.pdf"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "logo.png"),
+        (b"MZ\x90\x00 executable", "setup.doc"),
+        (b"PK\x03\x04 not really a zip", "sheet.xlsx"),
+    ],
+    ids=["html-as-pdf", "svg-as-png", "exe-as-doc", "broken-zip"],
+)
+def test_other_files_are_refused(app, staff, invoice_id, data, filename):
+    response = attach(staff, invoice_id, data, filename)
+    assert response.status_code == 422
+    assert "Attach PDF, PNG, JPEG, WebP, Word, Excel" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(InvoiceAttachment)) is None
+
+
+def test_attachments_are_size_limited(app, staff, invoice_id):
+    response = attach(staff, invoice_id, b"%PDF-" + b"0" * (10 * 1024 * 1024), "huge.pdf")
+    assert response.status_code == 422
+    assert "at most 10 MB" in response.get_data(as_text=True)
+
+
+def test_ways_to_pay_per_invoice(app, staff, invoice_id):
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        payment_settings.set_provider_account(invoice.merchant, "mollie", enabled=True, api_key="test_abcdefghijklmnopq")
+        db.session.commit()
+        assert payment_choices.offered_providers(invoice) == ["mollie"]
+    detail = f"/admin/invoices/{invoice_id}"
+    assert 'name="provider" value="mollie" checked' in staff.get(detail).get_data(as_text=True)
+    assert staff.post(f"{detail}/payment-methods", {}, page=detail).status_code == 303  # none: bank transfer only
+    with app.app_context():
+        assert payment_choices.offered_providers(db.session.get(Invoice, invoice_id)) == []
+    staff.post(f"{detail}/payment-methods", {"provider": "mollie"}, page=detail)
+    with app.app_context():
+        assert payment_choices.offered_providers(db.session.get(Invoice, invoice_id)) == ["mollie"]
+    bogus = staff.post(f"{detail}/payment-methods", {"provider": "paypal"}, page=detail, follow_redirects=True)
+    assert "Unknown provider" in bogus.get_data(as_text=True)

@@ -1,0 +1,141 @@
+"""Staff of one merchant get 404 for every object of another merchant, on every admin URL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from flask import url_for
+
+from portal.admin.views import bp
+from portal.extensions import db
+from portal.models import ApiKey, Customer, Invoice, Product, StaffUser
+from portal.models.document import InvoiceAttachment
+from portal.services import attachments, billing, products
+from tests.admin.conftest import make_staff
+from tests.factories import make_api_key, make_invoice
+
+# Every admin rule that names an object; a new one must be added here (the test below checks).
+OBJECT_ENDPOINTS = {
+    "admin.customer_edit": ("GET", "POST"),
+    "admin.customer_detail": ("GET",),
+    "admin.customer_link": ("POST",),
+    "admin.customer_revoke_links": ("POST",),
+    "admin.charge_new": ("POST",),
+    "admin.charge_delete": ("POST",),
+    "admin.draft_from_charges": ("POST",),
+    "admin.recurring_line_new": ("POST",),
+    "admin.recurring_line_delete": ("POST",),
+    "admin.billing_cycle_save": ("POST",),
+    "admin.product_edit": ("GET", "POST"),
+    "admin.product_delete": ("POST",),
+    "admin.invoice_edit": ("GET", "POST"),
+    "admin.invoice_detail": ("GET",),
+    "admin.invoice_delete": ("POST",),
+    "admin.invoice_finalize": ("POST",),
+    "admin.invoice_send": ("POST",),
+    "admin.invoice_link": ("POST",),
+    "admin.invoice_void": ("POST",),
+    "admin.invoice_payment": ("POST",),
+    "admin.invoice_credit_note": ("POST",),
+    "admin.invoice_reply": ("POST",),
+    "admin.invoice_preview": ("GET",),
+    "admin.invoice_preview_pdf": ("GET",),
+    "admin.invoice_preview_email": ("GET",),
+    "admin.invoice_attachment_add": ("POST",),
+    "admin.invoice_attachment": ("GET",),
+    "admin.invoice_attachment_delete": ("POST",),
+    "admin.invoice_payment_methods": ("POST",),
+    "admin.settings_staff_active": ("POST",),
+    "admin.settings_api_key_revoke": ("POST",),
+}
+
+
+@pytest.fixture
+def victim_objects(app, staff):
+    """Ids of one of each object the first merchant owns."""
+    with app.app_context():
+        customer = db.session.get(Customer, staff.customer_id)
+        merchant = customer.merchant
+        open_invoice = make_invoice(customer)
+        draft = make_invoice(customer, finalize=False)
+        product = products.create_product(merchant, name="Secret", unit_amount=100, currency="EUR", tax_rate=Decimal(0))
+        charge = billing.record_charge(customer, description="Work", charged_on=merchant.today(), quantity=Decimal(1),
+                                       unit_amount=100, tax_rate=Decimal(0))
+        recurring = billing.add_recurring_line(customer, description="Hosting", quantity=Decimal(1), unit_amount=100,
+                                               tax_rate=Decimal(0))
+        colleague = make_staff(merchant, "colleague@merchant.example")
+        attachment = attachments.add_attachment(open_invoice, filename="contract.pdf", data=b"%PDF-1.4 secret",
+                                                uploaded_by=colleague)
+        make_api_key(merchant)
+        db.session.commit()
+        key = db.session.query(ApiKey).filter_by(merchant_id=merchant.id).one()
+        return {
+            "customer_id": customer.id,
+            "invoice_id": open_invoice.id,
+            "draft_id": draft.id,
+            "product_id": product.id,
+            "charge_id": charge.id,
+            "line_id": recurring.id,
+            "user_id": colleague.id,
+            "key_id": key.id,
+            "attachment_id": attachment.id,
+        }
+
+
+def _urls(app, ids) -> list[tuple[str, str, str]]:
+    urls = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint not in OBJECT_ENDPOINTS:
+                continue
+            values = {}
+            for name in rule.arguments:
+                values[name] = ids[name]
+            for method in OBJECT_ENDPOINTS[rule.endpoint]:
+                urls.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
+            if "invoice_id" in rule.arguments:
+                values["invoice_id"] = ids["draft_id"]
+                for method in OBJECT_ENDPOINTS[rule.endpoint]:
+                    urls.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
+    return urls
+
+
+def test_every_object_url_is_listed(app):
+    named = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(f"{bp.name}.") and rule.arguments - {"filename"}
+    }
+    assert named == set(OBJECT_ENDPOINTS)
+
+
+def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_objects):
+    token = rival.token()
+    urls = _urls(app, victim_objects)
+    assert len(urls) > 40
+    for endpoint, method, url in urls:
+        if method == "GET":
+            response = rival.client.get(url)
+        else:
+            response = rival.client.post(url, data={"csrf_token": token, "send": "1", "active": "0", "body": "hi",
+                                                    "amount": "1", "paid_on": "2026-01-02", "method": "cash",
+                                                    "description": "x", "tax_rate": "0", "name": "x",
+                                                    "email": "x@example.com", "language": "en"})
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
+
+    # And nothing changed for the owner.
+    with app.app_context():
+        assert db.session.get(Invoice, victim_objects["draft_id"]).status == "draft"
+        assert db.session.get(Invoice, victim_objects["invoice_id"]).status == "open"
+        assert db.session.get(Product, victim_objects["product_id"]) is not None
+        assert db.session.get(StaffUser, victim_objects["user_id"]).active is True
+        assert db.session.get(Customer, victim_objects["customer_id"]).link_version == 1
+        assert db.session.get(InvoiceAttachment, victim_objects["attachment_id"]) is not None
+
+
+def test_lists_show_only_the_merchants_own_rows(app, staff, rival, victim_objects):
+    for path in ("/admin/invoices", "/admin/customers", "/admin/products", "/admin/comments",
+                 "/admin/settings/staff", "/admin/settings/api-keys"):
+        html = rival.get(path).get_data(as_text=True)
+        assert "Jane Cooper" not in html and "Secret" not in html and "colleague@" not in html, path
