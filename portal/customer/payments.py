@@ -14,7 +14,7 @@ from portal.extensions import db, limiter
 from portal.models import Invoice
 from portal.models.base import utcnow
 from portal.models.online_payment import FAILED_STATUSES
-from portal.payments.registry import enabled_providers
+from portal.services.payment_choices import offered_providers
 from portal.services.online_payments import (
     NothingToPay,
     PayLocked,
@@ -70,7 +70,7 @@ def pay(number: str):
     back = redirect(url_for("customer.invoice", number=invoice.number), 303)
     provider = request.form.get("provider", "")
     if not provider:
-        offered = enabled_providers(invoice.merchant_id)
+        offered = offered_providers(invoice)
         provider = offered[0] if offered else ""
     try:
         attempt = start_payment(customer, invoice, provider)

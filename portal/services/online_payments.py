@@ -44,7 +44,8 @@ from portal.payments.base import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from portal.payments.registry import PROVIDERS, enabled_providers, provider_for
+from portal.payments.registry import PROVIDERS, provider_for
+from portal.services.payment_choices import offered_providers
 from portal.services.invoices import invoice_breakdown, outstanding, settle_if_paid
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def live_attempt(invoice: Invoice) -> PaymentAttempt | None:
 
 def pay_state(customer: Customer, invoice: Invoice, amount_due: int) -> PayState:
     """Return which pay actions the invoice page offers the customer."""
-    providers = tuple((name, PROVIDERS[name].label) for name in enabled_providers(invoice.merchant_id))
+    providers = tuple((name, PROVIDERS[name].label) for name in offered_providers(invoice))
     until = locked_until(customer)
     live = live_attempt(invoice) if invoice.status == InvoiceStatus.OPEN.value else None
     pending = live is not None and live.status == PENDING
@@ -313,7 +314,7 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
     until = locked_until(customer)
     if until is not None:
         raise PayLocked(until)
-    if provider_name not in enabled_providers(invoice.merchant_id):
+    if provider_name not in offered_providers(invoice):
         raise ProviderNotEnabled("This way of paying is not offered", "provider")
     if invoice.status != InvoiceStatus.OPEN.value:
         raise NothingToPay("Only an open invoice can be paid")

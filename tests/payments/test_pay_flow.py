@@ -186,6 +186,26 @@ def test_no_pay_button_without_a_provider(pay_app, shop, customer_client, monkey
     assert attempts(pay_app) == []
 
 
+def test_the_invoice_offers_only_the_ways_to_pay_staff_chose(pay_app, shop, customer_client, fake_mollie):
+    from portal.models import Invoice
+    from portal.services.payment_choices import set_payment_choice
+
+    with pay_app.app_context():
+        set_payment_choice(db.session.get(Invoice, shop.invoice_id), ["stripe"])
+        db.session.commit()
+    html = customer_client.get(f"/invoices/{shop.number}").get_data(as_text=True)
+    # One way left: a single button that pays with it.
+    assert 'data-testid="pay-button"' in html and 'value="stripe"' in html and "mollie" not in html.lower()
+    token = csrf_token(customer_client, shop.number)
+    assert press_pay(customer_client, shop.number, "mollie", token=token).status_code == 303
+    assert attempts(pay_app) == [] and fake_mollie.requests_to("POST", "/v2/payments") == []
+
+    with pay_app.app_context():  # "pay by bank transfer" only
+        set_payment_choice(db.session.get(Invoice, shop.invoice_id), [])
+        db.session.commit()
+    assert "pay-button" not in customer_client.get(f"/invoices/{shop.number}").get_data(as_text=True)
+
+
 def test_pay_without_csrf_token_is_refused(pay_app, shop, customer_client):
     assert customer_client.post(f"/invoices/{shop.number}/pay", data={"provider": "mollie"}).status_code == 400
     assert attempts(pay_app) == []
