@@ -17,7 +17,7 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile --use-fuzzy -q -d translations; fi
+		$(BIN)/pybabel compile -d translations; fi
 
 # Development server with the demo data: http://127.0.0.1:5000
 run: system-deps install
