@@ -25,7 +25,7 @@ from portal.domain.invoices import Line, compute_totals
 from portal.domain.late_fees import LateFeePolicy
 from portal.extensions import csrf, db
 from portal.models import CreditNote, Customer, Invoice
-from portal.services import credit_notes, customers, invoices, links, merchants
+from portal.services import credit_notes, customers, invoices, issuing, links, merchants
 from portal.services.errors import Conflict, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -429,10 +429,12 @@ def delete_invoice(invoice_id: int):
     invoices.delete_draft(_invoice_or_404(invoice_id))
 
 
-@operation("post", "/invoices/<int:invoice_id>/finalize", summary="Finalize a draft: number it and lock it",
+@operation("post", "/invoices/<int:invoice_id>/finalize",
+           summary="Finalize a draft: number it and lock it (and mail it when the merchant sends invoices when ready)",
            response=s.InvoiceOut, errors=(401, 404, 409, 422))
 def finalize_invoice(invoice_id: int):
-    invoice = invoices.finalize_invoice(_invoice_or_404(invoice_id))
+    invoice = _invoice_or_404(invoice_id)
+    issuing.issue_invoice(invoice)
     return _invoice_out(invoice, g.merchant.today())
 
 

@@ -213,6 +213,10 @@ class ApiKeyForm(FlaskForm):
 
 
 
+class ReadyNotificationForm(FlaskForm):
+    enabled = BooleanField("Email each invoice to its customer as soon as it is finalized")
+
+
 class EmailTemplateForm(FlaskForm):
     """One language's invoice mail; the page posts a plain `language` field beside the prefixed ones."""
 

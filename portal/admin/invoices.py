@@ -26,7 +26,17 @@ from portal.domain.invoices import Line, compute_totals
 from portal.extensions import db
 from portal.mail import notifications
 from portal.payments.registry import PROVIDERS, enabled_providers
-from portal.services import attachments, comment_inbox, credit_notes, customers, invoices, links, payment_choices, products
+from portal.services import (
+    attachments,
+    comment_inbox,
+    credit_notes,
+    customers,
+    invoices,
+    issuing,
+    links,
+    payment_choices,
+    products,
+)
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
 from portal.services.mail_preview import preview_invoice_mail
 
@@ -271,11 +281,8 @@ def invoice_delete(invoice_id: int):
 @bp.post("/invoices/<int:invoice_id>/finalize")
 def invoice_finalize(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
-    send = request.form.get("send") == "1"
     try:
-        invoices.finalize_invoice(invoice)
-        if send:
-            notifications.send_invoice(invoice)
+        send = issuing.issue_invoice(invoice, send=request.form.get("send") == "1")
         db.session.commit()
     except DomainError as exc:
         failure(exc)

@@ -10,6 +10,7 @@ from portal.admin.forms import (
     ApiKeyForm,
     BrandingForm,
     EmailTemplateForm,
+    ReadyNotificationForm,
     LateFeeForm,
     LogoForm,
     PasswordForm,
@@ -181,9 +182,21 @@ def settings_email_templates():
     return render_template(
         "admin/settings/email_templates.html",
         forms=forms,
+        ready_form=ReadyNotificationForm(formdata=None, enabled=merchant().send_when_finalized),
         own={language: own for language, (_text, own) in templates.items()},
         section="email_templates",
     ), status
+
+
+@bp.post("/settings/ready-notification")
+def settings_ready_notification():
+    form = ReadyNotificationForm()
+    if form.validate_on_submit():
+        merchants.set_send_when_finalized(merchant(), form.enabled.data)
+        db.session.commit()
+        flash("Invoices are now mailed as soon as they are finalized." if form.enabled.data
+              else "Invoices are mailed only when you send them.", "success")
+    return redirect(url_for("admin.settings_email_templates"), code=303)
 
 
 # -- Payment providers ---------------------------------------------------------------------------

@@ -58,6 +58,8 @@ class Merchant(Base):
     #: Minimum fee in minor units of the invoice's currency.
     late_fee_minimum: Mapped[int] = mapped_column(BigInteger, default=0)
     late_grace_days: Mapped[int] = mapped_column(Integer, default=0)
+    #: "Invoice ready for payment": finalizing an invoice mails the customer its link at once.
+    send_when_finalized: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="merchant")

@@ -15,11 +15,11 @@ from portal.domain.errors import DomainError
 from portal.domain.invoices import Line
 from portal.domain.money import currency_exponent
 from portal.extensions import db
-from portal.mail.notifications import send_invoice
 from portal.models import Customer, Invoice, Merchant
 from portal.models.billing import BillingCycle, BillingRun, Charge, RecurringLine
 from portal.services import invoices
 from portal.services.errors import Conflict, NotFound
+from portal.services.issuing import issue_invoice
 
 
 def _check_line(description: str, quantity: Decimal, unit_amount: int, tax_rate: Decimal) -> str:
@@ -254,8 +254,7 @@ def bill_customer_for_month(cycle: BillingCycle, today: date) -> MonthlyResult |
                     charge.invoice = invoice
                 run.invoice = invoice
                 if cycle.auto_send:
-                    invoices.finalize_invoice(invoice)
-                    send_invoice(invoice)
+                    issue_invoice(invoice, send=True)
                 db.session.flush()
     except IntegrityError:
         return None

@@ -47,6 +47,12 @@ def set_late_fee_policy(merchant: Merchant, policy: LateFeePolicy) -> None:
     db.session.flush()
 
 
+def set_send_when_finalized(merchant: Merchant, enabled: bool) -> None:
+    """Choose whether finalizing an invoice mails it to the customer at once ("invoice ready for payment")."""
+    merchant.send_when_finalized = bool(enabled)
+    db.session.flush()
+
+
 def create_staff_user(merchant: Merchant, *, email: str, name: str, password: str) -> StaffUser:
     """Create a staff login for the merchant."""
     email = email.strip().lower()

@@ -274,3 +274,36 @@ def test_prices_with_more_decimals_than_the_currency_are_refused(staff):
     assert "Line 1: EUR amounts have at most 2 decimals" in response.get_data(as_text=True)
     yen = staff.post(EDITOR, draft_form(staff.customer_id, currency="JPY"), page=EDITOR)
     assert "Line 2: JPY amounts have at most 0 decimals" in yen.get_data(as_text=True)  # 500.00 is fine, 1.20 is not
+
+
+@time_machine.travel(date(2026, 3, 5), tick=False)
+def test_invoice_ready_for_payment_mails_each_finalized_invoice_once(app, staff):
+    staff.sign_in_again()
+    page = "/admin/settings/email-templates"
+    assert 'name="enabled"' in staff.get(page).get_data(as_text=True)
+    assert staff.post("/admin/settings/ready-notification", {"enabled": "y"}, page=page).status_code == 303
+
+    def mails_of(invoice_id):
+        with app.app_context():
+            return [(m.kind, m.to_address) for m in db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id))]
+
+    staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
+    with app.app_context():
+        first = _only_invoice(app, staff.merchant_id).id
+    staff.post(f"/admin/invoices/{first}/finalize")  # "finalize only" still mails: the merchant asked for it
+    assert mails_of(first) == [("invoice", "jane@customer.example")]
+
+    staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
+    with app.app_context():
+        second = db.session.scalar(select(Invoice.id).where(Invoice.status == "draft"))
+    staff.post(f"/admin/invoices/{second}/finalize", {"send": "1"})  # never twice
+    assert mails_of(second) == [("invoice", "jane@customer.example")]
+
+    # Switched off again, finalizing mails nothing.
+    staff.post("/admin/settings/ready-notification", {}, page=page)
+    staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
+    with app.app_context():
+        third = db.session.scalar(select(Invoice.id).where(Invoice.status == "draft"))
+    staff.post(f"/admin/invoices/{third}/finalize")
+    assert mails_of(third) == []

@@ -223,3 +223,24 @@ def test_other_currencies_are_integer_minor_units(api, customer_id):
     kwd = api.post("/invoices", invoice_body(customer_id, currency="KWD",
                                              lines=[dict(SPEC_LINE, unit_amount=1234, quantity="1.5", tax_rate="5")]))
     assert kwd.json["total"] == 1944  # 1851 + 93 (92.55 rounds half-up)
+
+
+def test_finalize_mails_the_customer_when_the_merchant_sends_invoices_when_ready(app, api, customer_id, merchant_key):
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import Merchant
+    from portal.models.mail import OutboxMessage
+    from portal.services.merchants import set_send_when_finalized
+
+    quiet = api.post("/invoices", invoice_body(customer_id)).json
+    api.post(f"/invoices/{quiet['id']}/finalize")
+    with app.app_context():
+        assert db.session.scalars(select(OutboxMessage)).all() == []
+        set_send_when_finalized(db.session.get(Merchant, merchant_key[0]), True)
+        db.session.commit()
+    ready = api.post("/invoices", invoice_body(customer_id)).json
+    assert api.post(f"/invoices/{ready['id']}/finalize").status_code == 200
+    with app.app_context():
+        [mail] = db.session.scalars(select(OutboxMessage)).all()
+        assert (mail.kind, mail.to_address, mail.invoice_id) == ("invoice", "jane@example.com", ready["id"])

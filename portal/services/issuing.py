@@ -1,0 +1,19 @@
+"""Finalizing an invoice and, when asked or when the merchant wants it, mailing it at once."""
+
+from __future__ import annotations
+
+from portal.mail.notifications import send_invoice
+from portal.models import Invoice
+from portal.services.invoices import finalize_invoice
+
+
+def issue_invoice(invoice: Invoice, *, send: bool = False) -> bool:
+    """Finalize a draft and queue its mail if asked to or if the merchant sends every invoice when ready.
+
+    Return whether the mail was queued, so a caller never queues it a second time.
+    """
+    finalize_invoice(invoice)
+    if send or invoice.merchant.send_when_finalized:
+        send_invoice(invoice)
+        return True
+    return False
