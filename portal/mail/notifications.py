@@ -12,7 +12,7 @@ from portal.documents.html import format_day, format_money
 from portal.documents.pdf import invoice_pdf
 from portal.domain.money import Money
 from portal.extensions import db
-from portal.mail.compose import Button, compose, fill_html, fill_plain, fill_text
+from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain, fill_text
 from portal.mail.defaults import INVOICE_MAIL, MailText
 from portal.mail.outbox import MailAttachment, queue_mail
 from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
@@ -64,6 +64,43 @@ def invoice_template(merchant: Merchant, language: str) -> MailText:
     return INVOICE_MAIL.get(language, INVOICE_MAIL["en"])
 
 
+def compose_invoice_mail(
+    invoice: Invoice, *, link: str, test_for: str | None = None, number: str | None = None
+) -> tuple[str, Composed]:
+    """Compose the invoice mail in the customer's language with the merchant's template; queue nothing.
+
+    test_for names the customer in the banner of a test copy; number stands in for a draft's.
+    """
+    merchant, customer = invoice.merchant, invoice.customer
+    breakdown = invoice_breakdown(invoice, merchant.today())
+    amount_due = breakdown.amount_due if breakdown is not None and invoice.status in ("draft", "open") else 0
+    with force_locale(customer.language):
+        values = {
+            "number": invoice.number or number or "",
+            "amount_due": format_money(Money(amount_due, invoice.currency)),
+            "due_date": format_day(invoice.due_date),
+            "merchant": merchant.name,
+            "customer": customer.name,
+            "link": link,
+        }
+        template = invoice_template(merchant, customer.language)
+        subject = fill_text(template.subject, values)
+        banner = None
+        if test_for is not None:
+            subject = f"[TEST] {subject}"
+            banner = _("Test copy: this is the email %(customer)s will receive.", customer=test_for)
+        label = _("View this invoice")
+        composed = compose(
+            merchant,
+            body_text=fill_plain(template.body, values, label),
+            body_html=fill_html(template.body, values, Button(label, link)),
+            banner=banner,
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    return subject, composed
+
+
 def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) -> OutboxMessage:
     """Queue the invoice mail (PDF attached, magic link inside) to the customer, or a test copy to test_to.
 
@@ -76,33 +113,11 @@ def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) ->
         raise Conflict(f"Invoice {invoice.number} is void: it cannot be sent", "status")
     merchant, customer = invoice.merchant, invoice.customer
     as_of = merchant.today()
-    link = make_portal_link(customer, invoice).url
-    breakdown = invoice_breakdown(invoice, as_of)
-    amount_due = breakdown.amount_due if breakdown is not None and invoice.status == "open" else 0
-    with force_locale(customer.language):
-        values = {
-            "number": invoice.number,
-            "amount_due": format_money(Money(amount_due, invoice.currency)),
-            "due_date": format_day(invoice.due_date),
-            "merchant": merchant.name,
-            "customer": customer.name,
-            "link": link,
-        }
-        template = invoice_template(merchant, customer.language)
-        subject = fill_text(template.subject, values)
-        banner = None
-        if test_to is not None:
-            subject = f"[TEST] {subject}"
-            banner = _("Test copy: this is the email %(customer)s will receive.", customer=customer.name)
-        label = _("View this invoice")
-        composed = compose(
-            merchant,
-            body_text=fill_plain(template.body, values, label),
-            body_html=fill_html(template.body, values, Button(label, link)),
-            banner=banner,
-            preheader=subject,
-            footer=_customer_footer(merchant),
-        )
+    subject, composed = compose_invoice_mail(
+        invoice,
+        link=make_portal_link(customer, invoice).url,
+        test_for=customer.name if test_to is not None else None,
+    )
     pdf = MailAttachment(invoice_filename(invoice), "application/pdf", invoice_pdf(invoice, as_of))
     to = test_to.email if isinstance(test_to, StaffUser) else (test_to or customer.email)
     return queue_mail(

@@ -5,15 +5,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
-
-from portal.documents.html import format_day, format_money
-from portal.domain.money import Money
-from portal.mail.compose import Button, compose, fill_html, fill_text
-from portal.mail.notifications import invoice_template
+from portal.mail.notifications import compose_invoice_mail
 from portal.models import Invoice
-from portal.services.invoices import invoice_breakdown
 from portal.services.links import make_portal_link
 
 
@@ -28,31 +21,13 @@ class MailPreview:
 
 
 def preview_invoice_mail(invoice: Invoice) -> MailPreview:
-    """Compose the invoice mail in the customer's language with the merchant's template.
+    """Compose the invoice mail exactly as send_invoice will, for staff to look at.
 
     A draft has no number and no link yet, so the preview shows placeholders for them.
     """
-    merchant, customer = invoice.merchant, invoice.customer
-    breakdown = invoice_breakdown(invoice, merchant.today())
-    amount_due = breakdown.amount_due if breakdown is not None and invoice.status in ("draft", "open") else 0
+    customer = invoice.customer
     link = make_portal_link(customer, invoice).url if invoice.status != "draft" else "https://…/l/(link made when sent)"
-    with force_locale(customer.language):
-        values = {
-            "number": invoice.number or "(number given at finalize)",
-            "amount_due": format_money(Money(amount_due, invoice.currency)),
-            "due_date": format_day(invoice.due_date),
-            "merchant": merchant.name,
-            "customer": customer.name,
-            "link": link,
-        }
-        template = invoice_template(merchant, customer.language)
-        subject = fill_text(template.subject, values)
-        composed = compose(
-            merchant,
-            body_text=fill_text(template.body, values),
-            body_html=fill_html(template.body, values, Button(_("View this invoice"), link)),
-            preheader=subject,
-        )
+    subject, composed = compose_invoice_mail(invoice, link=link, number="(number given at finalize)")
     html = composed.html
     for part in composed.inline:
         # A browser cannot resolve cid: references, so the preview inlines the images as data: URIs.
