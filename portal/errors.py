@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 #: Codes with a page of their own; any other error gets the generic page.
@@ -35,7 +36,13 @@ def _error_page(exc: HTTPException):
         return exc  # the code that aborted built its own response
     code = exc.code or 500
     response = exc.get_response()
-    response.set_data(render_template("customer/error.html", code=code if code in ERROR_PAGES else None, error=exc))
+    shown = code if code in ERROR_PAGES else None
+    if request.blueprint == "admin" or request.path.startswith("/admin/"):
+        # Staff get their own frame (also for an address no admin rule matched).
+        page = render_template("admin/error.html", code=shown, error=exc, staff=current_user)
+    else:
+        page = render_template("customer/error.html", code=shown, error=exc)
+    response.set_data(page)
     response.mimetype = "text/html"
     response.headers["Cache-Control"] = "no-store"
     return response

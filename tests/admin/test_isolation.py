@@ -139,3 +139,21 @@ def test_lists_show_only_the_merchants_own_rows(app, staff, rival, victim_object
                  "/admin/settings/staff", "/admin/settings/api-keys"):
         html = rival.get(path).get_data(as_text=True)
         assert "Jane Cooper" not in html and "Secret" not in html and "colleague@" not in html, path
+
+
+def test_admin_errors_are_shown_in_the_admin_frame(staff, rival, app):
+    from portal.extensions import db
+    from tests.factories import make_invoice
+    from portal.models import Customer
+
+    with app.app_context():
+        invoice_id = make_invoice(db.session.get(Customer, rival.customer_id)).id
+        db.session.commit()
+    for path in (f"/admin/invoices/{invoice_id}", "/admin/no-such-page"):
+        response = staff.get(path)
+        assert response.status_code == 404
+        html = response.get_data(as_text=True)
+        assert "Acme Studio" in html and "Rival" not in html  # the staff member's own frame, nothing of the rival's
+        assert "admin.css" in html
+    signed_out = app.test_client().get("/admin/no-such-page")
+    assert signed_out.status_code == 404 and "admin.css" in signed_out.get_data(as_text=True)
