@@ -15,7 +15,7 @@ from portal.domain.invoices import Line
 from portal.domain.late_fees import LateFeePolicy
 from portal.extensions import db
 from portal.models import Customer, Merchant
-from portal.services import credit_notes, customers, invoices, links, merchants
+from portal.services import billing, comment_inbox, comments, credit_notes, customers, invoices, links, merchants
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example"
@@ -67,7 +67,7 @@ def load_demo() -> DemoLogins:
     # The SPEC's policy: 12 %/year, a fixed 40.00 EUR fee, no grace days.
     merchants.set_late_fee_policy(merchant, LateFeePolicy(Decimal("12"), Decimal("0"), 4000, 0))
     password = secrets.token_urlsafe(12)
-    merchants.create_staff_user(merchant, email=DEMO_ADMIN_EMAIL, name="Demo Admin", password=password)
+    admin = merchants.create_staff_user(merchant, email=DEMO_ADMIN_EMAIL, name="Demo Admin", password=password)
     _, api_key = merchants.create_api_key(merchant, name="demo")
 
     jane = customers.create_customer(merchant, name="Jane Cooper", email="jane@customer.example", language="en")
@@ -105,7 +105,10 @@ def load_demo() -> DemoLogins:
         credited, lines=_lines(("Workshop cancelled", "1", 100000, "0", "0")), issue_date=credited.due_date,
         reason="Workshop cancelled at the customer's request",
     )
-    issue(jane, design, 60)  # overdue by 30 days: the SPEC's first test vector
+    overdue = issue(jane, design, 60)  # overdue by 30 days: the SPEC's first test vector
+    question = "Could we split this one into two payments? The workshop budget moved to next quarter."
+    comments.add_customer_comment(overdue, jane, question)
+    comment_inbox.reply(overdue, admin, "Of course: pay half now and half next month, we will waive the late fee.")
     partly = issue(jane, web, 75)
     invoices.record_payment(partly, amount=100000, paid_on=partly.due_date + timedelta(days=15), method="bank_transfer",
                             reference="Partial transfer")
@@ -122,5 +125,14 @@ def load_demo() -> DemoLogins:
     for customer in (camille, daan, lena):
         issue(customer, web, 45)
         issue(customer, design, 5)
+
+    # Work recorded as it happens, invoiced later from the admin ("Draft an invoice").
+    for days_ago, what, hours in ((12, "Photo retouching", "3.5"), (4, "Copywriting, product pages", "6")):
+        billing.record_charge(camille, description=what, charged_on=today - timedelta(days=days_ago),
+                              quantity=Decimal(hours), unit_amount=8500, tax_rate=Decimal("21"))
+    # A monthly retainer that `flask portal bill-monthly` drafts on the 1st.
+    billing.add_recurring_line(daan, description="Website maintenance retainer", quantity=Decimal("1"),
+                               unit_amount=45000, tax_rate=Decimal("21"))
+    billing.set_billing_cycle(daan, active=True, day_of_month=1, payment_days=14, auto_send=False)
     db.session.flush()
     return DemoLogins(links.make_portal_link(jane).url, DEMO_ADMIN_EMAIL, password, api_key, created=True)

@@ -64,6 +64,12 @@ def test_demo_json_gives_working_logins_and_every_state(app, runner):
         assert check_password_hash(user.password_hash, logins["admin_password"])
         languages = {invoice.customer.language for invoice in db.session.scalars(select(Invoice))}
         assert languages == {"en", "fr", "nl", "de"}
+        from portal.models import Comment
+        from portal.models.billing import BillingCycle, Charge
+
+        assert {c.author_kind for c in db.session.scalars(select(Comment))} == {"customer", "staff"}
+        assert len(db.session.scalars(select(Charge).where(Charge.invoice_id.is_(None))).all()) == 2
+        assert db.session.scalars(select(BillingCycle)).one().active
 
     # Running it again keeps the data and prints a fresh link instead of failing.
     again = json.loads(runner.invoke(args=["portal", "demo", "--json"]).output)
