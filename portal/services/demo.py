@@ -31,12 +31,12 @@ class DemoLogins:
 
 
 def _logo() -> bytes:
-    """Draw a small PNG logo so the demo shows branding without shipping a binary."""
-    image = Image.new("RGBA", (240, 80), (0, 0, 0, 0))
+    """Draw a small PNG mark so the demo shows branding without shipping a binary."""
+    image = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((4, 8, 68, 72), radius=14, fill="#0f766e")
-    draw.ellipse((22, 26, 50, 54), fill="#fbbf24")
-    draw.text((84, 30), "Atelier Lumen", fill="#0f172a")
+    draw.rounded_rectangle((8, 8, 152, 152), radius=32, fill="#0f766e")
+    draw.ellipse((48, 48, 112, 112), fill="#fbbf24")
+    draw.pieslice((48, 48, 112, 112), start=200, end=340, fill="#fde68a")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
