@@ -24,8 +24,9 @@ from portal.domain.errors import (
 from portal.domain.invoices import Line, compute_totals
 from portal.domain.late_fees import LateFeePolicy
 from portal.extensions import csrf, db
+from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
-from portal.services import credit_notes, customers, invoices, issuing, links, merchants
+from portal.services import credit_notes, customers, invoices, issuing, links, merchants, payment_settings
 from portal.services.errors import Conflict, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -572,9 +573,7 @@ def openapi():
 
 
 def _payment_providers_out() -> s.PaymentProvidersOut:
-    from portal.services.payment_settings import provider_settings
-
-    settings = provider_settings(g.merchant)
+    settings = payment_settings.provider_settings(g.merchant)
     return s.PaymentProvidersOut(
         **{
             name: s.ProviderSettingOut(
@@ -591,12 +590,10 @@ def _payment_providers_out() -> s.PaymentProvidersOut:
 @operation("put", "/settings/payment-providers", summary="Set the merchant's Mollie and Stripe credentials",
            response=s.PaymentProvidersOut, body=s.PaymentProvidersIn, errors=(400, 401, 422))
 def put_payment_providers(payload: s.PaymentProvidersIn):
-    from portal.services.payment_settings import set_provider_account
-
     for name in ("mollie", "stripe"):
         setting = getattr(payload, name)
         if setting is not None:
-            set_provider_account(
+            payment_settings.set_provider_account(
                 g.merchant,
                 name,
                 enabled=setting.enabled,
@@ -607,9 +604,6 @@ def put_payment_providers(payload: s.PaymentProvidersIn):
 
 
 # --- sending invoices by mail -------------------------------------------------------------------
-
-from portal.mail import notifications as mail_notifications  # noqa: E402  (appended section)
-
 
 @operation("post", "/invoices/<int:invoice_id>/send",
            summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff",

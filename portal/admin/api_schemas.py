@@ -7,7 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 
 
 def _decimal(value: Any) -> Decimal:
@@ -283,9 +293,6 @@ class PaymentProvidersOut(BaseModel):
 
 
 # --- sending invoices by mail -------------------------------------------------------------------
-
-from pydantic import StrictBool  # noqa: E402  (appended section; the lead may merge it into the imports)
-
 
 class SendIn(Strict):
     #: True sends a "[TEST]" copy to the merchant's staff instead of the customer.
