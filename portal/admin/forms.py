@@ -131,6 +131,18 @@ class InvoiceForm(FlaskForm):
                 raise DomainError(f"Line {number}: {exc.message}") from None
         return lines
 
+    def draft_fields(self) -> dict:
+        """Return what the draft services take from the editor, besides the customer."""
+        return {
+            "currency": self.currency.data.upper(),
+            "issue_date": self.issue_date.data,
+            "due_date": self.due_date.data,
+            "lines": self.domain_lines(),
+            "discount_percent": self.discount_percent.data or Decimal(0),
+            "notes": self.notes.data or None,
+            "terms": self.terms.data or None,
+        }
+
 
 class PaymentForm(FlaskForm):
     amount = DecimalField("Amount", places=None, validators=[InputRequired(), NumberRange(min=0)])

@@ -142,17 +142,7 @@ def invoice_new():
     if form.validate_on_submit():
         try:
             customer = customers.get_customer(merchant(), form.customer_id.data, "customer_id")
-            invoice = invoices.create_draft(
-                merchant(),
-                customer=customer,
-                currency=form.currency.data.upper(),
-                issue_date=form.issue_date.data,
-                due_date=form.due_date.data,
-                lines=form.domain_lines(),
-                discount_percent=form.discount_percent.data or Decimal(0),
-                notes=form.notes.data or None,
-                terms=form.terms.data or None,
-            )
+            invoice = invoices.create_draft(merchant(), customer=customer, **form.draft_fields())
             db.session.commit()
         except DomainError as exc:
             status = failure(exc, form)
@@ -172,17 +162,8 @@ def invoice_edit(invoice_id: int):
     status = None
     if form.validate_on_submit():
         try:
-            invoices.update_draft(
-                invoice,
-                customer=customers.get_customer(merchant(), form.customer_id.data, "customer_id"),
-                currency=form.currency.data.upper(),
-                issue_date=form.issue_date.data,
-                due_date=form.due_date.data,
-                lines=form.domain_lines(),
-                discount_percent=form.discount_percent.data or Decimal(0),
-                notes=form.notes.data or None,
-                terms=form.terms.data or None,
-            )
+            customer = customers.get_customer(merchant(), form.customer_id.data, "customer_id")
+            invoices.update_draft(invoice, customer=customer, **form.draft_fields())
             db.session.commit()
         except DomainError as exc:
             status = failure(exc, form)
