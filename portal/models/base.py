@@ -58,7 +58,16 @@ class ExactDecimal(TypeDecorator):
         return str(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(value)
+        return None if value is None else canonical_decimal(Decimal(value))
+
+
+def canonical_decimal(value: Decimal) -> Decimal:
+    """Drop trailing zeros without going to exponent form: 12.0000 → 12, 100.00 → 100, 5.50 → 5.5.
+
+    PostgreSQL's NUMERIC(7, 4) pads to its scale; SQLite keeps what was written. Both read back alike.
+    """
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
 
 
 class UTCDateTime(TypeDecorator):
