@@ -55,7 +55,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         security=security,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        timeout=float(query.get("timeout", 30)),
+        timeout=float(query.get("timeout", 30)),  # money-safe: seconds, not an amount
     )
 
 
