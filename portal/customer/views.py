@@ -270,6 +270,7 @@ def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, st
         breakdown=page.breakdown,
         amount_due=page.amount_due,
         days_overdue=page.days_overdue,
+        attachments=page.attachments,
         comment_form=comment_form,
     )
     return _no_store(Response(html, status))

@@ -52,7 +52,7 @@ class InvoiceAttachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     #: Length of data in bytes.
     size: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only when downloaded
     #: Staff member who uploaded it.
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,8 @@ from sqlalchemy.orm import selectinload
 from portal.domain.invoices import InvoiceStatus, TaxAmount, compute_totals
 from portal.domain.late_fees import Breakdown
 from portal.extensions import db
+from portal.models.document import InvoiceAttachment
+from portal.services.attachments import list_attachments
 from portal.models import Comment, CreditNote, Customer, Invoice
 from portal.services.invoices import invoice_breakdown
 
@@ -107,6 +109,7 @@ class InvoicePage:
     taxes: tuple[TaxAmount, ...]
     comments: list[Comment]
     today: date
+    attachments: list[InvoiceAttachment]
 
     @property
     def amount_due(self) -> int:
@@ -262,6 +265,7 @@ def invoice_page(invoice: Invoice) -> InvoicePage:
         taxes=totals.taxes,
         comments=comments,
         today=today,
+        attachments=list_attachments(invoice),
     )
 
 

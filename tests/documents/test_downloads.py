@@ -158,3 +158,33 @@ def test_the_invoice_page_links_to_the_downloads(client, sign_in, jane):
     assert 'href="/invoices/2026-0001/pdf"' in page
     assert 'href="/invoices/2026-0001/download"' in page
     assert 'href="/credit-notes/CN-2026-0001/pdf"' in page
+
+
+def test_the_invoice_page_lists_attachments_and_the_credit_note_page_its_pdf(client, sign_in, jane):
+    customer, invoice = jane
+    attachment = InvoiceAttachment(merchant_id=invoice.merchant_id, invoice_id=invoice.id, filename="timesheet.pdf",
+                                   content_type="application/pdf", size=9, data=b"%PDF-fake")
+    db.session.add(attachment)
+    credit(invoice, 10000, date(2026, 1, 10))
+    db.session.commit()
+    sign_in(customer)
+
+    page = client.get("/invoices/2026-0001").get_data(as_text=True)
+    assert f'href="/invoices/2026-0001/attachments/{attachment.id}"' in page and "timesheet.pdf" in page
+    assert 'href="/invoices/2026-0001/download"' in page
+    note_page = client.get("/credit-notes/CN-2026-0001").get_data(as_text=True)
+    assert 'href="/credit-notes/CN-2026-0001/pdf"' in note_page
+
+
+def test_attachments_alone_make_the_download_a_zip(client, sign_in, jane):
+    customer, invoice = jane
+    db.session.add(InvoiceAttachment(merchant_id=invoice.merchant_id, invoice_id=invoice.id, filename="plan.png",
+                                     content_type="image/png", size=3, data=b"png"))
+    db.session.commit()
+    sign_in(customer)
+
+    assert 'href="/invoices/2026-0001/download"' in client.get("/invoices/2026-0001").get_data(as_text=True)
+    download = client.get("/invoices/2026-0001/download")
+    assert download.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
+        assert sorted(archive.namelist()) == ["invoice-2026-0001.pdf", "plan.png"]
