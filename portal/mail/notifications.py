@@ -19,7 +19,7 @@ from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUs
 from portal.models.mail import EmailTemplate, OutboxMessage
 from portal.services.errors import Conflict
 from portal.services.invoices import invoice_breakdown
-from portal.services.links import make_portal_link
+from portal.services.links import make_portal_link, public_url
 
 
 def _staff_language() -> str:
@@ -46,8 +46,8 @@ def staff_recipients(merchant: Merchant) -> list[str]:
     return emails
 
 
-def _admin_url() -> str:
-    return current_app.config["PUBLIC_URL"].rstrip("/") + "/admin/"
+def _admin_invoice_url(invoice: Invoice) -> str:
+    return public_url("admin.invoice_detail", invoice_id=invoice.id)
 
 
 def invoice_template(merchant: Merchant, language: str) -> MailText:
@@ -168,7 +168,7 @@ def notify_staff_of_comment(comment: Comment) -> None:
             paragraphs=[_("%(customer)s (%(email)s) wrote about invoice %(number)s:",
                           customer=customer.name, email=customer.email, number=invoice.number)],
             quote=comment.body,
-            button=Button(_("Reply in the admin area"), _admin_url()),
+            button=Button(_("Reply in the admin area"), _admin_invoice_url(invoice)),
             preheader=subject,
         )
     for address in staff_recipients(merchant):
@@ -238,7 +238,7 @@ def notify_staff_of_payment(payment: Payment) -> None:
             paragraphs=[_("%(customer)s paid %(amount)s for invoice %(number)s on %(date)s.",
                           customer=customer.name, amount=_amount_paid(payment), number=invoice.number,
                           date=format_day(payment.paid_on))],
-            button=Button(_("Open the admin area"), _admin_url()),
+            button=Button(_("Open the admin area"), _admin_invoice_url(invoice)),
             preheader=subject,
         )
     for address in staff_recipients(merchant):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.extensions import db
@@ -45,6 +45,16 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def _max_age() -> timedelta:
     return timedelta(days=int(current_app.config["LINK_MAX_AGE_DAYS"]))
+
+
+def public_url(endpoint: str, **values) -> str:
+    """Return an absolute URL on PUBLIC_URL, never on the request's Host (also outside a request)."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
 def make_portal_link(customer: Customer, invoice: Invoice | None = None) -> PortalLink:

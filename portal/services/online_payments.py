@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -45,6 +45,7 @@ from portal.payments.base import (
     ProviderUnavailable,
 )
 from portal.payments.registry import PROVIDERS, provider_for
+from portal.services.links import public_url
 from portal.services.payment_choices import offered_providers
 from portal.services.invoices import invoice_breakdown, outstanding, settle_if_paid
 
@@ -191,16 +192,6 @@ def customer_attempt(customer: Customer, attempt_id: int) -> PaymentAttempt | No
 # --- starting a payment -------------------------------------------------------------------------
 
 
-def _public_url(endpoint: str, **values) -> str:
-    """Return an absolute URL on PUBLIC_URL, never on the request's Host."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        with current_app.test_request_context():
-            path = url_for(endpoint, **values)
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
-
-
 def _adapter(attempt: PaymentAttempt) -> PaymentProvider:
     # An attempt already made keeps talking to its provider even if the merchant disabled it since.
     provider = provider_for(attempt.merchant_id, attempt.provider, include_disabled=attempt.status != "creating")
@@ -218,9 +209,9 @@ def _checkout_request(attempt: PaymentAttempt) -> CheckoutRequest:
         idempotency_key=attempt.idempotency_key,
         amount=Money(attempt.amount, attempt.currency),
         description=description,
-        return_url=_public_url("customer.payment_return", attempt_id=attempt.id),
-        cancel_url=_public_url("customer.invoice", number=invoice.number),
-        webhook_url=_public_url("webhooks.mollie"),
+        return_url=public_url("customer.payment_return", attempt_id=attempt.id),
+        cancel_url=public_url("customer.invoice", number=invoice.number),
+        webhook_url=public_url("webhooks.mollie"),
         locale=attempt.locale,
         metadata={
             "attempt_id": str(attempt.id),

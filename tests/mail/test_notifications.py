@@ -48,6 +48,8 @@ def test_a_customers_comment_notifies_every_active_staff_member(shop, app):
     assert messages[0].subject == "Jane Cooper asked about invoice 2026-0001"
     assert "> Why <b>40 €</b>?" in messages[0].text_body
     assert "Why &lt;b&gt;40 €&lt;/b&gt;?" in messages[0].html_body
+    # Staff land on the invoice in the admin, where they can reply.
+    assert f'href="http://portal.test/admin/invoices/{invoice.id}"' in messages[0].html_body
     build_email(messages[0], app.config["MAIL_FROM"])  # a well-formed MIME message
 
 
