@@ -32,10 +32,15 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    #: PEM bundle of the CA that signed the relay's certificate (a private CA); None trusts the system's.
+    cafile: str | None = None
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
-    """Read smtp://user:pass@host:port[?starttls=1], smtp+starttls://… or smtps://… (implicit TLS)."""
+    """Read smtp://user:pass@host:port[?starttls=1], smtp+starttls://… or smtps://… (implicit TLS).
+
+    `?cafile=/path/ca.pem` trusts a private CA; the certificate and host name are always verified.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
@@ -56,6 +61,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         timeout=float(query.get("timeout", 30)),  # money-safe: seconds, not an amount
+        cafile=query.get("cafile") or None,
     )
 
 
@@ -69,7 +75,7 @@ class SmtpTransport:
 
     def send(self, message: EmailMessage) -> None:
         s = self.settings
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=s.cafile)
         if s.security == "ssl":
             connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
