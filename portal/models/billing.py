@@ -24,7 +24,31 @@ from portal.models.customer import Customer
 from portal.models.invoice import Invoice
 
 
-class Charge(Base):
+class BillableColumns:
+    """What becomes an invoice line: description, quantity, price, currency and tax."""
+
+    #: The invoice line's description.
+    description: Mapped[str] = mapped_column(String(500))
+    #: Up to three decimals.
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(15, 3))
+    #: Unit price in minor units of `currency`.
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    #: ISO 4217 code; only lines in the invoice's currency go on it.
+    currency: Mapped[str] = mapped_column(String(3))
+    #: Tax in percent.
+    tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4))
+
+    def to_line(self) -> Line:
+        """Return it as an invoice line."""
+        return Line(
+            description=self.description,
+            quantity=self.quantity,
+            unit_amount=self.unit_amount,
+            tax_rate=self.tax_rate,
+        )
+
+
+class Charge(BillableColumns, Base):
     """A billable item recorded against a customer, waiting to be invoiced."""
 
     __tablename__ = "charges"
@@ -39,18 +63,8 @@ class Charge(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     #: Who is billed.
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    #: What was delivered; becomes the invoice line's description.
-    description: Mapped[str] = mapped_column(String(500))
     #: The day the work or goods were delivered.
     charged_on: Mapped[date] = mapped_column(Date)
-    #: Up to three decimals.
-    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(15, 3))
-    #: Unit price in minor units of `currency`.
-    unit_amount: Mapped[int] = mapped_column(BigInteger)
-    #: ISO 4217 code; only charges in the invoice's currency go on it.
-    currency: Mapped[str] = mapped_column(String(3))
-    #: Tax in percent.
-    tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4))
     #: The invoice it was drafted onto; NULL while open. Deleting that draft sets it back to NULL,
     #: so the status (open, drafted, billed) is derived and can never disagree with the invoice.
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
@@ -68,17 +82,9 @@ class Charge(Base):
             return "open"
         return "drafted" if self.invoice.state is InvoiceStatus.DRAFT else "billed"
 
-    def to_line(self) -> Line:
-        """Return the charge as an invoice line."""
-        return Line(
-            description=self.description,
-            quantity=self.quantity,
-            unit_amount=self.unit_amount,
-            tax_rate=self.tax_rate,
-        )
 
 
-class RecurringLine(Base):
+class RecurringLine(BillableColumns, Base):
     """A line put on every monthly invoice of a customer."""
 
     __tablename__ = "recurring_lines"
@@ -93,27 +99,9 @@ class RecurringLine(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     #: Who is billed every month.
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    #: The invoice line's description.
-    description: Mapped[str] = mapped_column(String(500))
-    #: Up to three decimals.
-    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(15, 3))
-    #: Unit price in minor units of `currency`.
-    unit_amount: Mapped[int] = mapped_column(BigInteger)
-    #: ISO 4217 code.
-    currency: Mapped[str] = mapped_column(String(3))
-    #: Tax in percent.
-    tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4))
     #: When staff added it.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    def to_line(self) -> Line:
-        """Return the recurring line as an invoice line."""
-        return Line(
-            description=self.description,
-            quantity=self.quantity,
-            unit_amount=self.unit_amount,
-            tax_rate=self.tax_rate,
-        )
 
 
 class BillingCycle(Base):
