@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi:app
 
-.PHONY: install system-deps run test test-postgres translations bench clean
+.PHONY: install system-deps run test test-postgres translations catalogues lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile -d translations; fi
+
+# After changing user-facing strings: refresh every catalogue (sorted, no source locations, so
+# branches that add strings merge cleanly), then translate the new empty entries.
+catalogues: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	rm -f translations/messages.pot
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Development server with the demo data: http://127.0.0.1:5000
 run: system-deps install

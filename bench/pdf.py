@@ -48,12 +48,14 @@ def bare_render(source) -> bytes:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "DATABASE_URL": f"sqlite:///{folder}/bench.db",
-            "PUBLIC_URL": "http://bench.test",
-        })
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench",
+                "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+                "PUBLIC_URL": "http://bench.test",
+            }
+        )
         with app.app_context():
             upgrade()
             merchant = merchants.create_merchant(name="Atelier Lumen", slug="bench", timezone="UTC")
@@ -65,8 +67,14 @@ def main() -> None:
                 Line(f"Consulting, week {n}", Decimal("7.5"), 9500 + n, Decimal("21") if n % 3 else Decimal("6"))
                 for n in range(1, LINES + 1)
             ]
-            invoice = invoices.create_draft(merchant, customer=customer, currency="EUR", issue_date=date(2026, 1, 1),
-                                            due_date=date(2026, 1, 31), lines=lines)
+            invoice = invoices.create_draft(
+                merchant,
+                customer=customer,
+                currency="EUR",
+                issue_date=date(2026, 1, 1),
+                due_date=date(2026, 1, 31),
+                lines=lines,
+            )
             invoices.finalize_invoice(invoice)
             db.session.commit()
             number, customer_id, link_version = invoice.number, customer.id, customer.link_version
@@ -98,8 +106,10 @@ def main() -> None:
     print(f"bare WeasyPrint, same HTML:     {bare * 1000:8.1f} ms  (median of 3)")
     print(f"ratio first render / bare:      {first / bare:8.2f}  (includes compiling the templates once)")
     print(f"re-render after a payment:      {changed * 1000:8.1f} ms  (ratio {changed / bare:.2f})")
-    print(f"repeated download (cached):     {statistics.median(repeated) * 1000:8.1f} ms  "
-          f"(median of {REPEATS}; min {min(repeated) * 1000:.1f} ms, max {max(repeated) * 1000:.1f} ms)")
+    print(
+        f"repeated download (cached):     {statistics.median(repeated) * 1000:8.1f} ms  "
+        f"(median of {REPEATS}; min {min(repeated) * 1000:.1f} ms, max {max(repeated) * 1000:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

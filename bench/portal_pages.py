@@ -70,20 +70,32 @@ def fill(app) -> tuple[int, int, str, str]:
             for n in range(count):
                 issued = today - timedelta(days=3 * (count - n))
                 invoice = invoices.create_draft(
-                    merchant, customer=customer, currency="EUR", issue_date=issued,
-                    due_date=issued + timedelta(days=30), lines=lines,
+                    merchant,
+                    customer=customer,
+                    currency="EUR",
+                    issue_date=issued,
+                    due_date=issued + timedelta(days=30),
+                    lines=lines,
                 )
                 invoices.finalize_invoice(invoice)
                 kind = n % 10
                 if kind < 6:  # most of a long history is paid
-                    invoices.record_payment(invoice, amount=invoice.total, paid_on=min(today, issued + timedelta(days=20)),
-                                            method="bank_transfer")
+                    invoices.record_payment(
+                        invoice,
+                        amount=invoice.total,
+                        paid_on=min(today, issued + timedelta(days=20)),
+                        method="bank_transfer",
+                    )
                 elif kind == 6:
-                    credit_notes.issue_credit_note(invoice, lines=[Line("Goodwill", Decimal("1"), 5000, Decimal("21"))],
-                                                   issue_date=min(today, issued + timedelta(days=5)))
+                    credit_notes.issue_credit_note(
+                        invoice,
+                        lines=[Line("Goodwill", Decimal("1"), 5000, Decimal("21"))],
+                        issue_date=min(today, issued + timedelta(days=5)),
+                    )
                 elif kind == 7:
-                    invoices.record_payment(invoice, amount=20000, paid_on=min(today, issued + timedelta(days=40)),
-                                            method="bank_transfer")
+                    invoices.record_payment(
+                        invoice, amount=20000, paid_on=min(today, issued + timedelta(days=40)), method="bank_transfer"
+                    )
                 elif kind == 8 and n < count - 20:
                     invoices.void_invoice(invoice)
                 if kind == 7:
@@ -176,12 +188,28 @@ def requests_per_second(port: int, path: str, cookie: str) -> float:
 
 def gunicorn_ratio(database_url: str, link_path: str, invoice_path: str) -> tuple[float, float]:
     port = free_port()
-    env = dict(os.environ, PORTAL_DATABASE_URL=database_url, PORTAL_DEVELOPMENT="true", PORTAL_SECRET_KEY=SECRET,
-               PORTAL_PUBLIC_URL="http://bench", PORTAL_RATELIMIT_ENABLED="false")
+    env = dict(
+        os.environ,
+        PORTAL_DATABASE_URL=database_url,
+        PORTAL_DEVELOPMENT="true",
+        PORTAL_SECRET_KEY=SECRET,
+        PORTAL_PUBLIC_URL="http://bench",
+        PORTAL_RATELIMIT_ENABLED="false",
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "--log-level",
-         "warning", "wsgi:app"],
+        [
+            str(gunicorn),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
         env=env,
     )
     try:
@@ -217,8 +245,12 @@ def main() -> None:
         few, _ = signed_in_client(app, few_id)
         invoice_path = f"/invoices/{number}"
 
-        print(f"Overview, {INVOICES} invoices:      median {median_ms(many, '/'):6.1f} ms over {TIMED_REQUESTS} requests")
-        print(f"Invoice page ({number}):    median {median_ms(many, invoice_path):6.1f} ms over {TIMED_REQUESTS} requests")
+        print(
+            f"Overview, {INVOICES} invoices:      median {median_ms(many, '/'):6.1f} ms over {TIMED_REQUESTS} requests"
+        )
+        print(
+            f"Invoice page ({number}):    median {median_ms(many, invoice_path):6.1f} ms over {TIMED_REQUESTS} requests"
+        )
         overview_few, overview_many = statements(app, few, "/"), statements(app, many, "/")
         invoice_few = statements(app, few, f"/invoices/{few_number}")
         invoice_many = statements(app, many, invoice_path)
@@ -227,8 +259,10 @@ def main() -> None:
 
         page_rps, trivial_rps = gunicorn_ratio(database_url, link_path, invoice_path)
         print(f"gunicorn, 2 workers, {LOAD_THREADS} client threads, {LOAD_SECONDS:.0f} s each:")
-        print(f"  invoice page {page_rps:7.0f} req/s, /healthz {trivial_rps:7.0f} req/s, "
-              f"ratio {page_rps / trivial_rps:.2f}")
+        print(
+            f"  invoice page {page_rps:7.0f} req/s, /healthz {trivial_rps:7.0f} req/s, "
+            f"ratio {page_rps / trivial_rps:.2f}"
+        )
         if overview_few != overview_many or invoice_few != invoice_many:
             sys.exit("The number of SQL statements grows with the number of invoices")
 

@@ -10,8 +10,8 @@ def create_app(config: Any = None):
     from flask import Flask
 
     from portal import cli, errors, extensions, web_security
-    from portal.i18n import select_locale
     from portal.config import Config
+    from portal.i18n import select_locale
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)

@@ -107,7 +107,9 @@ def demo_command(as_json: bool) -> None:
     else:
         click.echo("The demo is already loaded; here is a fresh portal link.", err=False)
     click.echo(f"  Customer portal: {logins.portal_url}")
-    click.echo(f"  Admin login:     {logins.admin_email}" + (f" / {logins.admin_password}" if logins.admin_password else ""))
+    click.echo(
+        f"  Admin login:     {logins.admin_email}" + (f" / {logins.admin_password}" if logins.admin_password else "")
+    )
     if logins.api_key:
         click.echo(f"  API key:         {logins.api_key}")
     sys.stdout.flush()

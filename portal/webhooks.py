@@ -89,9 +89,7 @@ def stripe():
         return _empty(400)
     if notice is None or attempt is None or notice.payment is None:
         return _empty(200)
-    outcome = apply_provider_payment(
-        attempt.id, notice.payment, event_id=notice.event_id, event_type=notice.event_type
-    )
+    outcome = apply_provider_payment(attempt.id, notice.payment, event_id=notice.event_id, event_type=notice.event_type)
     db.session.commit()
     log.info("Stripe %s for attempt %s: %s", notice.event_type, attempt.id, outcome)
     return _empty(200)

@@ -34,8 +34,13 @@ def make_customer(merchant: Merchant, name: str = "Jane Cooper", language: str =
     return customers.create_customer(merchant, name=name, email=email, language=language)
 
 
-def line(description: str = "Consulting", quantity: str = "1", unit_amount: int = 100000, tax_rate: str = "0",
-         discount_percent: str = "0") -> Line:
+def line(
+    description: str = "Consulting",
+    quantity: str = "1",
+    unit_amount: int = 100000,
+    tax_rate: str = "0",
+    discount_percent: str = "0",
+) -> Line:
     return Line(
         description=description,
         quantity=Decimal(quantity),
@@ -72,8 +77,9 @@ def make_invoice(
 
 
 def credit(invoice: Invoice, amount: int, on: date, reason: str = "Correction"):
-    return credit_notes.issue_credit_note(invoice, lines=[line("Credit", unit_amount=amount)], issue_date=on,
-                                          reason=reason)
+    return credit_notes.issue_credit_note(
+        invoice, lines=[line("Credit", unit_amount=amount)], issue_date=on, reason=reason
+    )
 
 
 def pay(invoice: Invoice, amount: int, on: date, method: str = "bank_transfer"):

@@ -10,16 +10,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from portal.admin import api_schemas as s
 from portal.domain.errors import (
-    CreditExceedsCreditable,
     DomainError,
     InvalidTransition,
-    PaymentExceedsOutstanding,
 )
 from portal.domain.invoices import Line, compute_totals
 from portal.domain.late_fees import LateFeePolicy
@@ -307,23 +305,34 @@ def _domain_lines(lines: list[s.LineIn]) -> list[Line]:
 # --- customers --------------------------------------------------------------------------------
 
 
-@operation("post", "/customers", summary="Create a customer", status=201, response=s.CustomerOut,
-           body=s.CustomerIn, errors=(400, 401, 422))
+@operation(
+    "post",
+    "/customers",
+    summary="Create a customer",
+    status=201,
+    response=s.CustomerOut,
+    body=s.CustomerIn,
+    errors=(400, 401, 422),
+)
 def create_customer(payload: s.CustomerIn):
-    customer = customers.create_customer(
-        g.merchant, name=payload.name, email=payload.email, language=payload.language
-    )
+    customer = customers.create_customer(g.merchant, name=payload.name, email=payload.email, language=payload.language)
     return _customer_out(customer)
 
 
-@operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut,
-           errors=(401, 404))
+@operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut, errors=(401, 404))
 def get_customer(customer_id: int):
     return _customer_out(customers.get_customer(g.merchant, customer_id))
 
 
-@operation("post", "/customers/<int:customer_id>/portal-links", summary="Create a portal link for a customer",
-           status=201, response=s.PortalLinkOut, body=s.PortalLinkIn, errors=(400, 401, 404, 422))
+@operation(
+    "post",
+    "/customers/<int:customer_id>/portal-links",
+    summary="Create a portal link for a customer",
+    status=201,
+    response=s.PortalLinkOut,
+    body=s.PortalLinkIn,
+    errors=(400, 401, 404, 422),
+)
 def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
     customer = customers.get_customer(g.merchant, customer_id)
     invoice = None
@@ -335,8 +344,13 @@ def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
     return s.PortalLinkOut(url=link.url, expires_at=link.expires_at)
 
 
-@operation("post", "/customers/<int:customer_id>/revoke-links", summary="Revoke every portal link of a customer",
-           status=204, errors=(401, 404))
+@operation(
+    "post",
+    "/customers/<int:customer_id>/revoke-links",
+    summary="Revoke every portal link of a customer",
+    status=204,
+    errors=(401, 404),
+)
 def revoke_links(customer_id: int):
     customers.revoke_links(customers.get_customer(g.merchant, customer_id))
 
@@ -367,8 +381,15 @@ def _as_of(params: AsOfQuery | None) -> date:
     return (params.as_of if params and params.as_of else None) or g.merchant.today()
 
 
-@operation("post", "/invoices", summary="Create a draft invoice", status=201, response=s.InvoiceOut,
-           body=s.InvoiceIn, errors=(400, 401, 404, 422))
+@operation(
+    "post",
+    "/invoices",
+    summary="Create a draft invoice",
+    status=201,
+    response=s.InvoiceOut,
+    body=s.InvoiceIn,
+    errors=(400, 401, 404, 422),
+)
 def create_invoice(payload: s.InvoiceIn):
     customer = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
     invoice = invoices.create_draft(
@@ -385,8 +406,9 @@ def create_invoice(payload: s.InvoiceIn):
     return _invoice_out(invoice, g.merchant.today())
 
 
-@operation("get", "/invoices", summary="List invoices", response=s.InvoiceListOut, query=InvoiceListQuery,
-           errors=(401, 422))
+@operation(
+    "get", "/invoices", summary="List invoices", response=s.InvoiceListOut, query=InvoiceListQuery, errors=(401, 422)
+)
 def list_invoices(params: InvoiceListQuery):
     rows, has_more = invoices.list_invoices(
         g.merchant, customer_id=params.customer_id, status=params.status, limit=params.limit, offset=params.offset
@@ -395,14 +417,26 @@ def list_invoices(params: InvoiceListQuery):
     return s.InvoiceListOut(data=[_invoice_out(row, as_of) for row in rows], has_more=has_more)
 
 
-@operation("get", "/invoices/<int:invoice_id>", summary="Fetch an invoice with its amount due on a day",
-           response=s.InvoiceOut, query=AsOfQuery, errors=(401, 404, 422))
+@operation(
+    "get",
+    "/invoices/<int:invoice_id>",
+    summary="Fetch an invoice with its amount due on a day",
+    response=s.InvoiceOut,
+    query=AsOfQuery,
+    errors=(401, 404, 422),
+)
 def get_invoice(invoice_id: int, params: AsOfQuery):
     return _invoice_out(_invoice_or_404(invoice_id), _as_of(params))
 
 
-@operation("patch", "/invoices/<int:invoice_id>", summary="Change a draft invoice", response=s.InvoiceOut,
-           body=s.InvoicePatch, errors=(400, 401, 404, 409, 422))
+@operation(
+    "patch",
+    "/invoices/<int:invoice_id>",
+    summary="Change a draft invoice",
+    response=s.InvoiceOut,
+    body=s.InvoicePatch,
+    errors=(400, 401, 404, 409, 422),
+)
 def update_invoice(invoice_id: int, payload: s.InvoicePatch):
     invoice = _invoice_or_404(invoice_id)
     sent = payload.model_fields_set
@@ -424,30 +458,45 @@ def update_invoice(invoice_id: int, payload: s.InvoicePatch):
     return _invoice_out(invoice, g.merchant.today())
 
 
-@operation("delete", "/invoices/<int:invoice_id>", summary="Delete a draft invoice", status=204,
-           errors=(401, 404, 409))
+@operation("delete", "/invoices/<int:invoice_id>", summary="Delete a draft invoice", status=204, errors=(401, 404, 409))
 def delete_invoice(invoice_id: int):
     invoices.delete_draft(_invoice_or_404(invoice_id))
 
 
-@operation("post", "/invoices/<int:invoice_id>/finalize",
-           summary="Finalize a draft: number it and lock it (and mail it when the merchant sends invoices when ready)",
-           response=s.InvoiceOut, errors=(401, 404, 409, 422))
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/finalize",
+    summary="Finalize a draft: number it and lock it (and mail it when the merchant sends invoices when ready)",
+    response=s.InvoiceOut,
+    errors=(401, 404, 409, 422),
+)
 def finalize_invoice(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
     issuing.issue_invoice(invoice)
     return _invoice_out(invoice, g.merchant.today())
 
 
-@operation("post", "/invoices/<int:invoice_id>/void", summary="Void an open invoice", response=s.InvoiceOut,
-           errors=(401, 404, 409))
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/void",
+    summary="Void an open invoice",
+    response=s.InvoiceOut,
+    errors=(401, 404, 409),
+)
 def void_invoice(invoice_id: int):
     invoice = invoices.void_invoice(_invoice_or_404(invoice_id))
     return _invoice_out(invoice, g.merchant.today())
 
 
-@operation("post", "/invoices/<int:invoice_id>/payments", summary="Record a payment received",
-           status=201, response=s.PaymentOut, body=s.PaymentIn, errors=(400, 401, 404, 409, 422))
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/payments",
+    summary="Record a payment received",
+    status=201,
+    response=s.PaymentOut,
+    body=s.PaymentIn,
+    errors=(400, 401, 404, 409, 422),
+)
 def record_payment(invoice_id: int, payload: s.PaymentIn):
     payment = invoices.record_payment(
         _invoice_or_404(invoice_id),
@@ -459,8 +508,15 @@ def record_payment(invoice_id: int, payload: s.PaymentIn):
     return _payment_out(payment)
 
 
-@operation("post", "/invoices/<int:invoice_id>/credit-notes", summary="Issue a credit note against an invoice",
-           status=201, response=s.CreditNoteOut, body=s.CreditNoteIn, errors=(400, 401, 404, 409, 422))
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/credit-notes",
+    summary="Issue a credit note against an invoice",
+    status=201,
+    response=s.CreditNoteOut,
+    body=s.CreditNoteIn,
+    errors=(400, 401, 404, 409, 422),
+)
 def create_credit_note(invoice_id: int, payload: s.CreditNoteIn):
     note = credit_notes.issue_credit_note(
         _invoice_or_404(invoice_id),
@@ -471,8 +527,13 @@ def create_credit_note(invoice_id: int, payload: s.CreditNoteIn):
     return _credit_note_out(note)
 
 
-@operation("get", "/credit-notes/<int:credit_note_id>", summary="Fetch a credit note", response=s.CreditNoteOut,
-           errors=(401, 404))
+@operation(
+    "get",
+    "/credit-notes/<int:credit_note_id>",
+    summary="Fetch a credit note",
+    response=s.CreditNoteOut,
+    errors=(401, 404),
+)
 def get_credit_note(credit_note_id: int):
     return _credit_note_out(credit_notes.get_credit_note(g.merchant, credit_note_id))
 
@@ -480,8 +541,14 @@ def get_credit_note(credit_note_id: int):
 # --- settings ---------------------------------------------------------------------------------
 
 
-@operation("put", "/settings/late-fee-policy", summary="Set the late-fee policy for invoices finalized from now on",
-           response=s.LateFeePolicyOut, body=s.LateFeePolicyIn, errors=(400, 401, 422))
+@operation(
+    "put",
+    "/settings/late-fee-policy",
+    summary="Set the late-fee policy for invoices finalized from now on",
+    response=s.LateFeePolicyOut,
+    body=s.LateFeePolicyIn,
+    errors=(400, 401, 422),
+)
 def put_late_fee_policy(payload: s.LateFeePolicyIn):
     policy = LateFeePolicy(
         annual_rate=payload.annual_rate,
@@ -510,8 +577,10 @@ def openapi_document() -> dict[str, Any]:
     models = {s.ErrorOut}
     for op in OPERATIONS:
         models.update(m for m in (op.body, op.response) if m is not None)
-    keyed = [(model, "validation" if model.__name__.endswith(("In", "Patch")) else "serialization")
-             for model in sorted(models, key=lambda m: m.__name__)]
+    keyed = [
+        (model, "validation" if model.__name__.endswith(("In", "Patch")) else "serialization")
+        for model in sorted(models, key=lambda m: m.__name__)
+    ]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
@@ -552,7 +621,7 @@ def openapi_document() -> dict[str, Any]:
             "title": "Invoice Portal API",
             "version": "1.0.0",
             "description": "Money is an integer in the currency's minor unit, beside a `currency` code. "
-            "Rates and quantities are decimal strings. Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`.",
+            'Rates and quantities are decimal strings. Errors are `{"error": {"code", "message", "field"}}`.',
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
@@ -587,8 +656,14 @@ def _payment_providers_out() -> s.PaymentProvidersOut:
     )
 
 
-@operation("put", "/settings/payment-providers", summary="Set the merchant's Mollie and Stripe credentials",
-           response=s.PaymentProvidersOut, body=s.PaymentProvidersIn, errors=(400, 401, 422))
+@operation(
+    "put",
+    "/settings/payment-providers",
+    summary="Set the merchant's Mollie and Stripe credentials",
+    response=s.PaymentProvidersOut,
+    body=s.PaymentProvidersIn,
+    errors=(400, 401, 422),
+)
 def put_payment_providers(payload: s.PaymentProvidersIn):
     for name in ("mollie", "stripe"):
         setting = getattr(payload, name)
@@ -605,9 +680,16 @@ def put_payment_providers(payload: s.PaymentProvidersIn):
 
 # --- sending invoices by mail -------------------------------------------------------------------
 
-@operation("post", "/invoices/<int:invoice_id>/send",
-           summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff",
-           status=202, response=s.SendOut, body=s.SendIn, errors=(400, 401, 404, 409, 422))
+
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/send",
+    summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff",
+    status=202,
+    response=s.SendOut,
+    body=s.SendIn,
+    errors=(400, 401, 404, 409, 422),
+)
 def send_invoice(invoice_id: int, payload: s.SendIn):
     """Queue the invoice mail with its PDF and a fresh portal link; sending again is a resend.
 

@@ -50,7 +50,9 @@ def _iso_date(value: Any) -> date:
 DecimalValue = Annotated[
     Decimal,
     BeforeValidator(_decimal),
-    WithJsonSchema({"type": ["number", "string"], "description": "A decimal number; send a string to keep every digit."}),
+    WithJsonSchema(
+        {"type": ["number", "string"], "description": "A decimal number; send a string to keep every digit."}
+    ),
 ]
 Percent = Annotated[DecimalValue, Field(ge=0, le=100)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
@@ -293,6 +295,7 @@ class PaymentProvidersOut(BaseModel):
 
 
 # --- sending invoices by mail -------------------------------------------------------------------
+
 
 class SendIn(Strict):
     #: True sends a "[TEST]" copy to the merchant's staff instead of the customer.

@@ -72,8 +72,9 @@ class ProductForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     unit_price = DecimalField("Unit price", places=None, validators=[InputRequired(), NumberRange(min=0)])
     currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(min=3, max=3)])
-    tax_rate = DecimalField("Tax rate (%)", places=None, default=Decimal("21"),
-                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    tax_rate = DecimalField(
+        "Tax rate (%)", places=None, default=Decimal("21"), validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
 
 
 #: The form's names for the domain's line fields, where they differ.
@@ -87,9 +88,12 @@ class LineForm(Form):
     description = StringField("Description", validators=[Optional(), Length(max=500)])
     quantity = DecimalField("Qty", places=None, default=Decimal("1"), validators=[Optional(), NumberRange(min=0)])
     unit_price = DecimalField("Unit price", places=None, validators=[Optional(), NumberRange(min=0)])
-    tax_rate = DecimalField("Tax %", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)])
-    discount_percent = DecimalField("Disc. %", places=None, default=Decimal("0"),
-                                    validators=[Optional(), NumberRange(min=0, max=100)])
+    tax_rate = DecimalField(
+        "Tax %", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)]
+    )
+    discount_percent = DecimalField(
+        "Disc. %", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)]
+    )
 
     @property
     def is_blank(self) -> bool:
@@ -103,8 +107,9 @@ class InvoiceForm(FlaskForm):
     issue_date = DateField("Issue date", validators=[InputRequired()])
     due_date = DateField("Due date", validators=[InputRequired()])
     lines = FieldList(FormField(LineForm), min_entries=1)
-    discount_percent = DecimalField("Invoice discount (%)", places=None, default=Decimal("0"),
-                                    validators=[Optional(), NumberRange(min=0, max=100)])
+    discount_percent = DecimalField(
+        "Invoice discount (%)", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)]
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
     terms = TextAreaField("Terms (leave empty for your default terms)", validators=[Optional(), Length(max=10000)])
 
@@ -154,8 +159,9 @@ class PaymentForm(FlaskForm):
 class CreditNoteForm(FlaskForm):
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
     amount = DecimalField("Amount (before tax)", places=None, validators=[InputRequired(), NumberRange(min=0)])
-    tax_rate = DecimalField("Tax rate (%)", places=None, default=Decimal("0"),
-                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    tax_rate = DecimalField(
+        "Tax rate (%)", places=None, default=Decimal("0"), validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
     issue_date = DateField("Date", validators=[Optional()])
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
 
@@ -167,18 +173,24 @@ class ReplyForm(FlaskForm):
 class ChargeForm(FlaskForm):
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
     charged_on = DateField("Date", validators=[InputRequired()])
-    quantity = DecimalField("Quantity", places=None, default=Decimal("1"), validators=[InputRequired(), NumberRange(min=0)])
+    quantity = DecimalField(
+        "Quantity", places=None, default=Decimal("1"), validators=[InputRequired(), NumberRange(min=0)]
+    )
     unit_price = DecimalField("Unit price", places=None, validators=[InputRequired(), NumberRange(min=0)])
-    tax_rate = DecimalField("Tax %", places=None, default=Decimal("21"),
-                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    tax_rate = DecimalField(
+        "Tax %", places=None, default=Decimal("21"), validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
 
 
 class RecurringLineForm(FlaskForm):
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
-    quantity = DecimalField("Quantity", places=None, default=Decimal("1"), validators=[InputRequired(), NumberRange(min=0)])
+    quantity = DecimalField(
+        "Quantity", places=None, default=Decimal("1"), validators=[InputRequired(), NumberRange(min=0)]
+    )
     unit_price = DecimalField("Unit price", places=None, validators=[InputRequired(), NumberRange(min=0)])
-    tax_rate = DecimalField("Tax %", places=None, default=Decimal("21"),
-                            validators=[InputRequired(), NumberRange(min=0, max=100)])
+    tax_rate = DecimalField(
+        "Tax %", places=None, default=Decimal("21"), validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
 
 
 class BillingCycleForm(FlaskForm):
@@ -201,11 +213,21 @@ class LogoForm(FlaskForm):
 
 
 class LateFeeForm(FlaskForm):
-    annual_rate = DecimalField("Yearly interest (%)", places=None, default=Decimal("0"),
-                               validators=[InputRequired(), NumberRange(min=0, max=100)])
-    fee_percent = DecimalField("Late fee (% of the outstanding amount)", places=None, default=Decimal("0"),
-                               validators=[InputRequired(), NumberRange(min=0, max=100)])
-    fee_minimum = DecimalField("Minimum fee", places=None, default=Decimal("0"), validators=[InputRequired(), NumberRange(min=0)])
+    annual_rate = DecimalField(
+        "Yearly interest (%)",
+        places=None,
+        default=Decimal("0"),
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+    )
+    fee_percent = DecimalField(
+        "Late fee (% of the outstanding amount)",
+        places=None,
+        default=Decimal("0"),
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+    )
+    fee_minimum = DecimalField(
+        "Minimum fee", places=None, default=Decimal("0"), validators=[InputRequired(), NumberRange(min=0)]
+    )
     grace_days = IntegerField("Grace days", default=0, validators=[InputRequired(), NumberRange(0, 365)])
 
 
@@ -224,7 +246,6 @@ class ApiKeyForm(FlaskForm):
     name = StringField("Name", default="default", validators=[DataRequired(), Length(max=100)])
 
 
-
 class ReadyNotificationForm(FlaskForm):
     enabled = BooleanField("Email each invoice to its customer as soon as it is finalized")
 
@@ -241,8 +262,12 @@ class ProviderForm(FlaskForm):
 
     enabled = BooleanField("Offer this provider to customers")
     api_key = PasswordField("API key (leave empty to keep the stored one)", validators=[Optional(), Length(max=300)])
-    webhook_secret = PasswordField("Webhook signing secret (Stripe; leave empty to keep)", validators=[Optional(), Length(max=300)])
+    webhook_secret = PasswordField(
+        "Webhook signing secret (Stripe; leave empty to keep)", validators=[Optional(), Length(max=300)]
+    )
 
 
 class AttachmentForm(FlaskForm):
-    file = FileField("File (PDF, image or office document, at most 10 MB)", validators=[FileRequired("Choose a file to attach")])
+    file = FileField(
+        "File (PDF, image or office document, at most 10 MB)", validators=[FileRequired("Choose a file to attach")]
+    )

@@ -179,7 +179,9 @@ def invoice_totals():
     form = _editor_form()
     form.validate()
     currency = (form.currency.data or "").upper()
-    field_errors = {name: errors for name, errors in form.errors.items() if name in ("lines", "discount_percent", "currency")}
+    field_errors = {
+        name: errors for name, errors in form.errors.items() if name in ("lines", "discount_percent", "currency")
+    }
     if field_errors:
         return jsonify(ok=False, error="Check the highlighted figures."), 200
     try:
@@ -195,7 +197,11 @@ def invoice_totals():
         discount=admin_money(totals.discount, currency),
         net=admin_money(totals.net, currency),
         taxes=[
-            {"rate": admin_number(tax.rate), "base": admin_money(tax.base, currency), "amount": admin_money(tax.amount, currency)}
+            {
+                "rate": admin_number(tax.rate),
+                "base": admin_money(tax.base, currency),
+                "amount": admin_money(tax.amount, currency),
+            }
             for tax in totals.taxes
         ],
         total=admin_money(totals.total, currency),

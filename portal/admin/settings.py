@@ -10,11 +10,11 @@ from portal.admin.forms import (
     ApiKeyForm,
     BrandingForm,
     EmailTemplateForm,
-    ReadyNotificationForm,
     LateFeeForm,
     LogoForm,
     PasswordForm,
     ProviderForm,
+    ReadyNotificationForm,
     StaffForm,
     major_units,
     minor_units,
@@ -169,7 +169,9 @@ def settings_email_templates():
                     email_templates.reset_invoice_template(merchant(), language)
                     message = "Back to the built-in wording."
                 else:
-                    email_templates.set_invoice_template(merchant(), language, subject=form.subject.data, body=form.body.data)
+                    email_templates.set_invoice_template(
+                        merchant(), language, subject=form.subject.data, body=form.body.data
+                    )
                     message = "Email template saved."
                 db.session.commit()
             except DomainError as exc:
@@ -194,8 +196,12 @@ def settings_ready_notification():
     if form.validate_on_submit():
         merchants.set_send_when_finalized(merchant(), form.enabled.data)
         db.session.commit()
-        flash("Invoices are now mailed as soon as they are finalized." if form.enabled.data
-              else "Invoices are mailed only when you send them.", "success")
+        flash(
+            "Invoices are now mailed as soon as they are finalized."
+            if form.enabled.data
+            else "Invoices are mailed only when you send them.",
+            "success",
+        )
     return redirect(url_for("admin.settings_email_templates"), code=303)
 
 
@@ -268,7 +274,9 @@ def settings_staff_new():
     if not form.validate_on_submit():
         return _staff_page(form, status=422)
     try:
-        user = merchants.create_staff_user(merchant(), email=form.email.data, name=form.name.data or "", password=form.password.data)
+        user = merchants.create_staff_user(
+            merchant(), email=form.email.data, name=form.name.data or "", password=form.password.data
+        )
         db.session.commit()
     except DomainError as exc:
         return _staff_page(form, status=failure(exc, form))

@@ -14,7 +14,6 @@ from portal.extensions import db, limiter
 from portal.models import Invoice
 from portal.models.base import utcnow
 from portal.models.online_payment import FAILED_STATUSES
-from portal.services.payment_choices import offered_providers
 from portal.services.online_payments import (
     NothingToPay,
     PayLocked,
@@ -26,6 +25,7 @@ from portal.services.online_payments import (
     pay_state,
     start_payment,
 )
+from portal.services.payment_choices import offered_providers
 
 #: What the return page says, by attempt status.
 _RETURN_STATES = {
@@ -78,7 +78,10 @@ def pay(number: str):
         db.session.rollback()
         seconds = max(1, math.ceil((exc.until - utcnow()).total_seconds()))
         html = render_template(
-            "customer/pay_locked.html", merchant=customer.merchant, customer=customer, invoice=invoice,
+            "customer/pay_locked.html",
+            merchant=customer.merchant,
+            customer=customer,
+            invoice=invoice,
             locked_until=exc.until,
         )
         response = _no_store(Response(html, 429))

@@ -90,7 +90,7 @@ class PdfSource:
     fingerprint: str = field(default="", compare=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _theme_digest(theme: str) -> str:
     """Hash the theme's assets: they are deployed with the code, so once per process is enough."""
     digest = hashlib.sha256()

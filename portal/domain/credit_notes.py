@@ -21,8 +21,7 @@ def check_credit(amount: int, total: int, credited: int, paid: int) -> None:
     creditable = creditable_amount(total, credited, paid)
     if amount > creditable:
         raise CreditExceedsCreditable(
-            f"The credit note total {amount} exceeds the creditable amount {creditable}"
-            " (minor units)",
+            f"The credit note total {amount} exceeds the creditable amount {creditable} (minor units)",
             "lines",
         )
 
@@ -33,7 +32,6 @@ def check_payment(amount: int, outstanding: int) -> None:
         raise InvalidAmount("A payment must have a positive amount", "amount")
     if amount > outstanding:
         raise PaymentExceedsOutstanding(
-            f"The payment {amount} exceeds the outstanding amount {outstanding}"
-            " (minor units)",
+            f"The payment {amount} exceeds the outstanding amount {outstanding} (minor units)",
             "amount",
         )

@@ -19,7 +19,7 @@ MAX_DESCRIPTION_LENGTH = 500
 _HUNDRED = Decimal(100)
 
 
-class InvoiceStatus(str, enum.Enum):
+class InvoiceStatus(str, enum.Enum):  # noqa: UP042 (str() of a member must stay its value)
     """Where an invoice is in its lifecycle; overdue is derived, never stored."""
 
     DRAFT = "draft"
@@ -40,9 +40,7 @@ def check_transition(current: InvoiceStatus, target: InvoiceStatus) -> None:
     """Raise InvalidTransition unless an invoice may move from current to target."""
     current, target = InvoiceStatus(current), InvoiceStatus(target)
     if target not in ALLOWED_TRANSITIONS[current]:
-        raise InvalidTransition(
-            f"A {current.value} invoice cannot become {target.value}", "status"
-        )
+        raise InvalidTransition(f"A {current.value} invoice cannot become {target.value}", "status")
 
 
 def is_editable(status: InvoiceStatus) -> bool:
@@ -77,9 +75,7 @@ class Line:
 
     def __post_init__(self) -> None:
         if not isinstance(self.description, str):
-            raise TypeError(
-                f"description must be a str, not {type(self.description).__name__}"
-            )
+            raise TypeError(f"description must be a str, not {type(self.description).__name__}")
         if not self.description.strip():
             raise InvalidAmount("A line needs a description", "description")
         if len(self.description) > MAX_DESCRIPTION_LENGTH:

@@ -44,9 +44,7 @@ def round_half_up(value: Decimal) -> int:
         return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def check_decimal(
-    value: Decimal, field: str, *, maximum: Decimal, places: int, positive: bool = False
-) -> None:
+def check_decimal(value: Decimal, field: str, *, maximum: Decimal, places: int, positive: bool = False) -> None:
     """Reject a rate or quantity that is not a finite Decimal within 0..maximum."""
     if not isinstance(value, Decimal):
         raise TypeError(f"{field} must be a Decimal, not {type(value).__name__}")
@@ -68,9 +66,7 @@ def check_int(value: int, field: str, *, maximum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{field} must be an int, not {type(value).__name__}")
     if not 0 <= value <= maximum:
-        raise InvalidAmount(
-            f"The {field.replace('_', ' ')} must be between 0 and {maximum}", field
-        )
+        raise InvalidAmount(f"The {field.replace('_', ' ')} must be between 0 and {maximum}", field)
 
 
 @dataclass(frozen=True, order=False)
@@ -121,9 +117,7 @@ class Money:
 
     def _check_same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
-            raise ValueError(
-                f"Cannot combine {self.format_plain()} and {other.format_plain()}"
-            )
+            raise ValueError(f"Cannot combine {self.format_plain()} and {other.format_plain()}")
 
     def __add__(self, other: object) -> Money:
         if not isinstance(other, Money):

@@ -131,4 +131,3 @@ def compose(
         html=render("mail/message.html", **context),
         inline=(logo,) if logo else (),
     )
-

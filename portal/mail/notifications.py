@@ -28,8 +28,10 @@ def _staff_language() -> str:
 
 
 def _customer_footer(merchant: Merchant) -> str:
-    return _("You receive this email because %(merchant)s sends you invoices through its customer portal.",
-             merchant=merchant.name)
+    return _(
+        "You receive this email because %(merchant)s sends you invoices through its customer portal.",
+        merchant=merchant.name,
+    )
 
 
 def staff_recipients(merchant: Merchant) -> list[str]:
@@ -144,17 +146,28 @@ def send_fresh_link(customer: Customer) -> None:
             merchant,
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
-                _("Here is a new link to your invoices from %(merchant)s. It stays valid for %(days)s days.",
-                  merchant=merchant.name, days=current_app.config["LINK_MAX_AGE_DAYS"]),
+                _(
+                    "Here is a new link to your invoices from %(merchant)s. It stays valid for %(days)s days.",
+                    merchant=merchant.name,
+                    days=current_app.config["LINK_MAX_AGE_DAYS"],
+                ),
                 _("If you did not ask for it, you can ignore this email."),
             ],
             button=Button(_("Open your invoices"), link),
             preheader=subject,
             footer=_customer_footer(merchant),
         )
-    queue_mail(merchant_id=merchant.id, kind="fresh_link", to=customer.email, subject=subject,
-               text=composed.text, html=composed.html, reply_to=merchant.support_email, from_name=merchant.name,
-               attachments=composed.inline)
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="fresh_link",
+        to=customer.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        attachments=composed.inline,
+    )
 
 
 def notify_staff_of_comment(comment: Comment) -> None:
@@ -165,15 +178,30 @@ def notify_staff_of_comment(comment: Comment) -> None:
         subject = _("%(customer)s asked about invoice %(number)s", customer=customer.name, number=invoice.number)
         composed = compose(
             merchant,
-            paragraphs=[_("%(customer)s (%(email)s) wrote about invoice %(number)s:",
-                          customer=customer.name, email=customer.email, number=invoice.number)],
+            paragraphs=[
+                _(
+                    "%(customer)s (%(email)s) wrote about invoice %(number)s:",
+                    customer=customer.name,
+                    email=customer.email,
+                    number=invoice.number,
+                )
+            ],
             quote=comment.body,
             button=Button(_("Reply in the admin area"), _admin_invoice_url(invoice)),
             preheader=subject,
         )
     for address in staff_recipients(merchant):
-        queue_mail(merchant_id=merchant.id, kind="comment", to=address, subject=subject, text=composed.text,
-                   html=composed.html, reply_to=customer.email, invoice_id=invoice.id, attachments=composed.inline)
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="comment",
+            to=address,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            reply_to=customer.email,
+            invoice_id=invoice.id,
+            attachments=composed.inline,
+        )
 
 
 def notify_customer_of_reply(comment: Comment) -> None:
@@ -187,17 +215,29 @@ def notify_customer_of_reply(comment: Comment) -> None:
             merchant,
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
-                _("%(merchant)s replied to your message about invoice %(number)s:",
-                  merchant=merchant.name, number=invoice.number),
+                _(
+                    "%(merchant)s replied to your message about invoice %(number)s:",
+                    merchant=merchant.name,
+                    number=invoice.number,
+                ),
             ],
             quote=comment.body,
             button=Button(_("View the conversation"), link),
             preheader=subject,
             footer=_customer_footer(merchant),
         )
-    queue_mail(merchant_id=merchant.id, kind="reply", to=customer.email, subject=subject, text=composed.text,
-               html=composed.html, reply_to=merchant.support_email, from_name=merchant.name,
-               invoice_id=invoice.id, attachments=composed.inline)
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="reply",
+        to=customer.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        invoice_id=invoice.id,
+        attachments=composed.inline,
+    )
 
 
 def _amount_paid(payment: Payment) -> str:
@@ -215,16 +255,29 @@ def send_payment_confirmation(payment: Payment) -> None:
             merchant,
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
-                _("We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
-                  amount=_amount_paid(payment), number=invoice.number, date=format_day(payment.paid_on)),
+                _(
+                    "We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
+                    amount=_amount_paid(payment),
+                    number=invoice.number,
+                    date=format_day(payment.paid_on),
+                ),
             ],
             button=Button(_("View this invoice"), link),
             preheader=subject,
             footer=_customer_footer(merchant),
         )
-    queue_mail(merchant_id=merchant.id, kind="payment_confirmation", to=customer.email, subject=subject,
-               text=composed.text, html=composed.html, reply_to=merchant.support_email, from_name=merchant.name,
-               invoice_id=invoice.id, attachments=composed.inline)
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="payment_confirmation",
+        to=customer.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        invoice_id=invoice.id,
+        attachments=composed.inline,
+    )
 
 
 def notify_staff_of_payment(payment: Payment) -> None:
@@ -235,12 +288,26 @@ def notify_staff_of_payment(payment: Payment) -> None:
         subject = _("Invoice %(number)s was paid online", number=invoice.number)
         composed = compose(
             merchant,
-            paragraphs=[_("%(customer)s paid %(amount)s for invoice %(number)s on %(date)s.",
-                          customer=customer.name, amount=_amount_paid(payment), number=invoice.number,
-                          date=format_day(payment.paid_on))],
+            paragraphs=[
+                _(
+                    "%(customer)s paid %(amount)s for invoice %(number)s on %(date)s.",
+                    customer=customer.name,
+                    amount=_amount_paid(payment),
+                    number=invoice.number,
+                    date=format_day(payment.paid_on),
+                )
+            ],
             button=Button(_("Open the admin area"), _admin_invoice_url(invoice)),
             preheader=subject,
         )
     for address in staff_recipients(merchant):
-        queue_mail(merchant_id=merchant.id, kind="payment_notice", to=address, subject=subject,
-                   text=composed.text, html=composed.html, invoice_id=invoice.id, attachments=composed.inline)
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="payment_notice",
+            to=address,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            invoice_id=invoice.id,
+            attachments=composed.inline,
+        )

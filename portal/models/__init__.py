@@ -1,5 +1,7 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+# Modules whose tables other areas own; imported so the metadata always holds every table.
+from portal.models import billing, document, mail, online_payment  # noqa: E402,F401
 from portal.models.base import Base
 from portal.models.comment import Comment
 from portal.models.credit_note import CreditNote, CreditNoteLine
@@ -7,9 +9,6 @@ from portal.models.customer import Customer
 from portal.models.invoice import Invoice, InvoiceLine, Payment
 from portal.models.merchant import ApiKey, Merchant, NumberSequence, StaffUser
 from portal.models.product import Product
-
-# Modules whose tables other areas own; imported so the metadata always holds every table.
-from portal.models import billing, document, mail, online_payment  # noqa: E402,F401
 
 __all__ = [
     "ApiKey",

@@ -83,7 +83,6 @@ class Charge(BillableColumns, Base):
         return "drafted" if self.invoice.state is InvoiceStatus.DRAFT else "billed"
 
 
-
 class RecurringLine(BillableColumns, Base):
     """A line put on every monthly invoice of a customer."""
 
@@ -101,7 +100,6 @@ class RecurringLine(BillableColumns, Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     #: When staff added it.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
 
 
 class BillingCycle(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,9 @@ from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
 from portal.models.customer import Customer
 from portal.models.lines import LineColumns
 from portal.models.merchant import Merchant
+
+if TYPE_CHECKING:
+    from portal.models.credit_note import CreditNote
 
 STATUSES = tuple(s.value for s in InvoiceStatus)
 
@@ -78,10 +82,8 @@ class Invoice(Base):
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
     )
-    payments: Mapped[list[Payment]] = relationship(
-        back_populates="invoice", order_by="(Payment.paid_on, Payment.id)"
-    )
-    credit_notes: Mapped[list["CreditNote"]] = relationship(  # noqa: UP037
+    payments: Mapped[list[Payment]] = relationship(back_populates="invoice", order_by="(Payment.paid_on, Payment.id)")
+    credit_notes: Mapped[list[CreditNote]] = relationship(
         back_populates="invoice", order_by="(CreditNote.issue_date, CreditNote.id)"
     )
 

@@ -125,9 +125,7 @@ class NumberSequence(Base):
 
     __tablename__ = "number_sequences"
 
-    merchant_id: Mapped[int] = mapped_column(
-        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
-    )
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
     #: "invoice" or "credit_note".
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -56,7 +56,7 @@ def enabled_providers(merchant_id: int) -> list[str]:
     enabled = []
     for name in PROVIDERS:
         account = accounts.get(name)
-        if (account.enabled if account is not None else default_credentials(name) is not None):
+        if account.enabled if account is not None else default_credentials(name) is not None:
             enabled.append(name)
     return enabled
 

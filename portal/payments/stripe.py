@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import stripe as stripe_sdk
 
@@ -180,7 +180,7 @@ class StripeProvider(PaymentProvider):
             return None
         session = event["data"]["object"]
         created = event.get("created")
-        at = datetime.fromtimestamp(created, timezone.utc) if isinstance(created, int) else None
+        at = datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None
         payment = self._payment(session)
         if event_type == "checkout.session.async_payment_succeeded":
             payment = self._payment({**session, "status": "complete", "payment_status": "paid"}, paid_at=at)

@@ -36,7 +36,9 @@ def load_staff_user(user_id: str) -> StaffUser | None:
 
 def list_staff(merchant: Merchant) -> list[StaffUser]:
     """Return the merchant's staff accounts by email."""
-    return list(db.session.scalars(select(StaffUser).where(StaffUser.merchant_id == merchant.id).order_by(StaffUser.email)))
+    return list(
+        db.session.scalars(select(StaffUser).where(StaffUser.merchant_id == merchant.id).order_by(StaffUser.email))
+    )
 
 
 def get_staff_user(merchant: Merchant, user_id: int) -> StaffUser:

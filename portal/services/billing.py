@@ -24,7 +24,9 @@ from portal.services.issuing import issue_invoice
 
 def _check_line(description: str, quantity: Decimal, unit_amount: int, tax_rate: Decimal) -> str:
     # The domain's line holds the bounds for descriptions, quantities, prices and rates.
-    return Line(description=description, quantity=quantity, unit_amount=unit_amount, tax_rate=tax_rate).description.strip()
+    return Line(
+        description=description, quantity=quantity, unit_amount=unit_amount, tax_rate=tax_rate
+    ).description.strip()
 
 
 def record_charge(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.domain.credit_notes import check_credit
 from portal.domain.errors import DomainError
-from portal.domain.invoices import InvoiceStatus, compute_totals, Line
+from portal.domain.invoices import InvoiceStatus, Line, compute_totals
 from portal.extensions import db
 from portal.models import CreditNote, CreditNoteLine, Invoice, Merchant
 from portal.services.errors import Conflict, NotFound

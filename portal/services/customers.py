@@ -58,11 +58,15 @@ def update_customer(customer: Customer, *, name: str, email: str, language: str)
     return customer
 
 
-def search_customers(merchant: Merchant, query: str = "", *, limit: int = 50, offset: int = 0) -> tuple[list[Customer], bool]:
+def search_customers(
+    merchant: Merchant, query: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[Customer], bool]:
     """Return one page of the merchant's customers whose name or email holds the query, and whether more follow."""
     from sqlalchemy import func, or_
 
-    statement = select(Customer).where(Customer.merchant_id == merchant.id).order_by(func.lower(Customer.name), Customer.id)
+    statement = (
+        select(Customer).where(Customer.merchant_id == merchant.id).order_by(func.lower(Customer.name), Customer.id)
+    )
     query = query.strip().lower()
     if query:
         statement = statement.where(

@@ -53,9 +53,7 @@ def load_demo() -> DemoLogins:
     """Create the demo merchant with customers and invoices in every state, once."""
     existing = db.session.scalar(select(Merchant).where(Merchant.slug == DEMO_SLUG))
     if existing is not None:
-        jane = db.session.scalar(
-            select(Customer).where(Customer.merchant_id == existing.id).order_by(Customer.id)
-        )
+        jane = db.session.scalar(select(Customer).where(Customer.merchant_id == existing.id).order_by(Customer.id))
         return DemoLogins(links.make_portal_link(jane).url, DEMO_ADMIN_EMAIL, None, None, created=False)
 
     merchant = merchants.create_merchant(name="Atelier Lumen", slug=DEMO_SLUG, timezone="Europe/Brussels")
@@ -63,7 +61,9 @@ def load_demo() -> DemoLogins:
     merchant.primary_color = "#0f766e"
     merchant.accent_color = "#b45309"
     merchant.support_email = "billing@demo.example"
-    merchant.terms = "Payment within 30 days. Late payments bear interest and a fixed recovery fee (Directive 2011/7/EU)."
+    merchant.terms = (
+        "Payment within 30 days. Late payments bear interest and a fixed recovery fee (Directive 2011/7/EU)."
+    )
     # The SPEC's policy: 12 %/year, a fixed 40.00 EUR fee, no grace days.
     merchants.set_late_fee_policy(merchant, LateFeePolicy(Decimal("12"), Decimal("0"), 4000, 0))
     password = secrets.token_urlsafe(12)
@@ -102,7 +102,9 @@ def load_demo() -> DemoLogins:
     invoices.record_payment(paid, amount=paid.total, paid_on=paid.due_date - timedelta(days=3), method="bank_transfer")
     credited = issue(jane, design, 150)
     credit_notes.issue_credit_note(
-        credited, lines=_lines(("Workshop cancelled", "1", 100000, "0", "0")), issue_date=credited.due_date,
+        credited,
+        lines=_lines(("Workshop cancelled", "1", 100000, "0", "0")),
+        issue_date=credited.due_date,
         reason="Workshop cancelled at the customer's request",
     )
     overdue = issue(jane, design, 60)  # overdue by 30 days: the SPEC's first test vector
@@ -110,11 +112,18 @@ def load_demo() -> DemoLogins:
     comments.add_customer_comment(overdue, jane, question)
     comment_inbox.reply(overdue, admin, "Of course: pay half now and half next month, we will waive the late fee.")
     partly = issue(jane, web, 75)
-    invoices.record_payment(partly, amount=100000, paid_on=partly.due_date + timedelta(days=15), method="bank_transfer",
-                            reference="Partial transfer")
+    invoices.record_payment(
+        partly,
+        amount=100000,
+        paid_on=partly.due_date + timedelta(days=15),
+        method="bank_transfer",
+        reference="Partial transfer",
+    )
     with_note = issue(jane, web, 10)
     credit_notes.issue_credit_note(
-        with_note, lines=_lines(("Brochure print run reduced", "50", 120, "6", "0")), issue_date=today,
+        with_note,
+        lines=_lines(("Brochure print run reduced", "50", 120, "6", "0")),
+        issue_date=today,
         reason="Fewer brochures delivered",
     )
     invoices.void_invoice(issue(jane, design, 20))
@@ -128,11 +137,22 @@ def load_demo() -> DemoLogins:
 
     # Work recorded as it happens, invoiced later from the admin ("Draft an invoice").
     for days_ago, what, hours in ((12, "Photo retouching", "3.5"), (4, "Copywriting, product pages", "6")):
-        billing.record_charge(camille, description=what, charged_on=today - timedelta(days=days_ago),
-                              quantity=Decimal(hours), unit_amount=8500, tax_rate=Decimal("21"))
+        billing.record_charge(
+            camille,
+            description=what,
+            charged_on=today - timedelta(days=days_ago),
+            quantity=Decimal(hours),
+            unit_amount=8500,
+            tax_rate=Decimal("21"),
+        )
     # A monthly retainer that `flask portal bill-monthly` drafts on the 1st.
-    billing.add_recurring_line(daan, description="Website maintenance retainer", quantity=Decimal("1"),
-                               unit_amount=45000, tax_rate=Decimal("21"))
+    billing.add_recurring_line(
+        daan,
+        description="Website maintenance retainer",
+        quantity=Decimal("1"),
+        unit_amount=45000,
+        tax_rate=Decimal("21"),
+    )
     billing.set_billing_cycle(daan, active=True, day_of_month=1, payment_days=14, auto_send=False)
     db.session.flush()
     return DemoLogins(links.make_portal_link(jane).url, DEMO_ADMIN_EMAIL, password, api_key, created=True)

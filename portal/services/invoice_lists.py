@@ -60,9 +60,7 @@ def search_invoices(
         select(Invoice)
         .join(Customer, Customer.id == Invoice.customer_id)
         .where(Invoice.merchant_id == merchant.id)
-        .options(
-            selectinload(Invoice.customer), selectinload(Invoice.payments), selectinload(Invoice.credit_notes)
-        )
+        .options(selectinload(Invoice.customer), selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
     )
     if filters.status == "overdue":

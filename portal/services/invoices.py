@@ -30,9 +30,7 @@ def get_invoice(merchant: Merchant, invoice_id: int) -> Invoice:
     invoice = db.session.scalar(
         select(Invoice)
         .where(Invoice.id == invoice_id, Invoice.merchant_id == merchant.id)
-        .options(
-            selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes)
-        )
+        .options(selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
     )
     if invoice is None:
         raise NotFound("No such invoice")
@@ -265,9 +263,7 @@ def list_invoices(
     query = (
         select(Invoice)
         .where(Invoice.merchant_id == merchant.id)
-        .options(
-            selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes)
-        )
+        .options(selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
     )
     if customer_id is not None:

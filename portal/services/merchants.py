@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from portal.domain.errors import DomainError
 from portal.domain.late_fees import LateFeePolicy
 from portal.domain.money import currency_exponent
 from portal.extensions import db
 from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
 from portal.services.errors import Conflict
-from portal.domain.errors import DomainError
 
 API_KEY_PREFIX = "ipk_"
 
@@ -86,9 +86,7 @@ def merchant_for_api_key(token: str) -> Merchant | None:
     """Return the merchant an active API key belongs to, and note its use."""
     if not token.startswith(API_KEY_PREFIX) or len(token) > 200:
         return None
-    key = db.session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_api_key(token), ApiKey.revoked_at.is_(None))
-    )
+    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(token), ApiKey.revoked_at.is_(None)))
     if key is None:
         return None
     key.last_used_at = utcnow()

@@ -45,9 +45,9 @@ from portal.payments.base import (
     ProviderUnavailable,
 )
 from portal.payments.registry import PROVIDERS, provider_for
+from portal.services.invoices import invoice_breakdown, outstanding, settle_if_paid
 from portal.services.links import public_url
 from portal.services.payment_choices import offered_providers
-from portal.services.invoices import invoice_breakdown, outstanding, settle_if_paid
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +154,7 @@ def locked_until(customer: Customer) -> datetime | None:
 def live_attempt(invoice: Invoice) -> PaymentAttempt | None:
     """Return the invoice's attempt that may still take money, if any."""
     return db.session.scalar(
-        select(PaymentAttempt).where(
-            PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.status.in_(LIVE_STATUSES)
-        )
+        select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.status.in_(LIVE_STATUSES))
     )
 
 
@@ -523,4 +521,3 @@ def reconcile(older_than: timedelta) -> list[Reconciled]:
             outcome = "unreachable"
         results.append(Reconciled(attempt_id, attempt.provider, outcome))
     return results
-

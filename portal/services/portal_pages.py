@@ -13,9 +13,9 @@ from sqlalchemy.orm import selectinload
 from portal.domain.invoices import InvoiceStatus, TaxAmount, compute_totals
 from portal.domain.late_fees import Breakdown
 from portal.extensions import db
+from portal.models import Comment, CreditNote, Customer, Invoice
 from portal.models.document import InvoiceAttachment
 from portal.services.attachments import list_attachments
-from portal.models import Comment, CreditNote, Customer, Invoice
 from portal.services.invoices import invoice_breakdown
 
 PAGE_SIZE = 20

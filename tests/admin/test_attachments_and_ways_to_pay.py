@@ -28,7 +28,9 @@ def invoice_id(app, staff) -> int:
 
 def attach(staff, invoice_id: int, data: bytes, filename: str):
     page = f"/admin/invoices/{invoice_id}"
-    boundary, body = encode_multipart({"csrf_token": staff.token(page), "file": FileStorage(io.BytesIO(data), filename)})
+    boundary, body = encode_multipart(
+        {"csrf_token": staff.token(page), "file": FileStorage(io.BytesIO(data), filename)}
+    )
     return staff.client.post(f"{page}/attachments", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
@@ -94,7 +96,9 @@ def test_attachments_are_size_limited(app, staff, invoice_id):
 def test_ways_to_pay_per_invoice(app, staff, invoice_id):
     with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
-        payment_settings.set_provider_account(invoice.merchant, "mollie", enabled=True, api_key="test_abcdefghijklmnopq")
+        payment_settings.set_provider_account(
+            invoice.merchant, "mollie", enabled=True, api_key="test_abcdefghijklmnopq"
+        )
         db.session.commit()
         assert payment_choices.offered_providers(invoice) == ["mollie"]
     detail = f"/admin/invoices/{invoice_id}"

@@ -54,7 +54,7 @@ def test_login_attempts_are_rate_limited(app, client):
     with app.app_context():
         make_staff(make_merchant(), "target@example.com")
         db.session.commit()
-    statuses = [login(client, "target@example.com", "guess-number-%d" % n).status_code for n in range(11)]
+    statuses = [login(client, "target@example.com", f"guess-number-{n}").status_code for n in range(11)]
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
     # The right password does not get through the limit either.
@@ -97,7 +97,16 @@ def test_create_admin_command_stores_a_scrypt_hash(app, runner):
         db.session.commit()
         slug = merchant.slug
     result = runner.invoke(
-        args=["portal", "create-admin", "--merchant", slug, "--email", "cli@example.com", "--password", "long enough pw"]
+        args=[
+            "portal",
+            "create-admin",
+            "--merchant",
+            slug,
+            "--email",
+            "cli@example.com",
+            "--password",
+            "long enough pw",
+        ]
     )
     assert result.exit_code == 0, result.output
     with app.app_context():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import time_machine
@@ -40,7 +40,9 @@ def test_charges_drafted_returned_and_locked(app, staff):
         ids = {c.description: c.id for c in db.session.scalars(select(Charge))}
 
     # The selected ones only.
-    response = staff.post(f"{detail}/draft-from-charges", {"charge_id": [str(ids["Repair"]), str(ids["Parts"])]}, page=detail)
+    response = staff.post(
+        f"{detail}/draft-from-charges", {"charge_id": [str(ids["Repair"]), str(ids["Parts"])]}, page=detail
+    )
     assert response.status_code == 303
     assert _charges(app, staff) == {"Repair": "drafted", "Parts": "drafted", "Travel": "open"}
     with app.app_context():
@@ -50,7 +52,9 @@ def test_charges_drafted_returned_and_locked(app, staff):
         invoice_id = invoice.id
 
     # A drafted charge cannot go on a second invoice, nor be deleted.
-    again = staff.post(f"{detail}/draft-from-charges", {"charge_id": str(ids["Repair"])}, page=detail, follow_redirects=True)
+    again = staff.post(
+        f"{detail}/draft-from-charges", {"charge_id": str(ids["Repair"])}, page=detail, follow_redirects=True
+    )
     assert "already on an invoice" in again.get_data(as_text=True)
     staff.post(f"/admin/charges/{ids['Repair']}/delete", page=detail)
     assert "Repair" in _charges(app, staff)
@@ -75,7 +79,10 @@ def test_open_charge_can_be_deleted(app, staff):
     _charge(staff, "Oops", "1")
     with app.app_context():
         charge_id = db.session.scalar(select(Charge.id))
-    assert staff.post(f"/admin/charges/{charge_id}/delete", page=f"/admin/customers/{staff.customer_id}").status_code == 303
+    assert (
+        staff.post(f"/admin/charges/{charge_id}/delete", page=f"/admin/customers/{staff.customer_id}").status_code
+        == 303
+    )
     assert _charges(app, staff) == {}
 
 
@@ -88,12 +95,26 @@ def test_no_open_charges_is_a_clear_message(staff):
 def _monthly_customer(auto_send: bool, day: int = 1) -> int:
     merchant = make_merchant("Monthly Co")
     customer = make_customer(merchant, name="Subscriber", email="sub@example.com")
-    billing.add_recurring_line(customer, description="Hosting", quantity=Decimal(1), unit_amount=2500, tax_rate=Decimal(21))
-    billing.record_charge(customer, description="Extra support", charged_on=date(2026, 4, 20), quantity=Decimal("1.5"),
-                          unit_amount=8000, tax_rate=Decimal(21))
+    billing.add_recurring_line(
+        customer, description="Hosting", quantity=Decimal(1), unit_amount=2500, tax_rate=Decimal(21)
+    )
+    billing.record_charge(
+        customer,
+        description="Extra support",
+        charged_on=date(2026, 4, 20),
+        quantity=Decimal("1.5"),
+        unit_amount=8000,
+        tax_rate=Decimal(21),
+    )
     # Dated after the run: stays open for next month.
-    billing.record_charge(customer, description="Next month", charged_on=date(2026, 5, 20), quantity=Decimal(1),
-                          unit_amount=100, tax_rate=Decimal(21))
+    billing.record_charge(
+        customer,
+        description="Next month",
+        charged_on=date(2026, 5, 20),
+        quantity=Decimal(1),
+        unit_amount=100,
+        tax_rate=Decimal(21),
+    )
     billing.set_billing_cycle(customer, active=True, day_of_month=day, payment_days=14, auto_send=auto_send)
     db.session.commit()
     return customer.id
@@ -106,13 +127,13 @@ def _invoices_of(customer_id: int) -> list[Invoice]:
 def test_bill_monthly_twice_makes_each_invoice_once(app, runner):
     with app.app_context():
         customer_id = _monthly_customer(auto_send=False, day=5)
-    with time_machine.travel(datetime(2026, 5, 4, 12, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 4, 12, tzinfo=UTC), tick=False):
         result = runner.invoke(args=["portal", "bill-monthly"])
         assert "0 invoice(s) made" in result.output  # not the billing day yet
-    with time_machine.travel(datetime(2026, 5, 5, 8, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 5, 8, tzinfo=UTC), tick=False):
         first = runner.invoke(args=["portal", "bill-monthly"])
         second = runner.invoke(args=["portal", "bill-monthly"])
-    with time_machine.travel(datetime(2026, 5, 28, 8, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 28, 8, tzinfo=UTC), tick=False):
         third = runner.invoke(args=["portal", "bill-monthly"])
     assert first.exit_code == 0, first.output
     assert "1 invoice(s) made" in first.output
@@ -131,10 +152,10 @@ def test_bill_monthly_twice_makes_each_invoice_once(app, runner):
     with app.app_context():
         invoices.delete_draft(_invoices_of(customer_id)[0])
         db.session.commit()
-    with time_machine.travel(datetime(2026, 5, 30, 8, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 30, 8, tzinfo=UTC), tick=False):
         assert "0 invoice(s) made" in runner.invoke(args=["portal", "bill-monthly"]).output
     # Next month bills again, with the charge that was left for it and those the deleted draft released.
-    with time_machine.travel(datetime(2026, 6, 5, 8, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 6, 5, 8, tzinfo=UTC), tick=False):
         assert "1 invoice(s) made" in runner.invoke(args=["portal", "bill-monthly"]).output
     with app.app_context():
         (june,) = _invoices_of(customer_id)
@@ -144,7 +165,7 @@ def test_bill_monthly_twice_makes_each_invoice_once(app, runner):
 def test_bill_monthly_with_auto_send_finalizes_and_mails(app, runner):
     with app.app_context():
         customer_id = _monthly_customer(auto_send=True)
-    with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=UTC), tick=False):
         first = runner.invoke(args=["portal", "bill-monthly"])
         runner.invoke(args=["portal", "bill-monthly"])
     assert "Sent invoice 2026-0001" in first.output
@@ -158,10 +179,11 @@ def test_bill_monthly_with_auto_send_finalizes_and_mails(app, runner):
 def test_an_inactive_cycle_is_not_billed(app, runner):
     with app.app_context():
         customer_id = _monthly_customer(auto_send=False)
-        billing.set_billing_cycle(db.session.get(Customer, customer_id), active=False, day_of_month=1, payment_days=30,
-                                  auto_send=False)
+        billing.set_billing_cycle(
+            db.session.get(Customer, customer_id), active=False, day_of_month=1, payment_days=30, auto_send=False
+        )
         db.session.commit()
-    with time_machine.travel(datetime(2026, 5, 2, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 2, tzinfo=UTC), tick=False):
         runner.invoke(args=["portal", "bill-monthly"])
     with app.app_context():
         assert _invoices_of(customer_id) == []
@@ -169,11 +191,21 @@ def test_an_inactive_cycle_is_not_billed(app, runner):
 
 def test_billing_settings_form(app, staff):
     detail = f"/admin/customers/{staff.customer_id}"
-    bad = staff.post(f"{detail}/billing-cycle", {"active": "y", "day_of_month": "31", "payment_days": "30"}, page=detail)
+    bad = staff.post(
+        f"{detail}/billing-cycle", {"active": "y", "day_of_month": "31", "payment_days": "30"}, page=detail
+    )
     assert bad.status_code == 422
-    ok = staff.post(f"{detail}/billing-cycle", {"active": "y", "day_of_month": "3", "payment_days": "10", "auto_send": "y"}, page=detail)
+    ok = staff.post(
+        f"{detail}/billing-cycle",
+        {"active": "y", "day_of_month": "3", "payment_days": "10", "auto_send": "y"},
+        page=detail,
+    )
     assert ok.status_code == 303
-    line = staff.post(f"{detail}/recurring-lines", {"description": "Licence", "quantity": "1", "unit_price": "9.99", "tax_rate": "21"}, page=detail)
+    line = staff.post(
+        f"{detail}/recurring-lines",
+        {"description": "Licence", "quantity": "1", "unit_price": "9.99", "tax_rate": "21"},
+        page=detail,
+    )
     assert line.status_code == 303
     html = staff.get(detail).get_data(as_text=True)
     assert "Billed on day 3" in html and "Licence" in html and "€9.99" in html
@@ -183,7 +215,7 @@ def test_monthly_run_on_postgresql(pg, postgres_app):
     with postgres_app.app_context():
         customer_id = _monthly_customer(auto_send=False)
     runner = postgres_app.test_cli_runner()
-    with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=UTC), tick=False):
         runner.invoke(args=["portal", "bill-monthly"])
         runner.invoke(args=["portal", "bill-monthly"])
     with postgres_app.app_context():
@@ -210,7 +242,7 @@ def test_two_monthly_runs_at_once_bill_once_on_postgresql(pg, postgres_app):
         except BaseException as exc:  # reported to the test thread below
             errors.append(exc)
 
-    with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=timezone.utc), tick=True):
+    with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=UTC), tick=True):
         threads = [threading.Thread(target=run) for _ in range(2)]
         for thread in threads:
             thread.start()

@@ -13,7 +13,9 @@ from portal.services.links import read_portal_link
 
 def test_create_edit_and_search_customers(app, staff):
     page = "/admin/customers/new"
-    response = staff.post(page, {"name": "Camille Martin", "email": "camille@client.example", "language": "fr"}, page=page)
+    response = staff.post(
+        page, {"name": "Camille Martin", "email": "camille@client.example", "language": "fr"}, page=page
+    )
     assert response.status_code == 303
     with app.app_context():
         customer = db.session.scalar(select(Customer).where(Customer.email == "camille@client.example"))
@@ -21,7 +23,10 @@ def test_create_edit_and_search_customers(app, staff):
         customer_id = customer.id
 
     edit = f"/admin/customers/{customer_id}/edit"
-    assert staff.post(edit, {"name": "Camille M.", "email": "c@client.example", "language": "nl"}, page=edit).status_code == 303
+    assert (
+        staff.post(edit, {"name": "Camille M.", "email": "c@client.example", "language": "nl"}, page=edit).status_code
+        == 303
+    )
     with app.app_context():
         assert db.session.get(Customer, customer_id).language == "nl"
 
@@ -42,7 +47,7 @@ def test_portal_link_and_revoking_links(app, staff):
     response = staff.post(f"/admin/customers/{staff.customer_id}/link", page=detail)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    url = html.split('data-copy-source')[0].rsplit('value="', 1)[1].split('"', 1)[0]
+    url = html.split("data-copy-source")[0].rsplit('value="', 1)[1].split('"', 1)[0]
     token = url.rsplit("/l/", 1)[1]
     with app.test_request_context():
         assert read_portal_link(token).customer.id == staff.customer_id
@@ -61,7 +66,9 @@ def test_portal_link_and_revoking_links(app, staff):
 
 def test_product_catalogue(app, staff):
     page = "/admin/products/new"
-    response = staff.post(page, {"name": "Consulting hour", "unit_price": "95.50", "currency": "EUR", "tax_rate": "21"}, page=page)
+    response = staff.post(
+        page, {"name": "Consulting hour", "unit_price": "95.50", "currency": "EUR", "tax_rate": "21"}, page=page
+    )
     assert response.status_code == 303
     with app.app_context():
         product = db.session.scalar(select(Product).where(Product.merchant_id == staff.merchant_id))
@@ -70,7 +77,12 @@ def test_product_catalogue(app, staff):
     assert "€95.50" in staff.get("/admin/products").get_data(as_text=True)
 
     edit = f"/admin/products/{product_id}/edit"
-    assert staff.post(edit, {"name": "Consulting hour", "unit_price": "100", "currency": "EUR", "tax_rate": "6"}, page=edit).status_code == 303
+    assert (
+        staff.post(
+            edit, {"name": "Consulting hour", "unit_price": "100", "currency": "EUR", "tax_rate": "6"}, page=edit
+        ).status_code
+        == 303
+    )
     with app.app_context():
         assert db.session.get(Product, product_id).unit_amount == 10000
 

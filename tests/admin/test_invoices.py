@@ -61,9 +61,14 @@ def test_create_a_draft_with_two_lines_and_a_discount(app, staff):
     with app.app_context():
         invoice = _only_invoice(app, staff.merchant_id)
         assert invoice.status == "draft"
-        assert [l.net_amount for l in invoice.lines] == [100000, 6000]
+        assert [line.net_amount for line in invoice.lines] == [100000, 6000]
         # 10 % off each rate: 21 % on 900.00 = 189.00; 6 % on 54.00 = 3.24.
-        assert (invoice.discount_amount, invoice.net_amount, invoice.tax_amount, invoice.total) == (10600, 95400, 19224, 114624)
+        assert (invoice.discount_amount, invoice.net_amount, invoice.tax_amount, invoice.total) == (
+            10600,
+            95400,
+            19224,
+            114624,
+        )
         invoice_id = invoice.id
     html = staff.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
     assert "€1,146.24" in html and "Draft" in html
@@ -77,7 +82,9 @@ def test_live_totals_come_from_the_domain(staff):
     assert data["lines"] == ["€1,000.00", "€60.00", ""]
     assert [tax["rate"] for tax in data["taxes"]] == ["6", "21"]
 
-    bad = staff.post("/admin/invoices/totals", draft_form(staff.customer_id, **{"lines-0-unit_price": "abc"}), page=EDITOR)
+    bad = staff.post(
+        "/admin/invoices/totals", draft_form(staff.customer_id, **{"lines-0-unit_price": "abc"}), page=EDITOR
+    )
     assert bad.get_json()["ok"] is False
 
 
@@ -142,8 +149,15 @@ def test_finalize_only_sends_nothing_then_test_copy_and_resend(app, staff):
     staff.post(f"/admin/invoices/{invoice_id}/send", {"test": "1"})
     staff.post(f"/admin/invoices/{invoice_id}/send")
     with app.app_context():
-        mails = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id).order_by(OutboxMessage.id)))
-        assert [(m.kind, m.to_address) for m in mails] == [("invoice_test", staff.email), ("invoice", "jane@customer.example")]
+        mails = list(
+            db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id).order_by(OutboxMessage.id)
+            )
+        )
+        assert [(m.kind, m.to_address) for m in mails] == [
+            ("invoice_test", staff.email),
+            ("invoice", "jane@customer.example"),
+        ]
         assert mails[0].subject.startswith("[TEST]")
 
 
@@ -171,13 +185,27 @@ def test_record_payments_until_paid(app, staff):
     html = staff.get(detail).get_data(as_text=True)
     assert "€1,049.86" in html  # the SPEC's vector: 30 days late, interest 9.86 and a 40.00 fee
 
-    too_much = staff.post(f"{detail}/payments", {"amount": "1000.01", "paid_on": "2026-03-01", "method": "bank_transfer"}, page=detail)
+    too_much = staff.post(
+        f"{detail}/payments", {"amount": "1000.01", "paid_on": "2026-03-01", "method": "bank_transfer"}, page=detail
+    )
     assert too_much.status_code == 422
     future = staff.post(f"{detail}/payments", {"amount": "10", "paid_on": "2026-03-09", "method": "cash"}, page=detail)
     assert future.status_code == 422 and "future" in future.get_data(as_text=True)
 
-    assert staff.post(f"{detail}/payments", {"amount": "400", "paid_on": "2026-02-15", "method": "bank_transfer"}, page=detail).status_code == 303
-    assert staff.post(f"{detail}/payments", {"amount": "600.00", "paid_on": "2026-03-01", "method": "cash", "reference": "till"}, page=detail).status_code == 303
+    assert (
+        staff.post(
+            f"{detail}/payments", {"amount": "400", "paid_on": "2026-02-15", "method": "bank_transfer"}, page=detail
+        ).status_code
+        == 303
+    )
+    assert (
+        staff.post(
+            f"{detail}/payments",
+            {"amount": "600.00", "paid_on": "2026-03-01", "method": "cash", "reference": "till"},
+            page=detail,
+        ).status_code
+        == 303
+    )
     with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
         assert (invoice.status, invoice.paid_on) == ("paid", date(2026, 3, 1))
@@ -192,9 +220,15 @@ def test_credit_notes_and_void(app, staff):
     staff.sign_in_again()
     invoice_id = _open_invoice(app, staff)
     detail = f"/admin/invoices/{invoice_id}"
-    over = staff.post(f"{detail}/credit-notes", {"description": "Too much", "amount": "1000.01", "tax_rate": "0"}, page=detail)
+    over = staff.post(
+        f"{detail}/credit-notes", {"description": "Too much", "amount": "1000.01", "tax_rate": "0"}, page=detail
+    )
     assert over.status_code == 422
-    ok = staff.post(f"{detail}/credit-notes", {"description": "Refund", "amount": "200", "tax_rate": "0", "issue_date": "2026-01-20"}, page=detail)
+    ok = staff.post(
+        f"{detail}/credit-notes",
+        {"description": "Refund", "amount": "200", "tax_rate": "0", "issue_date": "2026-01-20"},
+        page=detail,
+    )
     assert ok.status_code == 303
     with app.app_context():
         note = db.session.scalar(select(CreditNote).where(CreditNote.invoice_id == invoice_id))
@@ -285,8 +319,10 @@ def test_invoice_ready_for_payment_mails_each_finalized_invoice_once(app, staff)
 
     def mails_of(invoice_id):
         with app.app_context():
-            return [(m.kind, m.to_address) for m in db.session.scalars(
-                select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id))]
+            return [
+                (m.kind, m.to_address)
+                for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id))
+            ]
 
     staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
     with app.app_context():

@@ -60,13 +60,21 @@ def victim_objects(app, staff):
         open_invoice = make_invoice(customer)
         draft = make_invoice(customer, finalize=False)
         product = products.create_product(merchant, name="Secret", unit_amount=100, currency="EUR", tax_rate=Decimal(0))
-        charge = billing.record_charge(customer, description="Work", charged_on=merchant.today(), quantity=Decimal(1),
-                                       unit_amount=100, tax_rate=Decimal(0))
-        recurring = billing.add_recurring_line(customer, description="Hosting", quantity=Decimal(1), unit_amount=100,
-                                               tax_rate=Decimal(0))
+        charge = billing.record_charge(
+            customer,
+            description="Work",
+            charged_on=merchant.today(),
+            quantity=Decimal(1),
+            unit_amount=100,
+            tax_rate=Decimal(0),
+        )
+        recurring = billing.add_recurring_line(
+            customer, description="Hosting", quantity=Decimal(1), unit_amount=100, tax_rate=Decimal(0)
+        )
         colleague = make_staff(merchant, "colleague@merchant.example")
-        attachment = attachments.add_attachment(open_invoice, filename="contract.pdf", data=b"%PDF-1.4 secret",
-                                                uploaded_by=colleague)
+        attachment = attachments.add_attachment(
+            open_invoice, filename="contract.pdf", data=b"%PDF-1.4 secret", uploaded_by=colleague
+        )
         make_api_key(merchant)
         db.session.commit()
         key = db.session.query(ApiKey).filter_by(merchant_id=merchant.id).one()
@@ -118,10 +126,23 @@ def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_o
         if method == "GET":
             response = rival.client.get(url)
         else:
-            response = rival.client.post(url, data={"csrf_token": token, "send": "1", "active": "0", "body": "hi",
-                                                    "amount": "1", "paid_on": "2026-01-02", "method": "cash",
-                                                    "description": "x", "tax_rate": "0", "name": "x",
-                                                    "email": "x@example.com", "language": "en"})
+            response = rival.client.post(
+                url,
+                data={
+                    "csrf_token": token,
+                    "send": "1",
+                    "active": "0",
+                    "body": "hi",
+                    "amount": "1",
+                    "paid_on": "2026-01-02",
+                    "method": "cash",
+                    "description": "x",
+                    "tax_rate": "0",
+                    "name": "x",
+                    "email": "x@example.com",
+                    "language": "en",
+                },
+            )
         assert response.status_code == 404, (endpoint, method, url, response.status_code)
 
     # And nothing changed for the owner.
@@ -135,16 +156,22 @@ def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_o
 
 
 def test_lists_show_only_the_merchants_own_rows(app, staff, rival, victim_objects):
-    for path in ("/admin/invoices", "/admin/customers", "/admin/products", "/admin/comments",
-                 "/admin/settings/staff", "/admin/settings/api-keys"):
+    for path in (
+        "/admin/invoices",
+        "/admin/customers",
+        "/admin/products",
+        "/admin/comments",
+        "/admin/settings/staff",
+        "/admin/settings/api-keys",
+    ):
         html = rival.get(path).get_data(as_text=True)
         assert "Jane Cooper" not in html and "Secret" not in html and "colleague@" not in html, path
 
 
 def test_admin_errors_are_shown_in_the_admin_frame(staff, rival, app):
     from portal.extensions import db
-    from tests.factories import make_invoice
     from portal.models import Customer
+    from tests.factories import make_invoice
 
     with app.app_context():
         invoice_id = make_invoice(db.session.get(Customer, rival.customer_id)).id

@@ -107,17 +107,28 @@ def test_a_file_over_1_mb_is_refused(app, staff):
 
 
 def test_colours_theme_and_terms(app, staff):
-    response = staff.post(BRANDING, {"primary_color": "#0F766E", "accent_color": "#b45309", "theme": "midnight",
-                                     "terms": "Pay within 30 days."}, page=BRANDING)
+    response = staff.post(
+        BRANDING,
+        {"primary_color": "#0F766E", "accent_color": "#b45309", "theme": "midnight", "terms": "Pay within 30 days."},
+        page=BRANDING,
+    )
     assert response.status_code == 303
     with app.app_context():
         merchant = db.session.get(Merchant, staff.merchant_id)
         assert (merchant.primary_color, merchant.accent_color, merchant.theme, merchant.terms) == (
-            "#0f766e", "#b45309", "midnight", "Pay within 30 days.")
-    bad = staff.post(BRANDING, {"primary_color": "red;}body{x", "accent_color": "#b45309", "theme": "classic"}, page=BRANDING)
+            "#0f766e",
+            "#b45309",
+            "midnight",
+            "Pay within 30 days.",
+        )
+    bad = staff.post(
+        BRANDING, {"primary_color": "red;}body{x", "accent_color": "#b45309", "theme": "classic"}, page=BRANDING
+    )
     assert bad.status_code == 422
     assert "#rrggbb" in bad.get_data(as_text=True)
-    unknown = staff.post(BRANDING, {"primary_color": "#000000", "accent_color": "#b45309", "theme": "../../etc"}, page=BRANDING)
+    unknown = staff.post(
+        BRANDING, {"primary_color": "#000000", "accent_color": "#b45309", "theme": "../../etc"}, page=BRANDING
+    )
     assert unknown.status_code == 422
 
 
@@ -131,21 +142,36 @@ def test_branding_page_has_a_live_preview_driven_by_a_static_script(staff):
 
 def test_late_fee_policy(app, staff):
     page = "/admin/settings/late-fees"
-    response = staff.post(page, {"annual_rate": "8", "fee_percent": "10", "fee_minimum": "40.00", "grace_days": "5"}, page=page)
+    response = staff.post(
+        page, {"annual_rate": "8", "fee_percent": "10", "fee_minimum": "40.00", "grace_days": "5"}, page=page
+    )
     assert response.status_code == 303
     with app.app_context():
         policy = db.session.get(Merchant, staff.merchant_id).late_fee_policy
         assert (policy.annual_rate, policy.fee_percent, policy.fee_minimum, policy.grace_days) == (
-            Decimal("8"), Decimal("10"), 4000, 5)
-    assert staff.post(page, {"annual_rate": "-1", "fee_percent": "0", "fee_minimum": "0", "grace_days": "0"}, page=page).status_code == 422
+            Decimal("8"),
+            Decimal("10"),
+            4000,
+            5,
+        )
+    assert (
+        staff.post(
+            page, {"annual_rate": "-1", "fee_percent": "0", "fee_minimum": "0", "grace_days": "0"}, page=page
+        ).status_code
+        == 422
+    )
 
 
 def test_email_template_per_language(app, staff):
     page = "/admin/settings/email-templates"
-    missing_link = staff.post(page, {"language": "fr", "fr-subject": "Facture {number}", "fr-body": "Bonjour"}, page=page)
+    missing_link = staff.post(
+        page, {"language": "fr", "fr-subject": "Facture {number}", "fr-body": "Bonjour"}, page=page
+    )
     assert missing_link.status_code == 422
     assert "{link}" in missing_link.get_data(as_text=True)
-    ok = staff.post(page, {"language": "fr", "fr-subject": "Facture {number}", "fr-body": "Bonjour {customer}\n\n{link}"}, page=page)
+    ok = staff.post(
+        page, {"language": "fr", "fr-subject": "Facture {number}", "fr-body": "Bonjour {customer}\n\n{link}"}, page=page
+    )
     assert ok.status_code == 303
     with app.app_context():
         template = db.session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == staff.merchant_id))
@@ -159,7 +185,9 @@ def test_payment_provider_settings(app, staff):
     page = "/admin/settings/payments"
     bad = staff.post(page, {"provider": "mollie", "mollie-enabled": "y", "mollie-api_key": "nonsense"}, page=page)
     assert bad.status_code == 422
-    ok = staff.post(page, {"provider": "mollie", "mollie-enabled": "y", "mollie-api_key": "test_abcdefghijklmnop"}, page=page)
+    ok = staff.post(
+        page, {"provider": "mollie", "mollie-enabled": "y", "mollie-api_key": "test_abcdefghijklmnop"}, page=page
+    )
     assert ok.status_code == 303
     html = staff.get(page).get_data(as_text=True)
     assert "test_abcdefghijklmnop" not in html and "enabled" in html
@@ -167,7 +195,9 @@ def test_payment_provider_settings(app, staff):
 
 def test_staff_accounts(app, staff):
     page = "/admin/settings/staff"
-    response = staff.post(page, {"name": "Alex", "email": "alex@merchant.example", "password": "a long password"}, page=page)
+    response = staff.post(
+        page, {"name": "Alex", "email": "alex@merchant.example", "password": "a long password"}, page=page
+    )
     assert response.status_code == 303
     assert login(app.test_client(), "alex@merchant.example", "a long password").status_code == 303
     short = staff.post(page, {"name": "B", "email": "b@merchant.example", "password": "short"}, page=page)

@@ -28,7 +28,9 @@ def _row_counts(app) -> dict[str, int]:
         return counts
 
 
-@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.operation_id != "openapi"], ids=lambda op: op.operation_id)
+@pytest.mark.parametrize(
+    "op", [op for op in OPERATIONS if op.operation_id != "openapi"], ids=lambda op: op.operation_id
+)
 @pytest.mark.parametrize("header", [None, "Bearer ", "Bearer ipk_not-a-key", "Basic dXNlcjpwYXNz", "ipk_raw"])
 def test_every_operation_needs_a_valid_key(client, merchant_key, op, header):
     headers = {} if header is None else {"Authorization": header}

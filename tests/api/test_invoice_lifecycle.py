@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.api.conftest import SPEC_LINE, invoice_body
 
-SPEC_DAY = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+SPEC_DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -77,7 +77,12 @@ def test_spec_vector_nothing_else(api, open_invoice, on_spec_day):
     assert invoice["amount_due"] == 104986
     assert [step["kind"] for step in invoice["breakdown"]] == ["total", "outstanding", "fee", "interest", "amount_due"]
     interest = invoice["breakdown"][3]
-    assert (interest["balance"], interest["days"], interest["annual_rate"], interest["amount"]) == (100000, 30, "12", 986)
+    assert (interest["balance"], interest["days"], interest["annual_rate"], interest["amount"]) == (
+        100000,
+        30,
+        "12",
+        986,
+    )
 
 
 def test_spec_vector_credit_note_before_due(api, open_invoice, on_spec_day):
@@ -124,7 +129,9 @@ def test_today_is_the_default_view(api, open_invoice, on_spec_day):
 def test_payments_and_credit_settle_the_invoice(api, open_invoice, on_spec_day):
     invoice_id = open_invoice["id"]
     api.post(f"/invoices/{invoice_id}/credit-notes", {"lines": [dict(SPEC_LINE, unit_amount=30000)]})
-    too_much = api.post(f"/invoices/{invoice_id}/payments", {"amount": 70001, "paid_on": "2026-03-01", "method": "cash"})
+    too_much = api.post(
+        f"/invoices/{invoice_id}/payments", {"amount": 70001, "paid_on": "2026-03-01", "method": "cash"}
+    )
     assert too_much.status_code == 422
     assert too_much.json["error"]["code"] == "exceeds_outstanding"
     paid = api.post(f"/invoices/{invoice_id}/payments", {"amount": 70000, "paid_on": "2026-03-01", "method": "cash"})
@@ -216,12 +223,20 @@ def test_portal_links_and_revocation(app, api, customer_id, open_invoice):
 
 
 def test_other_currencies_are_integer_minor_units(api, customer_id):
-    jpy = api.post("/invoices", invoice_body(customer_id, currency="JPY",
-                                             lines=[dict(SPEC_LINE, unit_amount=1234, quantity="1.5", tax_rate="10")]))
+    jpy = api.post(
+        "/invoices",
+        invoice_body(
+            customer_id, currency="JPY", lines=[dict(SPEC_LINE, unit_amount=1234, quantity="1.5", tax_rate="10")]
+        ),
+    )
     assert jpy.status_code == 201
     assert jpy.json["total"] == 2036  # 1851 + 185
-    kwd = api.post("/invoices", invoice_body(customer_id, currency="KWD",
-                                             lines=[dict(SPEC_LINE, unit_amount=1234, quantity="1.5", tax_rate="5")]))
+    kwd = api.post(
+        "/invoices",
+        invoice_body(
+            customer_id, currency="KWD", lines=[dict(SPEC_LINE, unit_amount=1234, quantity="1.5", tax_rate="5")]
+        ),
+    )
     assert kwd.json["total"] == 1944  # 1851 + 93 (92.55 rounds half-up)
 
 

@@ -45,8 +45,9 @@ def test_a_rolled_back_finalize_gives_its_number_back(app):
 def test_fifty_concurrent_finalizes_on_postgresql(pg):
     count = 50
     # A pool big enough that every racer holds its own connection at the barrier.
-    racing = build_app(pg.config["SQLALCHEMY_DATABASE_URI"],
-                       SQLALCHEMY_ENGINE_OPTIONS={"pool_size": count, "max_overflow": 0})
+    racing = build_app(
+        pg.config["SQLALCHEMY_DATABASE_URI"], SQLALCHEMY_ENGINE_OPTIONS={"pool_size": count, "max_overflow": 0}
+    )
     with pg.app_context():
         customer = make_customer(make_merchant())
         ids = [make_invoice(customer, finalize=False).id for _ in range(count)]

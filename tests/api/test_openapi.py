@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
@@ -66,11 +66,16 @@ def _check(document, path, method, response):
 
 def test_walk_every_operation(api, document, time_machine):
     """Call each documented operation, success and error, and validate the answers against the document."""
-    time_machine.move_to(datetime(2026, 3, 2, 10, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2026, 3, 2, 10, tzinfo=UTC), tick=False)
     state: dict[str, int] = {}
     line = dict(SPEC_LINE)
-    draft_body = {"customer_id": 0, "currency": "EUR", "issue_date": "2026-01-01", "due_date": "2026-01-31",
-                  "lines": [line]}
+    draft_body = {
+        "customer_id": 0,
+        "currency": "EUR",
+        "issue_date": "2026-01-01",
+        "due_date": "2026-01-31",
+        "lines": [line],
+    }
     # operationId → (method, path template, body, expected status); run in this order.
     plan = [
         ("create_customer", "post", "/customers", lambda: {"name": "Jane", "email": "j@example.com"}, 201),
@@ -81,16 +86,37 @@ def test_walk_every_operation(api, document, time_machine):
         ("get_invoice", "get", "/invoices/{invoice_id}", None, 200),
         ("list_invoices", "get", "/invoices", None, 200),
         ("send_invoice", "post", "/invoices/{invoice_id}/send", lambda: {"test": False}, 202),
-        ("record_payment", "post", "/invoices/{invoice_id}/payments",
-         lambda: {"amount": 100, "paid_on": "2026-02-01", "method": "cash"}, 201),
-        ("create_credit_note", "post", "/invoices/{invoice_id}/credit-notes", lambda: {"lines": [dict(line, unit_amount=100)]}, 201),
+        (
+            "record_payment",
+            "post",
+            "/invoices/{invoice_id}/payments",
+            lambda: {"amount": 100, "paid_on": "2026-02-01", "method": "cash"},
+            201,
+        ),
+        (
+            "create_credit_note",
+            "post",
+            "/invoices/{invoice_id}/credit-notes",
+            lambda: {"lines": [dict(line, unit_amount=100)]},
+            201,
+        ),
         ("get_credit_note", "get", "/credit-notes/{credit_note_id}", None, 200),
         ("create_portal_link", "post", "/customers/{customer_id}/portal-links", lambda: {}, 201),
         ("revoke_links", "post", "/customers/{customer_id}/revoke-links", None, 204),
-        ("put_late_fee_policy", "put", "/settings/late-fee-policy",
-         lambda: {"annual_rate": "12", "fee_percent": "0", "fee_minimum": 4000, "grace_days": 0}, 200),
-        ("put_payment_providers", "put", "/settings/payment-providers",
-         lambda: {"mollie": {"enabled": True, "api_key": "test_" + "a" * 30}}, 200),
+        (
+            "put_late_fee_policy",
+            "put",
+            "/settings/late-fee-policy",
+            lambda: {"annual_rate": "12", "fee_percent": "0", "fee_minimum": 4000, "grace_days": 0},
+            200,
+        ),
+        (
+            "put_payment_providers",
+            "put",
+            "/settings/payment-providers",
+            lambda: {"mollie": {"enabled": True, "api_key": "test_" + "a" * 30}},
+            200,
+        ),
         ("void_invoice", "post", "/invoices/{invoice_id}/void", None, 409),  # it has a payment
         ("delete_invoice", "delete", "/invoices/{invoice_id}", None, 409),  # it is finalized
     ]
@@ -111,8 +137,11 @@ def test_walk_every_operation(api, document, time_machine):
             state["credit_note_id"] = response.json["id"]
         # Every operation's documented errors have the documented shape too.
         if "404" in document["paths"][template][method]["responses"] and "{" in template:
-            missing = call(re.sub(r"\{\w+\}", "999999", template), body()) if body else call(
-                re.sub(r"\{\w+\}", "999999", template))
+            missing = (
+                call(re.sub(r"\{\w+\}", "999999", template), body())
+                if body
+                else call(re.sub(r"\{\w+\}", "999999", template))
+            )
             assert missing.status_code == 404
             _check(document, template, method, missing)
         unauthorized = call(path, body(), key="wrong") if body else call(path, key="wrong")

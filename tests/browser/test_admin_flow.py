@@ -28,8 +28,12 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture
 def back_office(app) -> str:
     with app.app_context():
-        merchant = make_merchant("Atelier Lumen", primary_color="#0f766e", support_email="billing@atelier.example",
-                                 timezone="Europe/Brussels")
+        merchant = make_merchant(
+            "Atelier Lumen",
+            primary_color="#0f766e",
+            support_email="billing@atelier.example",
+            timezone="Europe/Brussels",
+        )
         make_staff(merchant, "owner@atelier.example")
         db.session.commit()
     return "owner@atelier.example"

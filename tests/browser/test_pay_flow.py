@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ from tests.payments.conftest import STRIPE_WEBHOOK_SECRET, make_shop, point_at_f
 
 pytestmark = pytest.mark.browser
 
-SPEC_DAY = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+SPEC_DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.portal.conftest import SPEC_DAY, plain
 
 pytestmark = pytest.mark.browser
 
-HOSTILE = '<img src=x onerror=alert(1)></script><script>alert(2)</script>'
+HOSTILE = "<img src=x onerror=alert(1)></script><script>alert(2)</script>"
 
 
 @pytest.fixture
@@ -21,8 +21,9 @@ def journey(app, time_machine):
     # Ticking, so Playwright's own timeouts keep running; the day stays the SPEC's 2026-03-02.
     time_machine.move_to(SPEC_DAY, tick=True)
     with app.app_context():
-        merchant = make_merchant("Atelier Lumen", primary_color="#0f766e", accent_color="#b45309",
-                                 support_email="billing@atelier.example")
+        merchant = make_merchant(
+            "Atelier Lumen", primary_color="#0f766e", accent_color="#b45309", support_email="billing@atelier.example"
+        )
         customer = make_customer(merchant, name="Jane Cooper", language="en")
         overdue = make_invoice(customer, notes=HOSTILE)
         paid = make_invoice(customer, issue_date=date(2026, 1, 2), due_date=date(2026, 2, 1))

@@ -30,12 +30,14 @@ def test_safe_filename(name, expected):
 
 
 def test_zip_members_are_flat_unique_and_safe():
-    data = build_zip([
-        ("invoice-1.pdf", b"a"),
-        ("../../invoice-1.pdf", b"b"),
-        ("/etc/passwd", b"c"),
-        ("dir/sub/file.txt", b"d"),
-    ])
+    data = build_zip(
+        [
+            ("invoice-1.pdf", b"a"),
+            ("../../invoice-1.pdf", b"b"),
+            ("/etc/passwd", b"c"),
+            ("dir/sub/file.txt", b"d"),
+        ]
+    )
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.testzip() is None

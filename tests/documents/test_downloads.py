@@ -30,8 +30,12 @@ def pdf_text(data: bytes) -> str:
 
 def test_documents_need_a_portal_session(client, jane):
     _, invoice = jane
-    for path in ("/invoices/2026-0001/pdf", "/invoices/2026-0001/download", "/credit-notes/CN-2026-0001/pdf",
-                 "/invoices/2026-0001/attachments/1"):
+    for path in (
+        "/invoices/2026-0001/pdf",
+        "/invoices/2026-0001/download",
+        "/credit-notes/CN-2026-0001/pdf",
+        "/invoices/2026-0001/attachments/1",
+    ):
         assert client.get(path).status_code == 401
 
 
@@ -78,9 +82,16 @@ def test_download_with_credit_notes_and_attachments_is_a_zip_of_exactly_those(cl
     customer, invoice = jane
     credit(invoice, 10000, date(2026, 1, 10))
     credit(invoice, 5000, date(2026, 1, 12))
-    db.session.add(InvoiceAttachment(merchant_id=invoice.merchant_id, invoice_id=invoice.id,
-                                     filename="../../timesheet March.pdf", content_type="application/pdf",
-                                     size=9, data=b"%PDF-fake"))
+    db.session.add(
+        InvoiceAttachment(
+            merchant_id=invoice.merchant_id,
+            invoice_id=invoice.id,
+            filename="../../timesheet March.pdf",
+            content_type="application/pdf",
+            size=9,
+            data=b"%PDF-fake",
+        )
+    )
     db.session.commit()
     sign_in(customer)
 
@@ -106,8 +117,14 @@ def test_download_with_credit_notes_and_attachments_is_a_zip_of_exactly_those(cl
 def test_the_credit_note_pdf_and_an_attachment(client, sign_in, jane):
     customer, invoice = jane
     credit(invoice, 10000, date(2026, 1, 10))
-    attachment = InvoiceAttachment(merchant_id=invoice.merchant_id, invoice_id=invoice.id, filename="plan.png",
-                                   content_type="image/png", size=3, data=b"png")
+    attachment = InvoiceAttachment(
+        merchant_id=invoice.merchant_id,
+        invoice_id=invoice.id,
+        filename="plan.png",
+        content_type="image/png",
+        size=3,
+        data=b"png",
+    )
     db.session.add(attachment)
     db.session.commit()
     sign_in(customer)
@@ -125,8 +142,14 @@ def test_the_credit_note_pdf_and_an_attachment(client, sign_in, jane):
 def test_another_invoices_attachment_is_not_found(client, sign_in, jane):
     customer, invoice = jane
     other = make_invoice(customer)
-    attachment = InvoiceAttachment(merchant_id=other.merchant_id, invoice_id=other.id, filename="x.pdf",
-                                   content_type="application/pdf", size=1, data=b"x")
+    attachment = InvoiceAttachment(
+        merchant_id=other.merchant_id,
+        invoice_id=other.id,
+        filename="x.pdf",
+        content_type="application/pdf",
+        size=1,
+        data=b"x",
+    )
     db.session.add(attachment)
     db.session.commit()
     sign_in(customer)
@@ -162,8 +185,14 @@ def test_the_invoice_page_links_to_the_downloads(client, sign_in, jane):
 
 def test_the_invoice_page_lists_attachments_and_the_credit_note_page_its_pdf(client, sign_in, jane):
     customer, invoice = jane
-    attachment = InvoiceAttachment(merchant_id=invoice.merchant_id, invoice_id=invoice.id, filename="timesheet.pdf",
-                                   content_type="application/pdf", size=9, data=b"%PDF-fake")
+    attachment = InvoiceAttachment(
+        merchant_id=invoice.merchant_id,
+        invoice_id=invoice.id,
+        filename="timesheet.pdf",
+        content_type="application/pdf",
+        size=9,
+        data=b"%PDF-fake",
+    )
     db.session.add(attachment)
     credit(invoice, 10000, date(2026, 1, 10))
     db.session.commit()
@@ -178,8 +207,16 @@ def test_the_invoice_page_lists_attachments_and_the_credit_note_page_its_pdf(cli
 
 def test_attachments_alone_make_the_download_a_zip(client, sign_in, jane):
     customer, invoice = jane
-    db.session.add(InvoiceAttachment(merchant_id=invoice.merchant_id, invoice_id=invoice.id, filename="plan.png",
-                                     content_type="image/png", size=3, data=b"png"))
+    db.session.add(
+        InvoiceAttachment(
+            merchant_id=invoice.merchant_id,
+            invoice_id=invoice.id,
+            filename="plan.png",
+            content_type="image/png",
+            size=3,
+            data=b"png",
+        )
+    )
     db.session.commit()
     sign_in(customer)
 

@@ -28,8 +28,8 @@ def payloads(secret_path, port: int) -> list[str]:
     return [
         f'<img src="file://{secret_path}">',
         f"<link rel=attachment href=file://{secret_path}>",
-        f'<style>@import url(http://127.0.0.1:{port}/evil.css);</style>',
-        "<div style=\"background: url(file:///dev/urandom)\">x</div>",
+        f"<style>@import url(http://127.0.0.1:{port}/evil.css);</style>",
+        '<div style="background: url(file:///dev/urandom)">x</div>',
         f'<img src="http://127.0.0.1:{port}/pixel.png">',
     ]
 

@@ -31,8 +31,9 @@ def rendered_rows() -> int:
 
 def test_invoice_pdf_shows_the_spec_breakdown_in_the_customers_language(time_machine):
     time_machine.move_to("2026-03-02 12:00", tick=False)
-    merchant = make_merchant("Atelier Lumen", logo_png=_logo(), support_email="billing@lumen.example",
-                             terms="Payment within 30 days.")
+    merchant = make_merchant(
+        "Atelier Lumen", logo_png=_logo(), support_email="billing@lumen.example", terms="Payment within 30 days."
+    )
     invoice = make_invoice(make_customer(merchant, "Camille Martin", language="fr"), notes="Merci !")
 
     data = invoice_pdf(invoice)

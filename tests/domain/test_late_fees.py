@@ -15,9 +15,7 @@ from portal.domain.late_fees import (
 )
 
 # SPEC §1: 12 %/year, a fixed 40.00 EUR fee, no grace days, 1,000.00 EUR due 2026-01-31.
-POLICY = LateFeePolicy(
-    annual_rate=Decimal("12"), fee_percent=Decimal("0"), fee_minimum=4000, grace_days=0
-)
+POLICY = LateFeePolicy(annual_rate=Decimal("12"), fee_percent=Decimal("0"), fee_minimum=4000, grace_days=0)
 TOTAL = 100000
 DUE = date(2026, 1, 31)
 VIEWED = date(2026, 3, 2)
@@ -238,9 +236,7 @@ def test_policy_validation(kwargs, field):
     assert excinfo.value.field == field
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"grace_days": True}, {"fee_minimum": 40.0}, {"annual_rate": 12}]
-)
+@pytest.mark.parametrize("kwargs", [{"grace_days": True}, {"fee_minimum": 40.0}, {"annual_rate": 12}])
 def test_policy_types_are_strict(kwargs):
     fields = {
         "annual_rate": Decimal("12"),

@@ -64,7 +64,7 @@ def test_money_refuses_mixed_currencies():
     with pytest.raises(ValueError):
         eur - usd
     with pytest.raises(ValueError):
-        eur < usd
+        _ = eur < usd
     assert eur != usd
 
 

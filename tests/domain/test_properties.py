@@ -17,8 +17,11 @@ DUE = date(2026, 1, 31)
 
 def decimals(maximum: int, places: int, minimum: str = "0") -> st.SearchStrategy[Decimal]:
     return st.decimals(
-        min_value=Decimal(minimum), max_value=Decimal(maximum), places=places,
-        allow_nan=False, allow_infinity=False,
+        min_value=Decimal(minimum),
+        max_value=Decimal(maximum),
+        places=places,
+        allow_nan=False,
+        allow_infinity=False,
     )
 
 
@@ -82,9 +85,7 @@ lines = st.builds(
     description=st.just("Item"),
     quantity=decimals(10**6, 3, minimum="0.001"),
     unit_amount=st.integers(0, MAX_UNIT_AMOUNT),
-    tax_rate=st.sampled_from(
-        [Decimal(r) for r in ("0", "5.5", "6", "9", "19", "21", "21.00", "25.5")]
-    ),
+    tax_rate=st.sampled_from([Decimal(r) for r in ("0", "5.5", "6", "9", "19", "21", "21.00", "25.5")]),
     discount_percent=decimals(100, 2),
 )
 

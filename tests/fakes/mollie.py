@@ -6,7 +6,7 @@ import html
 import itertools
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -18,7 +18,7 @@ _DOCS = "https://docs.mollie.com/overview/handling-errors"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 class FakeMollie(FakeProvider):
@@ -48,8 +48,9 @@ class FakeMollie(FakeProvider):
     def send_webhook(self, payment_id: str, *, to: str | None = None) -> int:
         """POST id=… to the payment's webhookUrl, as Mollie does after every status change."""
         url = to or self.payments[payment_id]["webhookUrl"]
-        return self.post(url, urlencode({"id": payment_id}).encode(),
-                         {"Content-Type": "application/x-www-form-urlencoded"})
+        return self.post(
+            url, urlencode({"id": payment_id}).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
 
     def created(self) -> list[dict]:
         return list(self.payments.values())
@@ -64,11 +65,22 @@ class FakeMollie(FakeProvider):
         return json.loads(body)
 
     def error_body(self, status: int, message: str, field: str | None = None) -> dict:
-        titles = {400: "Bad Request", 401: "Unauthorized Request", 404: "Not Found", 409: "Conflict",
-                  422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-                  503: "Service Unavailable"}
-        body = {"status": status, "title": titles.get(status, "Error"), "detail": message,
-                "_links": {"documentation": {"href": _DOCS, "type": "text/html"}}}
+        titles = {
+            400: "Bad Request",
+            401: "Unauthorized Request",
+            404: "Not Found",
+            409: "Conflict",
+            422: "Unprocessable Entity",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }
+        body = {
+            "status": status,
+            "title": titles.get(status, "Error"),
+            "detail": message,
+            "_links": {"documentation": {"href": _DOCS, "type": "text/html"}},
+        }
         if field:
             body["field"] = field
         return body
@@ -145,7 +157,7 @@ class FakeMollie(FakeProvider):
                 "metadata": data.get("metadata"),
                 "status": "open",
                 "isCancelable": True,
-                "expiresAt": (datetime.now(timezone.utc) + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                "expiresAt": (datetime.now(UTC) + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
                 "profileId": "pfl_fake",
                 "sequenceType": "oneoff",
                 "redirectUrl": data["redirectUrl"],
@@ -176,8 +188,12 @@ class FakeMollie(FakeProvider):
                 + "".join(
                     f"<form method='post' action='/checkout/{payment['id']}/{name}'>"
                     f"<button type='submit'>{label}</button></form>"
-                    for name, label in (("pay", "Pay"), ("pending", "Pay by bank transfer"),
-                                        ("fail", "Fail"), ("cancel", "Cancel"))
+                    for name, label in (
+                        ("pay", "Pay"),
+                        ("pending", "Pay by bank transfer"),
+                        ("fail", "Fail"),
+                        ("cancel", "Cancel"),
+                    )
                 )
             )
             return Answer(200, raw=html_page("Mollie checkout", body), content_type="text/html")

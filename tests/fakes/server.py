@@ -6,9 +6,10 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -109,8 +110,16 @@ class FakeProvider:
 
     # -- test controls ----------------------------------------------------------------------
 
-    def inject(self, method: str, path_prefix: str, status: int | None, body: Any = None, *, count: int = 1,
-               after: bool = False) -> None:
+    def inject(
+        self,
+        method: str,
+        path_prefix: str,
+        status: int | None,
+        body: Any = None,
+        *,
+        count: int = 1,
+        after: bool = False,
+    ) -> None:
         """Answer the next `count` matching requests with an error (or hang up: status None)."""
         with self.lock:
             self.injected.append(Injected(method, path_prefix, status, body, count, after))

@@ -92,24 +92,36 @@ class FakeStripe(FakeProvider):
         """Build an event about the session as it stands now, as a JSON string."""
         with self.lock:
             session = {**self.sessions[session_id], **overrides}
-            return json.dumps({
-                "id": event_id or f"evt_fake{next(self._ids):06d}",
-                "object": "event",
-                "api_version": "2025-01-27.acacia",
-                "created": int(time.time()),
-                "data": {"object": session},
-                "livemode": False,
-                "pending_webhooks": 1,
-                "request": {"id": None, "idempotency_key": None},
-                "type": event_type,
-            })
+            return json.dumps(
+                {
+                    "id": event_id or f"evt_fake{next(self._ids):06d}",
+                    "object": "event",
+                    "api_version": "2025-01-27.acacia",
+                    "created": int(time.time()),
+                    "data": {"object": session},
+                    "livemode": False,
+                    "pending_webhooks": 1,
+                    "request": {"id": None, "idempotency_key": None},
+                    "type": event_type,
+                }
+            )
 
-    def send_event(self, payload: str, *, to: str | None = None, secret: str | None = None,
-                   timestamp: int | None = None, signature: str | None = None) -> int:
+    def send_event(
+        self,
+        payload: str,
+        *,
+        to: str | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> int:
         """POST the event with a real Stripe-Signature header; return the app's status."""
         header = signature or sign(payload, secret or self.webhook_secret, timestamp)
-        return self.post(to or self.webhook_url, payload.encode(),
-                         {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header})
+        return self.post(
+            to or self.webhook_url,
+            payload.encode(),
+            {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
+        )
 
     # -- protocol ---------------------------------------------------------------------------
 
@@ -118,7 +130,8 @@ class FakeStripe(FakeProvider):
 
     def error_body(self, status: int, message: str, **extra) -> dict:
         kind = {401: "invalid_request_error", 402: "card_error", 429: "invalid_request_error"}.get(
-            status, "api_error" if status >= 500 else "invalid_request_error")
+            status, "api_error" if status >= 500 else "invalid_request_error"
+        )
         return {"error": {"message": message, "type": kind, **extra}}
 
     def _error(self, status: int, message: str, **extra) -> Answer:
@@ -137,8 +150,9 @@ class FakeStripe(FakeProvider):
         if match:
             session = self.sessions.get(match.group(1))
             if session is None:
-                return self._error(404, f"No such checkout.session: '{match.group(1)}'",
-                                   code="resource_missing", param="session")
+                return self._error(
+                    404, f"No such checkout.session: '{match.group(1)}'", code="resource_missing", param="session"
+                )
             if match.group(2) and request.method == "POST":
                 if session["status"] != "open":
                     return self._error(400, 'Only Checkout Sessions with a status in ["open"] can be expired.')
@@ -162,8 +176,12 @@ class FakeStripe(FakeProvider):
             if seen is not None:
                 first, answer = seen
                 if first != params:
-                    return self._error(400, "Keys for idempotent requests can only be used with the same "
-                                            "parameters they were first used with.", type="idempotency_error")
+                    return self._error(
+                        400,
+                        "Keys for idempotent requests can only be used with the same "
+                        "parameters they were first used with.",
+                        type="idempotency_error",
+                    )
                 return Answer(answer.status, answer.body, {"Idempotent-Replayed": "true"})
         answer = self._new_session(params)
         if key and answer.status < 500:
@@ -176,8 +194,9 @@ class FakeStripe(FakeProvider):
             return self._error(400, "Missing required param: mode.", param="mode", code="parameter_missing")
         for required in ("success_url",):
             if not params.get(required):
-                return self._error(400, f"Missing required param: {required}.", param=required,
-                                   code="parameter_missing")
+                return self._error(
+                    400, f"Missing required param: {required}.", param=required, code="parameter_missing"
+                )
         items = params.get("line_items")
         if not isinstance(items, list) or len(items) != 1:
             return self._error(400, "line_items must hold one item here", param="line_items")
@@ -186,14 +205,23 @@ class FakeStripe(FakeProvider):
             unit_amount = int(price["unit_amount"])
             quantity = int(items[0].get("quantity", "1"))
         except (KeyError, ValueError):
-            return self._error(400, "Invalid integer: unit_amount", param="line_items[0][price_data][unit_amount]",
-                               code="parameter_invalid_integer")
+            return self._error(
+                400,
+                "Invalid integer: unit_amount",
+                param="line_items[0][price_data][unit_amount]",
+                code="parameter_invalid_integer",
+            )
         with self.lock:
             number = next(self._ids)
             session_id = f"cs_test_fake{number:06d}"
             intent_id = f"pi_fake{number:06d}"
-            self.intents[intent_id] = {"id": intent_id, "object": "payment_intent", "status": "requires_payment_method",
-                                       "amount": unit_amount * quantity, "currency": price.get("currency")}
+            self.intents[intent_id] = {
+                "id": intent_id,
+                "object": "payment_intent",
+                "status": "requires_payment_method",
+                "amount": unit_amount * quantity,
+                "currency": price.get("currency"),
+            }
             session = {
                 "id": session_id,
                 "object": "checkout.session",

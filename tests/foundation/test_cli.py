@@ -16,19 +16,40 @@ def test_create_merchant_admin_and_key(app, runner):
     assert result.exit_code == 0, result.output
     again = runner.invoke(args=["portal", "create-merchant", "--name", "Bakery", "--slug", "bakery"])
     assert again.exit_code != 0 and "exists already" in again.output
-    bad_zone = runner.invoke(args=["portal", "create-merchant", "--name", "X", "--slug", "x", "--timezone", "Mars/Base"])
+    bad_zone = runner.invoke(
+        args=["portal", "create-merchant", "--name", "X", "--slug", "x", "--timezone", "Mars/Base"]
+    )
     assert bad_zone.exit_code != 0 and "time zone" in bad_zone.output
 
     admin = runner.invoke(
-        args=["portal", "create-admin", "--merchant", "bakery", "--email", "Owner@Bakery.example",
-              "--password", "correct horse battery"]
+        args=[
+            "portal",
+            "create-admin",
+            "--merchant",
+            "bakery",
+            "--email",
+            "Owner@Bakery.example",
+            "--password",
+            "correct horse battery",
+        ]
     )
     assert admin.exit_code == 0, admin.output
-    short = runner.invoke(args=["portal", "create-admin", "--merchant", "bakery", "--email", "b@x.example",
-                                "--password", "short"])
+    short = runner.invoke(
+        args=["portal", "create-admin", "--merchant", "bakery", "--email", "b@x.example", "--password", "short"]
+    )
     assert short.exit_code != 0 and "10 characters" in short.output
-    nobody = runner.invoke(args=["portal", "create-admin", "--merchant", "nope", "--email", "c@x.example",
-                                 "--password", "long enough password"])
+    nobody = runner.invoke(
+        args=[
+            "portal",
+            "create-admin",
+            "--merchant",
+            "nope",
+            "--email",
+            "c@x.example",
+            "--password",
+            "long enough password",
+        ]
+    )
     assert nobody.exit_code != 0 and "No merchant" in nobody.output
 
     key = runner.invoke(args=["portal", "create-api-key", "--merchant", "bakery"]).output.strip()

@@ -98,11 +98,15 @@ def test_the_default_mail_is_written_in_the_customers_language(
 def test_a_merchants_template_is_used_and_hostile_placeholders_are_harmless(smtp_server, deliver_to):
     deliver_to(smtp_server)
     merchant = make_merchant("Evil <script>alert(1)</script> & Co")
-    db.session.add(EmailTemplate(
-        merchant_id=merchant.id, kind="invoice", language="en",
-        subject="{number} {unknown} {amount_due:>999999999} {link.__class__}",
-        body="Dear customer,\n\n{link}\n\nSee {link} for {number} <b>{merchant}</b> {missing}",
-    ))
+    db.session.add(
+        EmailTemplate(
+            merchant_id=merchant.id,
+            kind="invoice",
+            language="en",
+            subject="{number} {unknown} {amount_due:>999999999} {link.__class__}",
+            body="Dear customer,\n\n{link}\n\nSee {link} for {number} <b>{merchant}</b> {missing}",
+        )
+    )
     invoice = make_invoice(make_customer(merchant))
     send_invoice(invoice)
     db.session.commit()

@@ -20,8 +20,14 @@ pytestmark = pytest.mark.usefixtures("ctx")
 
 def queued(merchant, n: int = 1, **fields) -> list[int]:
     ids = [
-        queue_mail(merchant_id=merchant.id, kind="test", to=f"to{i}@example.com", subject=f"Message {i}",
-                   text=f"Body {i}", **fields).id
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="test",
+            to=f"to{i}@example.com",
+            subject=f"Message {i}",
+            text=f"Body {i}",
+            **fields,
+        ).id
         for i in range(n)
     ]
     db.session.commit()
@@ -61,9 +67,7 @@ def test_without_smtp_the_worker_prints_the_mail_and_keeps_it(app, runner):
     assert f"To: {customer.email}" not in again.output
 
 
-def test_with_smtp_down_mail_waits_and_is_delivered_exactly_once_when_it_returns(
-    smtp_down, deliver_to, time_machine
-):
+def test_with_smtp_down_mail_waits_and_is_delivered_exactly_once_when_it_returns(smtp_down, deliver_to, time_machine):
     time_machine.move_to("2026-03-02 09:00", tick=False)
     deliver_to(smtp_down)
     merchant = make_merchant()
@@ -133,8 +137,14 @@ def test_a_message_left_by_a_dead_worker_is_retried_after_its_lease(smtp_server,
 def test_line_breaks_cannot_inject_headers(smtp_server, deliver_to):
     deliver_to(smtp_server)
     merchant = make_merchant()
-    queue_mail(merchant_id=merchant.id, kind="test", to="a@example.com\nBcc: victim@example.com",
-               subject="Hi\r\nBcc: victim@example.com", text="x", from_name="Evil\nBcc: v@example.com")
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="test",
+        to="a@example.com\nBcc: victim@example.com",
+        subject="Hi\r\nBcc: victim@example.com",
+        text="x",
+        from_name="Evil\nBcc: v@example.com",
+    )
     db.session.commit()
 
     deliver_due(configured_transport())
@@ -177,8 +187,7 @@ def test_smtp_login_is_used(deliver_to):
         return AuthResult(success=auth_data.login == b"user" and auth_data.password == b"s3cret")
 
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False)
     controller.start()
     try:
         queued(make_merchant())

@@ -29,33 +29,41 @@ pytestmark = pytest.mark.usefixtures("ctx")
 def certificate(tmp_path_factory):
     """A private CA and a server certificate for 127.0.0.1 signed by it, as PEM files."""
     folder = tmp_path_factory.mktemp("tls")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def name(common: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
-        x509.CertificateBuilder().subject_name(name("Test CA")).issuer_name(name("Test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name("Test CA"))
+        .issuer_name(name("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     paths = {"ca": folder / "ca.pem", "cert": folder / "server.pem", "key": folder / "server.key"}
     paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    paths["key"].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -74,8 +82,9 @@ def _authenticator(logins):
 
 
 def _one_message() -> int:
-    message = queue_mail(merchant_id=make_merchant().id, kind="test", to="jane@example.com", subject="Hello",
-                         text="Over TLS")
+    message = queue_mail(
+        merchant_id=make_merchant().id, kind="test", to="jane@example.com", subject="Hello", text="Over TLS"
+    )
     db.session.commit()
     return message.id
 
@@ -107,8 +116,9 @@ def test_mail_is_delivered_over_verified_tls_with_login(certificate, mode):
 
 def test_an_untrusted_certificate_is_refused_and_the_mail_stays_queued(certificate):
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=_server_context(certificate),
-                            require_starttls=True)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=_server_context(certificate), require_starttls=True
+    )
     controller.start()
     try:
         message_id = _one_message()

@@ -24,8 +24,9 @@ def test_concurrent_workers_send_each_message_exactly_once(pg_pool_closed_at_exi
     with pg.app_context():
         merchant = make_merchant()
         for n in range(MESSAGES):
-            queue_mail(merchant_id=merchant.id, kind="test", to=f"c{n}@example.com", subject=f"Message {n}",
-                       text="Hello")
+            queue_mail(
+                merchant_id=merchant.id, kind="test", to=f"c{n}@example.com", subject=f"Message {n}", text="Hello"
+            )
         db.session.commit()
         db.session.remove()
 

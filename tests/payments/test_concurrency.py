@@ -56,8 +56,7 @@ def _race(app, attempt_id: int, send) -> list[int]:
         transaction = connection.begin()
         threads = [threading.Thread(target=lambda: statuses.append(send())) for _ in range(2)]
         try:
-            connection.execute(sa.text("SELECT id FROM payment_attempts WHERE id = :id FOR UPDATE"),
-                               {"id": attempt_id})
+            connection.execute(sa.text("SELECT id FROM payment_attempts WHERE id = :id FOR UPDATE"), {"id": attempt_id})
             for thread in threads:
                 thread.start()
             deadline = time.monotonic() + 20
@@ -66,10 +65,12 @@ def _race(app, attempt_id: int, send) -> list[int]:
                 time.sleep(0.05)
                 # Another connection: this one's snapshot of pg_stat_activity is frozen for its transaction.
                 with db.engine.connect() as observer:
-                    waiting = observer.execute(sa.text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )).scalar()
+                    waiting = observer.execute(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )
+                    ).scalar()
         finally:
             transaction.rollback()
             connection.close()
@@ -119,8 +120,11 @@ def test_two_identical_stripe_events_at_once_pay_once(pg_pay, fake_stripe):
     header = sign(payload, STRIPE_WEBHOOK_SECRET)
 
     def deliver():
-        return pg_pay.test_client().post("/webhooks/stripe", data=payload.encode(),
-                                         headers={"Stripe-Signature": header}).status_code
+        return (
+            pg_pay.test_client()
+            .post("/webhooks/stripe", data=payload.encode(), headers={"Stripe-Signature": header})
+            .status_code
+        )
 
     assert _race(pg_pay, attempt.id, deliver) == [200, 200]
     after = _attempt(pg_pay)
@@ -178,8 +182,14 @@ class Instance:
 
     def __init__(self, database_url: str, config: dict) -> None:
         env = {**os.environ, "SERVE_APP_SETTINGS": json.dumps({"DATABASE_URL": database_url, "config": config})}
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.payments.serve_app"], cwd=ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.payments.serve_app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         line = self.process.stdout.readline().strip()
         assert line.isdigit(), f"instance did not start: {line!r}"
         self.url = f"http://127.0.0.1:{line}"
@@ -192,8 +202,12 @@ class Instance:
 
 def _presses(app, database_url, fake_mollie, fake_stripe, storage: str, prefix: str) -> list[int]:
     shop = make_shop(app)
-    config = {**point_at_fakes(None, fake_mollie, fake_stripe), "RATELIMIT_STORAGE_URI": storage,
-              "RATELIMIT_KEY_PREFIX": prefix, "PAY_RATE_LIMIT_PER_CUSTOMER": "3/minute"}
+    config = {
+        **point_at_fakes(None, fake_mollie, fake_stripe),
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "PAY_RATE_LIMIT_PER_CUSTOMER": "3/minute",
+    }
     instances = [Instance(database_url, config) for _ in range(2)]
     try:
         with app.app_context():
@@ -207,8 +221,11 @@ def _presses(app, database_url, fake_mollie, fake_stripe, storage: str, prefix: 
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         statuses = []
         for instance in (first, second, first, second, first):
-            response = browser.post(f"{instance.url}/invoices/{shop.number}/pay",
-                                    data={"csrf_token": token, "provider": "mollie"}, allow_redirects=False)
+            response = browser.post(
+                f"{instance.url}/invoices/{shop.number}/pay",
+                data={"csrf_token": token, "provider": "mollie"},
+                allow_redirects=False,
+            )
             statuses.append(response.status_code)
             if response.status_code == 429:
                 assert int(response.headers["Retry-After"]) > 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models.online_payment import PayLock, PaymentAttempt
 from tests.payments.conftest import csrf_token, make_shop, press_pay, sign_in
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -30,14 +30,21 @@ def lock_row(app, customer_id):
 
 
 def refuse_creations(fake_mollie, count):
-    fake_mollie.inject("POST", "/v2/payments", 422,
-                       {"status": 422, "title": "Unprocessable Entity",
-                        "detail": "The payment method is not activated on your profile", "field": "method"},
-                       count=count)
+    fake_mollie.inject(
+        "POST",
+        "/v2/payments",
+        422,
+        {
+            "status": 422,
+            "title": "Unprocessable Entity",
+            "detail": "The payment method is not activated on your profile",
+            "field": "method",
+        },
+        count=count,
+    )
 
 
-def test_five_refusals_lock_the_button_for_an_hour_then_it_opens(clock, pay_app, shop, customer_client,
-                                                                 fake_mollie):
+def test_five_refusals_lock_the_button_for_an_hour_then_it_opens(clock, pay_app, shop, customer_client, fake_mollie):
     refuse_creations(fake_mollie, 5)
     token = csrf_token(customer_client, shop.number)
     for _ in range(5):
@@ -112,8 +119,9 @@ def test_the_fifth_failure_by_webhook_locks(clock, pay_app, shop, customer_clien
     assert press_pay(customer_client, shop.number, "mollie").status_code == 429
 
 
-def test_provider_outage_does_not_count_and_the_retry_reuses_the_attempt(clock, pay_app, shop, customer_client,
-                                                                        fake_mollie):
+def test_provider_outage_does_not_count_and_the_retry_reuses_the_attempt(
+    clock, pay_app, shop, customer_client, fake_mollie
+):
     fake_mollie.inject("POST", "/v2/payments", 503, count=6)
     token = csrf_token(customer_client, shop.number)
     for _ in range(6):
@@ -161,7 +169,9 @@ def test_pay_route_is_limited_per_address(pay_app, shop, customer_client, fake_m
     # A different address still gets through.
     client = pay_app.test_client()
     sign_in(pay_app, client, others[1].customer_id)
-    response = client.post(f"/invoices/{others[1].number}/pay",
-                           data={"csrf_token": csrf_token(client, others[1].number), "provider": "mollie"},
-                           environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    response = client.post(
+        f"/invoices/{others[1].number}/pay",
+        data={"csrf_token": csrf_token(client, others[1].number), "provider": "mollie"},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert response.status_code == 303

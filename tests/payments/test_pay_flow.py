@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from portal.models.online_payment import PaymentAttempt
 from tests.payments.conftest import csrf_token, load_invoice, press_pay
 
 # 30 days after the SPEC invoice's due date: 1,000.00 + 40.00 fee + 9.86 interest.
-LATE = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+LATE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def attempts(app) -> list[PaymentAttempt]:
@@ -53,7 +53,11 @@ def test_mollie_payment_charges_the_amount_due_with_its_breakdown(late, pay_app,
     assert response.headers["Location"] == f"{fake_mollie.url}/checkout/{attempt.provider_payment_id}"
     assert attempt.status == "open"
     assert (attempt.amount, attempt.principal_amount, attempt.fee_amount, attempt.interest_amount) == (
-        104986, 100000, 4000, 986)
+        104986,
+        100000,
+        4000,
+        986,
+    )
     assert attempt.breakdown[-1] == {"kind": "amount_due", "amount": 104986}
 
 
@@ -65,8 +69,16 @@ def test_stripe_payment_is_one_checkout_line_in_minor_units(late, pay_app, shop,
     params = request.data
     [attempt] = attempts(pay_app)
     assert params["mode"] == "payment"
-    assert params["line_items"] == [{"quantity": "1", "price_data": {
-        "currency": "eur", "unit_amount": "104986", "product_data": {"name": f"Invoice {shop.number}"}}}]
+    assert params["line_items"] == [
+        {
+            "quantity": "1",
+            "price_data": {
+                "currency": "eur",
+                "unit_amount": "104986",
+                "product_data": {"name": f"Invoice {shop.number}"},
+            },
+        }
+    ]
     assert params["client_reference_id"] == str(attempt.id)
     assert params["metadata"]["attempt_id"] == str(attempt.id)
     assert params["success_url"] == f"http://portal.test/payments/{attempt.id}/return"
@@ -87,7 +99,7 @@ def test_second_press_for_the_same_amount_reuses_the_live_payment(late, pay_app,
 
 def test_a_new_amount_cancels_the_old_payment_first(late, pay_app, shop, customer_client, fake_mollie, time_machine):
     press_pay(customer_client, shop.number, "mollie")
-    time_machine.move_to(datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc), tick=True)  # one more day of interest
+    time_machine.move_to(datetime(2026, 3, 3, 10, 0, tzinfo=UTC), tick=True)  # one more day of interest
 
     response = press_pay(customer_client, shop.number, "mollie")
 
@@ -150,8 +162,12 @@ def test_return_page_of_someone_else_is_404(late, pay_app, shop, customer_client
     sign_in(pay_app, stranger, other.customer_id)
 
     assert stranger.get(f"/payments/{attempt.id}/return").status_code == 404
-    assert stranger.post(f"/invoices/{shop.number}/pay",
-                         data={"csrf_token": csrf_token(stranger, other.number)}).status_code == 404
+    assert (
+        stranger.post(
+            f"/invoices/{shop.number}/pay", data={"csrf_token": csrf_token(stranger, other.number)}
+        ).status_code
+        == 404
+    )
 
 
 def test_pending_bank_transfer_leaves_the_invoice_open_and_marked(late, pay_app, shop, customer_client, fake_mollie):
@@ -211,8 +227,9 @@ def test_pay_without_csrf_token_is_refused(pay_app, shop, customer_client):
     assert attempts(pay_app) == []
 
 
-def test_a_press_after_the_checkout_expired_unseen_starts_a_new_payment(late, pay_app, shop, customer_client,
-                                                                       fake_mollie):
+def test_a_press_after_the_checkout_expired_unseen_starts_a_new_payment(
+    late, pay_app, shop, customer_client, fake_mollie
+):
     press_pay(customer_client, shop.number, "mollie")
     [first] = attempts(pay_app)
     fake_mollie.set_status(first.provider_payment_id, "expired")  # and its webhook never came
@@ -259,5 +276,8 @@ def test_success_mails_the_customer_and_every_staff_member_once(late, pay_app, s
     with pay_app.app_context():
         sent = sorted((m.kind, m.to_address) for m in db.session.scalars(select(OutboxMessage)))
         db.session.remove()
-    assert sent == [("payment_confirmation", customer_email), ("payment_notice", "ann@acme.example"),
-                    ("payment_notice", "bob@acme.example")]
+    assert sent == [
+        ("payment_confirmation", customer_email),
+        ("payment_notice", "ann@acme.example"),
+        ("payment_notice", "bob@acme.example"),
+    ]

@@ -28,10 +28,14 @@ def put(client, key, body):
 
 
 def test_keys_are_stored_encrypted_and_only_hinted(pay_app, client, api_key, shop):
-    response = put(client, api_key, {
-        "mollie": {"api_key": "test_merchantmolliekey99"},
-        "stripe": {"api_key": "sk_test_merchantstripe77", "webhook_secret": "whsec_merchantsecret55"},
-    })
+    response = put(
+        client,
+        api_key,
+        {
+            "mollie": {"api_key": "test_merchantmolliekey99"},
+            "stripe": {"api_key": "sk_test_merchantstripe77", "webhook_secret": "whsec_merchantsecret55"},
+        },
+    )
 
     assert response.status_code == 200, response.json
     assert response.json == {
@@ -48,8 +52,7 @@ def test_keys_are_stored_encrypted_and_only_hinted(pay_app, client, api_key, sho
         db.session.remove()
 
 
-def test_merchant_key_is_used_instead_of_the_environments(pay_app, client, api_key, shop, customer_client,
-                                                        fake_mollie):
+def test_merchant_key_is_used_instead_of_the_environments(pay_app, client, api_key, shop, customer_client, fake_mollie):
     put(client, api_key, {"mollie": {"api_key": "test_merchantmolliekey99"}})
 
     press_pay(customer_client, shop.number, "mollie")
@@ -73,17 +76,24 @@ def test_disabling_a_provider_hides_it(pay_app, client, api_key, shop, customer_
 
 def test_environment_defaults_are_reported_masked(pay_app, client, api_key):
     response = put(client, api_key, {})
-    assert response.json["mollie"] == {"enabled": True, "source": "environment", "api_key_hint": "test_…1234",
-                                       "webhook_secret_set": False}
+    assert response.json["mollie"] == {
+        "enabled": True,
+        "source": "environment",
+        "api_key_hint": "test_…1234",
+        "webhook_secret_set": False,
+    }
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"mollie": {"api_key": "sk_test_wrongprovider"}}, "mollie.api_key"),
-    ({"stripe": {"api_key": "sk_test_nosecretgiven"}}, "stripe.webhook_secret"),
-    ({"stripe": {"api_key": "sk_test_abcdefgh", "webhook_secret": "nope12345"}}, "stripe.webhook_secret"),
-    ({"mollie": {"enabled": True}}, "mollie.api_key"),
-    ({"paypal": {"api_key": "x" * 10}}, "paypal"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"mollie": {"api_key": "sk_test_wrongprovider"}}, "mollie.api_key"),
+        ({"stripe": {"api_key": "sk_test_nosecretgiven"}}, "stripe.webhook_secret"),
+        ({"stripe": {"api_key": "sk_test_abcdefgh", "webhook_secret": "nope12345"}}, "stripe.webhook_secret"),
+        ({"mollie": {"enabled": True}}, "mollie.api_key"),
+        ({"paypal": {"api_key": "x" * 10}}, "paypal"),
+    ],
+)
 def test_bad_settings_are_refused(pay_app, client, api_key, body, field):
     response = put(client, api_key, body)
     assert response.status_code == 422

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from tests.fakes.stripe import sign
 from tests.payments.conftest import STRIPE_WEBHOOK_SECRET, load_invoice, point_at_fakes, press_pay
 
 ROOT = Path(__file__).resolve().parents[2]
-LATE = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+LATE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def attempts(app) -> list[PaymentAttempt]:
@@ -50,8 +50,13 @@ class ChildPress:
 
     def __init__(self, database_url, shop, provider, mollie, stripe):
         config = point_at_fakes(None, mollie, stripe)
-        self.settings = {"DATABASE_URL": database_url, "config": config, "customer_id": shop.customer_id,
-                         "number": shop.number, "provider": provider}
+        self.settings = {
+            "DATABASE_URL": database_url,
+            "config": config,
+            "customer_id": shop.customer_id,
+            "number": shop.number,
+            "provider": provider,
+        }
         self.process: subprocess.Popen | None = None
         self.killed = threading.Event()
 
@@ -62,8 +67,14 @@ class ChildPress:
 
     def run(self) -> str:
         env = {**os.environ, "PAY_CHILD_SETTINGS": json.dumps(self.settings)}
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.payments.pay_in_child"], cwd=ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.payments.pay_in_child"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         output, _ = self.process.communicate(timeout=60)
         assert self.killed.wait(10), output
         return output
@@ -114,8 +125,9 @@ def test_killed_before_the_provider_call_charges_once(pay_app, database_url, fak
 
 
 @pytest.mark.parametrize("provider", ["mollie", "stripe"])
-def test_killed_after_the_provider_answered_is_settled_by_reconcile(pay_app, database_url, fake_mollie, fake_stripe,
-                                                                    runner, provider):
+def test_killed_after_the_provider_answered_is_settled_by_reconcile(
+    pay_app, database_url, fake_mollie, fake_stripe, runner, provider
+):
     from tests.payments.conftest import make_shop
 
     shop = make_shop(pay_app, due_date=datetime(2099, 1, 1).date())
@@ -154,8 +166,7 @@ def test_killed_after_the_provider_answered_is_settled_by_reconcile(pay_app, dat
     assert "0 attempt(s) checked" in reconcile(runner)
 
 
-def test_stripe_event_for_an_attempt_whose_answer_was_lost_is_applied(pay_app, database_url, fake_mollie,
-                                                                     fake_stripe):
+def test_stripe_event_for_an_attempt_whose_answer_was_lost_is_applied(pay_app, database_url, fake_mollie, fake_stripe):
     from tests.payments.conftest import make_shop
 
     shop = make_shop(pay_app, due_date=datetime(2099, 1, 1).date())
@@ -173,8 +184,9 @@ def test_stripe_event_for_an_attempt_whose_answer_was_lost_is_applied(pay_app, d
     fake_stripe.complete(session_id)
     payload = fake_stripe.event(session_id, "checkout.session.completed")
 
-    response = pay_app.test_client().post("/webhooks/stripe", data=payload.encode(),
-                                          headers={"Stripe-Signature": sign(payload, STRIPE_WEBHOOK_SECRET)})
+    response = pay_app.test_client().post(
+        "/webhooks/stripe", data=payload.encode(), headers={"Stripe-Signature": sign(payload, STRIPE_WEBHOOK_SECRET)}
+    )
 
     assert response.status_code == 200
     [attempt] = attempts(pay_app)
@@ -182,11 +194,12 @@ def test_stripe_event_for_an_attempt_whose_answer_was_lost_is_applied(pay_app, d
     assert load_invoice(pay_app, shop.invoice_id).status == "paid"
 
 
-@pytest.mark.parametrize("provider,final", [("mollie", "paid"), ("mollie", "expired"), ("stripe", "paid"),
-                                            ("stripe", "expired")])
-def test_reconcile_applies_what_the_provider_says_when_no_webhook_came(late, pay_app, shop, customer_client,
-                                                                      fake_mollie, fake_stripe, runner, provider,
-                                                                      final):
+@pytest.mark.parametrize(
+    "provider,final", [("mollie", "paid"), ("mollie", "expired"), ("stripe", "paid"), ("stripe", "expired")]
+)
+def test_reconcile_applies_what_the_provider_says_when_no_webhook_came(
+    late, pay_app, shop, customer_client, fake_mollie, fake_stripe, runner, provider, final
+):
     press_pay(customer_client, shop.number, provider)
     [attempt] = attempts(pay_app)
     if provider == "mollie":

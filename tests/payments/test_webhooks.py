@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from portal.models.online_payment import PaymentAttempt, WebhookEvent
 from tests.fakes.stripe import sign
 from tests.payments.conftest import STRIPE_WEBHOOK_SECRET, load_invoice, press_pay
 
-LATE = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+LATE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -39,8 +39,11 @@ def count(app, model) -> int:
 
 
 def post_stripe(client, payload: str, header: str):
-    return client.post("/webhooks/stripe", data=payload.encode(),
-                       headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    return client.post(
+        "/webhooks/stripe",
+        data=payload.encode(),
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
 
 
 @pytest.fixture
@@ -68,7 +71,8 @@ def test_signed_completed_event_pays_the_invoice(pay_app, shop, stripe_attempt, 
     invoice = load_invoice(pay_app, shop.invoice_id)
     assert invoice.status == "paid"
     assert [(p.amount, p.fee_amount, p.interest_amount, p.method) for p in invoice.payments] == [
-        (100000, 4000, 986, "stripe")]
+        (100000, 4000, 986, "stripe")
+    ]
 
 
 def test_duplicate_event_is_applied_once(pay_app, shop, stripe_attempt, fake_stripe):
@@ -95,15 +99,19 @@ def test_replayed_event_with_an_old_signature_is_refused(pay_app, shop, stripe_a
     assert count(pay_app, WebhookEvent) == 0
 
 
-@pytest.mark.parametrize("header", [
-    "",
-    "t=1,v1=deadbeef",
-    "garbage",
-    None,  # signed with another secret
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "t=1,v1=deadbeef",
+        "garbage",
+        None,  # signed with another secret
+    ],
+)
 def test_forged_event_is_refused(pay_app, shop, stripe_attempt, fake_stripe, header):
-    payload = fake_stripe.event(stripe_attempt.provider_payment_id, "checkout.session.completed",
-                                status="complete", payment_status="paid")
+    payload = fake_stripe.event(
+        stripe_attempt.provider_payment_id, "checkout.session.completed", status="complete", payment_status="paid"
+    )
     header = sign(payload, "whsec_attackersecret") if header is None else header
 
     response = post_stripe(pay_app.test_client(), payload, header)
@@ -117,7 +125,8 @@ def test_body_changed_after_signing_is_refused(pay_app, shop, stripe_attempt, fa
     payload = fake_stripe.event(stripe_attempt.provider_payment_id, "checkout.session.completed")
     header = sign(payload, STRIPE_WEBHOOK_SECRET)
     tampered = payload.replace('"payment_status": "unpaid"', '"payment_status": "paid"').replace(
-        '"status": "open"', '"status": "complete"')
+        '"status": "open"', '"status": "complete"'
+    )
     assert tampered != payload
 
     assert post_stripe(pay_app.test_client(), tampered, header).status_code == 400
@@ -140,8 +149,9 @@ def test_failed_after_paid_changes_nothing(pay_app, shop, stripe_attempt, fake_s
     assert count(pay_app, Payment) == 1
 
 
-def test_completed_but_unpaid_is_pending_then_async_success_pays(pay_app, shop, stripe_attempt, fake_stripe,
-                                                                 customer_client):
+def test_completed_but_unpaid_is_pending_then_async_success_pays(
+    pay_app, shop, stripe_attempt, fake_stripe, customer_client
+):
     session_id = stripe_attempt.provider_payment_id
     fake_stripe.complete(session_id, paid=False)
     client = pay_app.test_client()
@@ -192,9 +202,21 @@ def test_wrong_currency_changes_nothing(pay_app, shop, stripe_attempt, fake_stri
 
 
 def test_event_about_an_unknown_session_is_ignored(pay_app, shop, stripe_attempt, fake_stripe):
-    payload = json.dumps({"id": "evt_x", "type": "checkout.session.completed",
-                          "data": {"object": {"id": "cs_test_unknown", "amount_total": 1, "currency": "eur",
-                                              "status": "complete", "payment_status": "paid"}}})
+    payload = json.dumps(
+        {
+            "id": "evt_x",
+            "type": "checkout.session.completed",
+            "data": {
+                "object": {
+                    "id": "cs_test_unknown",
+                    "amount_total": 1,
+                    "currency": "eur",
+                    "status": "complete",
+                    "payment_status": "paid",
+                }
+            },
+        }
+    )
     assert post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET)).status_code == 200
     assert count(pay_app, WebhookEvent) == 0
 

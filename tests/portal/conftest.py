@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from portal.services.links import make_portal_link
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 #: The SPEC's viewing day: 30 days after the default due date of 2026-01-31.
-SPEC_DAY = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
+SPEC_DAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="[^"]*"')
 
 

@@ -28,8 +28,13 @@ def world(ctx, spec_day):
     draft = make_invoice(me, finalize=False)
     db.session.commit()
     return {
-        "me": me, "mine": mine, "theirs": theirs, "their_note": their_note,
-        "foreign": foreign, "foreign_note": foreign_note, "draft": draft,
+        "me": me,
+        "mine": mine,
+        "theirs": theirs,
+        "their_note": their_note,
+        "foreign": foreign,
+        "foreign_note": foreign_note,
+        "draft": draft,
     }
 
 

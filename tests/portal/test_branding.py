@@ -36,7 +36,9 @@ def test_the_tab_title_logo_and_colours_are_the_merchants(ctx, client, spec_day)
 def test_the_brand_stylesheet_refuses_anything_but_rrggbb(ctx, client):
     merchant = make_merchant(primary_color="red;}*{", accent_color="#12345")
     css = brand_css(merchant)
-    assert "red" not in css and "}*{" not in css and "--brand-primary: #1d4ed8" in css and "--brand-accent: #f59e0b" in css
+    assert (
+        "red" not in css and "}*{" not in css and "--brand-primary: #1d4ed8" in css and "--brand-accent: #f59e0b" in css
+    )
     with pytest.raises(ValueError):
         check_colour("#12345g")
     assert check_colour("#ABCDEF") == "#abcdef"

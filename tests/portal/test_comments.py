@@ -23,7 +23,9 @@ def test_a_comment_is_posted_and_shown_in_the_thread(ctx, client, spec_day):
     sign_in(client, customer)
     path = f"/invoices/{invoice.number}"
 
-    response = client.post(f"{path}/comments", data={"csrf_token": _csrf(client, path), "body": "  Can I pay in two parts?  "})
+    response = client.post(
+        f"{path}/comments", data={"csrf_token": _csrf(client, path), "body": "  Can I pay in two parts?  "}
+    )
 
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"{path}#comments")
@@ -31,7 +33,11 @@ def test_a_comment_is_posted_and_shown_in_the_thread(ctx, client, spec_day):
     assert "Can I pay in two parts?" in page
     assert "Your message was sent" in page
     comment = db.session.scalar(select(Comment))
-    assert (comment.author_kind, comment.body, comment.merchant_id) == ("customer", "Can I pay in two parts?", invoice.merchant_id)
+    assert (comment.author_kind, comment.body, comment.merchant_id) == (
+        "customer",
+        "Can I pay in two parts?",
+        invoice.merchant_id,
+    )
 
 
 def test_empty_and_too_long_comments_are_refused(ctx, client, spec_day):
@@ -78,10 +84,14 @@ def test_comments_are_rate_limited_per_customer(app, client, spec_day):
 
     assert codes[:10] == [303] * 10
     assert codes[10] == 429
-    assert "Too many requests" in client.post(f"{path}/comments", data={"csrf_token": csrf, "body": "x"}).get_data(as_text=True)
+    assert "Too many requests" in client.post(f"{path}/comments", data={"csrf_token": csrf, "body": "x"}).get_data(
+        as_text=True
+    )
 
     # Another customer behind the same address is not held back.
-    response = other_client.post(f"{other_path}/comments", data={"csrf_token": _csrf(other_client, other_path), "body": "hi"})
+    response = other_client.post(
+        f"{other_path}/comments", data={"csrf_token": _csrf(other_client, other_path), "body": "hi"}
+    )
     assert response.status_code == 303
 
 

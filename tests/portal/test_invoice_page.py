@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
+from portal.extensions import db
 from portal.models import Comment
 from portal.services import invoices as invoice_service
-from portal.extensions import db
 from tests.factories import credit, line, make_customer, make_invoice, make_merchant, pay
 from tests.portal.conftest import plain, sign_in
 
@@ -66,7 +66,7 @@ def test_a_payment_after_the_due_date_starts_a_new_interest_segment(ctx, client,
 
 
 def test_on_the_due_date_nothing_is_charged(ctx, client, time_machine):
-    time_machine.move_to(datetime(2026, 1, 31, 12, tzinfo=timezone.utc), tick=False)
+    time_machine.move_to(datetime(2026, 1, 31, 12, tzinfo=UTC), tick=False)
     customer = make_customer(make_merchant())
     invoice = make_invoice(customer)
     sign_in(client, customer)

@@ -82,8 +82,9 @@ def test_filter_by_issue_date_range_and_search_by_number(ctx, client, spec_day):
 
 def test_sections_are_paginated(ctx, client, spec_day):
     customer = make_customer(make_merchant())
-    numbers = [make_invoice(customer, issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31)).number
-               for _ in range(23)]
+    numbers = [
+        make_invoice(customer, issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31)).number for _ in range(23)
+    ]
     sign_in(client, customer)
 
     first = client.get("/").get_data(as_text=True)

@@ -10,7 +10,7 @@ from tests.conftest import build_app
 from tests.factories import credit, line, make_customer, make_invoice, make_merchant
 from tests.portal.conftest import sign_in
 
-HOSTILE = ['<img src=x onerror=alert(1)>', '</script><script>alert(1)</script>', '"><svg onload=alert(1)>']
+HOSTILE = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>", '"><svg onload=alert(1)>']
 
 
 def _assert_security_headers(response) -> None:
@@ -30,8 +30,14 @@ def test_every_page_and_asset_carries_the_security_headers(ctx, client, spec_day
     sign_in(client, customer)
     pages = [
         client.get(path)
-        for path in ("/", f"/invoices/{invoice.number}", f"/credit-notes/{note.number}", "/brand.css",
-                     "/theme/classic/theme.css", "/invoices/0000")
+        for path in (
+            "/",
+            f"/invoices/{invoice.number}",
+            f"/credit-notes/{note.number}",
+            "/brand.css",
+            "/theme/classic/theme.css",
+            "/invoices/0000",
+        )
     ]
     for response in anonymous + pages:
         _assert_security_headers(response)
@@ -102,8 +108,13 @@ def test_forms_carry_csrf_tokens(ctx, client, spec_day):
 
 
 def test_a_theme_asset_cannot_escape_its_folder(client):
-    for path in ("/theme/classic/../../portal/config.py", "/theme/classic/%2e%2e/%2e%2e/wsgi.py",
-                 "/theme/nope/theme.css", "/theme/classic/missing.css", "/assets/../config.py"):
+    for path in (
+        "/theme/classic/../../portal/config.py",
+        "/theme/classic/%2e%2e/%2e%2e/wsgi.py",
+        "/theme/nope/theme.css",
+        "/theme/classic/missing.css",
+        "/assets/../config.py",
+    ):
         with client.get(path) as response:
             assert response.status_code == 404, path
 

@@ -26,8 +26,14 @@ def _extracted_ids() -> set:
 
     with (ROOT / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-                "pgettext": ((1, "c"), 2)}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "pgettext": ((1, "c"), 2),
+    }
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
@@ -42,8 +48,8 @@ def test_the_catalogue_is_complete_and_compiles(language):
     untranslated = [
         message.id
         for message in catalog
-        if message.id and (message.fuzzy or not all(message.string if isinstance(message.string, tuple)
-                                                      else [message.string]))
+        if message.id
+        and (message.fuzzy or not all(message.string if isinstance(message.string, tuple) else [message.string]))
     ]
     assert untranslated == []
     errors = [(message.id, error) for message, errors in catalog.check() for error in errors]
