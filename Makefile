@@ -36,8 +36,9 @@ run: system-deps install
 	PORTAL_DEVELOPMENT=true $(BIN)/flask portal demo
 	PORTAL_DEVELOPMENT=true $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-# Debian packages the suite needs: Chromium for the browser tests, Pango and fonts for WeasyPrint.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
+# Debian packages the suite needs: Chromium for the browser tests, Pango and fonts for WeasyPrint,
+# zbar to scan the EPC QR codes as a banking app would.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 zbar-tools
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
