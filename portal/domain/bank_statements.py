@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -133,36 +133,51 @@ def _parse_xml(data: bytes, max_bytes: int) -> etree._Element:
     return root
 
 
-class _Reader:
-    """Namespace-qualified lookups for one document's namespace."""
+class _Node:
+    """The elements below one element by local path ("Refs/EndToEndId"), collected in one walk.
 
-    def __init__(self, namespace: str) -> None:
-        self.prefix = f"{{{namespace}}}" if namespace else ""
-        self._paths: dict[str, str] = {}
+    One breadth-first walk keeps document order and is far cheaper than an ElementPath search per
+    field; the namespace (the message version) is cut off every tag, so every version reads alike.
+    """
 
-    def path(self, path: str) -> str:
-        qualified = self._paths.get(path)
-        if qualified is None:
-            qualified = "/".join(self.prefix + part for part in path.split("/"))
-            self._paths[path] = qualified
-        return qualified
+    __slots__ = ("_paths",)
 
-    def find(self, element: etree._Element | None, path: str) -> etree._Element | None:
-        return None if element is None else element.find(self.path(path))
+    def __init__(self, element: etree._Element, prefix_length: int, stop: frozenset[str] = frozenset()) -> None:
+        paths: dict[str, list[etree._Element]] = {}
+        queue = deque([(element, "")])
+        while queue:
+            current, base = queue.popleft()
+            for child in current:
+                tag = child.tag
+                if not isinstance(tag, str):
+                    continue
+                path = f"{base}/{tag[prefix_length:]}" if base else tag[prefix_length:]
+                paths.setdefault(path, []).append(child)
+                if path not in stop:
+                    queue.append((child, path))
+        self._paths = paths
 
-    def findall(self, element: etree._Element | None, path: str) -> list[etree._Element]:
-        return [] if element is None else element.findall(self.path(path))
-
-    def text(self, element: etree._Element | None, *paths: str) -> str | None:
-        """Return the first non-blank text among the paths, stripped and bounded."""
+    def first(self, *paths: str) -> etree._Element | None:
+        """Return the first element found at any of the paths, tried in order."""
         for path in paths:
-            found = self.find(element, path)
-            if found is not None and found.text and found.text.strip():
-                return " ".join(found.text.split())[:_MAX_TEXT]
+            found = self._paths.get(path)
+            if found:
+                return found[0]
         return None
 
-    def texts(self, element: etree._Element | None, path: str) -> list[str]:
-        return [" ".join(found.text.split())[:_MAX_TEXT] for found in self.findall(element, path) if found.text]
+    def all(self, path: str) -> list[etree._Element]:
+        return self._paths.get(path, [])
+
+    def text(self, *paths: str) -> str | None:
+        """Return the first non-blank text among the paths, whitespace collapsed and bounded."""
+        for path in paths:
+            for element in self._paths.get(path, ()):
+                if element.text and element.text.strip():
+                    return " ".join(element.text.split())[:_MAX_TEXT]
+        return None
+
+    def texts(self, path: str) -> list[str]:
+        return [" ".join(e.text.split())[:_MAX_TEXT] for e in self._paths.get(path, ()) if e.text and e.text.strip()]
 
 
 def _message(root: etree._Element) -> tuple[str, str]:
@@ -200,8 +215,8 @@ def _amount(element: etree._Element | None, where: str) -> tuple[int, str] | Non
         raise StatementError(f"{where}: {error.message}", "file") from None
 
 
-def _date(reader: _Reader, element: etree._Element | None, path: str, where: str) -> date | None:
-    text = reader.text(element, f"{path}/Dt", f"{path}/DtTm")
+def _date(node: _Node, path: str, where: str) -> date | None:
+    text = node.text(f"{path}/Dt", f"{path}/DtTm")
     if text is None:
         return None
     try:
@@ -211,9 +226,9 @@ def _date(reader: _Reader, element: etree._Element | None, path: str, where: str
         raise StatementError(f"{where}: {text!r} is not a date", "file") from None
 
 
-def _status(reader: _Reader, entry: etree._Element) -> str | None:
+def _status(node: _Node) -> str | None:
     # Up to version .05 <Sts>BOOK</Sts>; from .06 on <Sts><Cd>BOOK</Cd></Sts>.
-    return reader.text(entry, "Sts/Cd", "Sts/Prtry", "Sts")
+    return node.text("Sts/Cd", "Sts/Prtry", "Sts")
 
 
 def _flag(text: str | None) -> bool:
@@ -241,27 +256,26 @@ class _Transaction:
     unstructured: tuple[str, ...]
 
 
-def _transaction(reader: _Reader, details: etree._Element, where: str) -> _Transaction:
+def _transaction(node: _Node, where: str) -> _Transaction:
     # .02: only AmtDtls; later versions: Amt, with AmtDtls alongside.
-    found = (reader.find(details, path) for path in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt"))
-    amount = _amount(next((element for element in found if element is not None), None), where)
-    indicator = reader.text(details, "CdtDbtInd")
-    parties = reader.find(details, "RltdPties")
-    remittance = reader.find(details, "RmtInf")
-    unstructured = reader.texts(remittance, "Ustrd")
-    additional = reader.text(details, "AddtlTxInf")
+    amount = _amount(node.first("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt"), where)
+    indicator = node.text("CdtDbtInd")
+    unstructured = node.texts("RmtInf/Ustrd")
+    additional = node.text("AddtlTxInf")
     if additional:
         unstructured.append(additional)
     return _Transaction(
         amount=amount,
         credit=None if indicator is None else indicator == "CRDT",
-        account_servicer_reference=_reference(reader.text(details, "Refs/AcctSvcrRef")),
-        end_to_end_id=_reference(reader.text(details, "Refs/EndToEndId")),
-        transaction_id=_reference(reader.text(details, "Refs/TxId")),
+        account_servicer_reference=_reference(node.text("Refs/AcctSvcrRef")),
+        end_to_end_id=_reference(node.text("Refs/EndToEndId")),
+        transaction_id=_reference(node.text("Refs/TxId")),
         # .02–.05: Dbtr/Nm; .06 on: Dbtr/Pty/Nm. The ultimate debtor only when no debtor is named.
-        debtor_name=reader.text(parties, "Dbtr/Nm", "Dbtr/Pty/Nm", "UltmtDbtr/Nm", "UltmtDbtr/Pty/Nm"),
-        debtor_iban=_iban(reader.text(parties, "DbtrAcct/Id/IBAN")),
-        structured=tuple(reader.texts(remittance, "Strd/CdtrRefInf/Ref")),
+        debtor_name=node.text(
+            "RltdPties/Dbtr/Nm", "RltdPties/Dbtr/Pty/Nm", "RltdPties/UltmtDbtr/Nm", "RltdPties/UltmtDbtr/Pty/Nm"
+        ),
+        debtor_iban=_iban(node.text("RltdPties/DbtrAcct/Id/IBAN")),
+        structured=tuple(node.texts("RmtInf/Strd/CdtrRefInf/Ref")),
         unstructured=tuple(unstructured),
     )
 
@@ -269,26 +283,29 @@ def _transaction(reader: _Reader, details: etree._Element, where: str) -> _Trans
 _EMPTY_TRANSACTION = _Transaction(None, None, None, None, None, None, None, (), ())
 
 
-def _entries(reader: _Reader, report: etree._Element, message: str, number: int) -> Iterator[StatementEntry]:
-    statement_id = reader.text(report, "Id")
-    account_iban = _iban(reader.text(report, "Acct/Id/IBAN", "Acct/Id/Othr/Id"))
-    for position, entry in enumerate(reader.findall(report, "Ntry"), start=1):
+def _entries(report: etree._Element, prefix_length: int, message: str, number: int) -> Iterator[StatementEntry]:
+    head = _Node(report, prefix_length, stop=frozenset({"Ntry", "Bal", "TxsSummry"}))
+    statement_id = head.text("Id")
+    account_iban = _iban(head.text("Acct/Id/IBAN", "Acct/Id/Othr/Id"))
+    for position, entry in enumerate(head.all("Ntry"), start=1):
         where = f"Statement {statement_id or number}, entry {position}"
-        amount = _amount(reader.find(entry, "Amt"), where)
+        node = _Node(entry, prefix_length, stop=frozenset({"NtryDtls/TxDtls"}))
+        amount = _amount(node.first("Amt"), where)
         if amount is None:
             raise StatementError(f"{where} has no amount", "file")
-        indicator = reader.text(entry, "CdtDbtInd")
+        indicator = node.text("CdtDbtInd")
         if indicator not in {"CRDT", "DBIT"}:
             raise StatementError(f"{where}: credit/debit indicator {indicator!r} is neither CRDT nor DBIT", "file")
         # Sts is mandatory in every version; a document without it is taken as booked.
-        booked = _status(reader, entry) in {None, "BOOK"}
-        booking_date = _date(reader, entry, "BookgDt", where)
-        value_date = _date(reader, entry, "ValDt", where)
-        entry_reference = _reference(reader.text(entry, "AcctSvcrRef"))
-        additional = reader.text(entry, "AddtlNtryInf")
+        booked = _status(node) in {None, "BOOK"}
+        booking_date = _date(node, "BookgDt", where)
+        value_date = _date(node, "ValDt", where)
+        entry_reference = _reference(node.text("AcctSvcrRef"))
+        additional = node.text("AddtlNtryInf")
+        reversal = _flag(node.text("RvslInd"))
         details = [
-            _transaction(reader, element, f"{where}, transaction {index}")
-            for index, element in enumerate(reader.findall(entry, "NtryDtls/TxDtls"), start=1)
+            _transaction(_Node(element, prefix_length), f"{where}, transaction {index}")
+            for index, element in enumerate(node.all("NtryDtls/TxDtls"), start=1)
         ] or [_EMPTY_TRANSACTION]
         # A batch entry splits into its transactions only when each states its own amount;
         # otherwise the entry stays whole and carries every transaction's remittance.
@@ -321,7 +338,7 @@ def _entries(reader: _Reader, report: etree._Element, message: str, number: int)
                 amount=minor,
                 currency=currency,
                 credit=credit,
-                reversal=_flag(reader.text(entry, "RvslInd")),
+                reversal=reversal,
                 booked=booked,
                 account_servicer_reference=reference,
                 end_to_end_id=transaction.end_to_end_id,
@@ -369,14 +386,15 @@ def parse_statement(data: bytes, *, max_bytes: int = MAX_STATEMENT_BYTES) -> Ban
     """Read a CAMT.052, CAMT.053 or CAMT.054 document (any version) into its entries."""
     root = _parse_xml(data, max_bytes)
     kind, message = _message(root)
-    reader = _Reader(etree.QName(root).namespace or "")
+    prefix_length = len(root.tag) - len("Document")
     container_name, report_name = _MESSAGES[kind]
-    container = reader.find(root, container_name)
+    container = _Node(root, prefix_length, stop=frozenset({container_name})).first(container_name)
     if container is None:
         raise StatementError(f"A {kind} document needs a <{container_name}> element", "file")
+    reports = _Node(container, prefix_length, stop=frozenset({report_name, "GrpHdr"})).all(report_name)
     entries = [
         entry
-        for number, report in enumerate(reader.findall(container, report_name), start=1)
-        for entry in _entries(reader, report, message, number)
+        for number, report in enumerate(reports, start=1)
+        for entry in _entries(report, prefix_length, message, number)
     ]
     return BankStatement(message=message, entries=_with_stable_keys(entries))
