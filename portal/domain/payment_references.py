@@ -26,6 +26,7 @@ _SEQUENCE_DIGITS = 6
 _MAX_OGM_SEQUENCE = 10**_SEQUENCE_DIGITS - 1
 _MAX_RF_BODY = 21
 
+_INVOICE_NUMBER = re.compile(r"(\d{4})-(\d{1,18})")
 # Free text: runs of digit groups joined by one separator each, e.g. "123/4567/89012", "1234 5678 9012".
 _SEPARATOR = r"(?:[ ]{0,3}[/.\-][ ]{0,3}|[ ]{1,3})"
 # The letters glued in front are captured so that an IBAN ("BE71 0961 2345 6769": a Belgian account
@@ -91,6 +92,14 @@ def make_reference(scheme: ReferenceScheme, year: int, sequence: int) -> str:
     if ReferenceScheme(scheme) is ReferenceScheme.OGM:
         return ogm_reference(year, sequence)
     return rf_reference(year, sequence)
+
+
+def reference_for_number(scheme: ReferenceScheme, number: str) -> str:
+    """Return the compact reference of an invoice numbered like "2026-0007" (the numbering service's form)."""
+    match = _INVOICE_NUMBER.fullmatch(number or "")
+    if match is None:
+        raise ValueError(f"Not an invoice number of the form YYYY-NNNN: {number!r}")
+    return make_reference(scheme, int(match.group(1)), int(match.group(2)))
 
 
 def format_reference(reference: str) -> str:

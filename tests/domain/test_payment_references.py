@@ -14,6 +14,7 @@ from portal.domain.payment_references import (
     make_reference,
     normalize_reference,
     ogm_reference,
+    reference_for_number,
     rf_reference,
     scheme_for_country,
 )
@@ -171,3 +172,11 @@ def test_an_iban_is_not_read_as_an_ogm():
     assert find_references("from BE71 0961 2345 6769") == []
     assert find_references("from BE71096123456769") == []
     assert find_references("ref202600000701") == ["202600000701"]
+
+
+def test_reference_from_an_invoice_number():
+    assert reference_for_number(ReferenceScheme.OGM, "2026-0007") == ogm_reference(2026, 7)
+    assert reference_for_number(ReferenceScheme.RF, "2026-12345") == rf_reference(2026, 12345)
+    for number in ("", "CN-2026-0001", "2026-", "26-0007", "2026-0007x"):
+        with pytest.raises(ValueError):
+            reference_for_number(ReferenceScheme.RF, number)
