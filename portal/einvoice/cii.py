@@ -168,7 +168,7 @@ class _Writer:
     def buyer(self, party: etree._Element) -> None:
         buyer = self.doc.buyer
         address = en16931.buyer_address(self.doc)
-        _ram(party, "Name", buyer.legal_name)
+        _ram(party, "Name", buyer.billed_name)
         self.legal_organization(party, buyer.company_number, address.country)
         if buyer.company or buyer.phone or buyer.email:
             contact = _ram(party, "DefinedTradeContact")

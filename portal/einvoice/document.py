@@ -26,100 +26,92 @@ class NotExpressible(DomainError):
     code = "einvoice_not_expressible"
 
 
-def _text(value: object) -> str | None:
-    """Return a stripped string, or None for nothing or blanks."""
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
+def _text(data: Mapping, key: str) -> str | None:
+    value = data.get(key)
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+# The parties have the shape of the finalize snapshot (the API's `seller` and `buyer`), attribute for
+# attribute, so the snapshot's own value objects can stand in for them.
 
 
 @dataclass(frozen=True)
 class Address:
-    """A postal address; country is ISO 3166-1 alpha-2."""
+    """A postal address; country is an ISO 3166 alpha-2 code, missing lines are empty."""
 
-    line1: str | None
-    city: str | None
+    line1: str
+    line2: str | None
+    postal_code: str
+    city: str
     country: str
-    postal_code: str | None = None
-    line2: str | None = None
 
     @classmethod
-    def from_snapshot(cls, data: Mapping | None) -> Address | None:
-        """Read the address shape of the finalize snapshot; None when there is none."""
-        if not data or not _text(data.get("country")):
+    def from_json(cls, data: Mapping | None) -> Address | None:
+        """Read the snapshot's address; None when there is none."""
+        if not data:
             return None
         return cls(
-            line1=_text(data.get("line1")),
-            line2=_text(data.get("line2")),
-            postal_code=_text(data.get("postal_code")),
-            city=_text(data.get("city")),
-            country=_text(data["country"]).upper(),
+            line1=_text(data, "line1") or "",
+            line2=_text(data, "line2"),
+            postal_code=_text(data, "postal_code") or "",
+            city=_text(data, "city") or "",
+            country=(_text(data, "country") or "").upper(),
         )
+
+
+_SELLER_DETAILS = ("vat_number", "company_number", "email", "phone", "website", "iban", "bic")
 
 
 @dataclass(frozen=True)
 class Seller:
-    """The merchant's legal identity as snapshotted at finalize."""
+    """The merchant's legal identity as issued."""
 
     legal_name: str
-    address: Address
-    email: str | None = None
+    address: Address | None
     vat_number: str | None = None
     company_number: str | None = None
+    email: str | None = None
     phone: str | None = None
     website: str | None = None
     iban: str | None = None
     bic: str | None = None
 
     @classmethod
-    def from_snapshot(cls, data: Mapping) -> Seller:
+    def from_json(cls, data: Mapping) -> Seller:
         """Read the `seller` snapshot of an invoice or credit note."""
-        address = Address.from_snapshot(data.get("address"))
-        if address is None:
-            raise NotExpressible("The seller's address (at least its country) is missing", "seller")
         return cls(
-            legal_name=_text(data.get("legal_name")) or "",
-            address=address,
-            email=_text(data.get("email")),
-            vat_number=_text(data.get("vat_number")),
-            company_number=_text(data.get("company_number")),
-            phone=_text(data.get("phone")),
-            website=_text(data.get("website")),
-            iban=_text(data.get("iban")),
-            bic=_text(data.get("bic")),
+            legal_name=_text(data, "legal_name") or "",
+            address=Address.from_json(data.get("address")),
+            **{key: _text(data, key) for key in _SELLER_DETAILS},
         )
 
 
 @dataclass(frozen=True)
 class Buyer:
-    """The customer's identity as snapshotted at finalize."""
+    """The customer as issued: a person, or a company with a contact person."""
 
     name: str
-    email: str | None = None
-    company: str | None = None
-    address: Address | None = None
+    company: str | None
+    address: Address | None
     vat_number: str | None = None
     company_number: str | None = None
+    email: str | None = None
     phone: str | None = None
 
-    @property
-    def legal_name(self) -> str:
-        """Return the company when billing a business, else the person's name."""
-        return self.company or self.name
-
     @classmethod
-    def from_snapshot(cls, data: Mapping) -> Buyer:
+    def from_json(cls, data: Mapping) -> Buyer:
         """Read the `buyer` snapshot of an invoice or credit note."""
         return cls(
-            name=_text(data.get("name")) or "",
-            email=_text(data.get("email")),
-            company=_text(data.get("company")),
-            address=Address.from_snapshot(data.get("address")),
-            vat_number=_text(data.get("vat_number")),
-            company_number=_text(data.get("company_number")),
-            phone=_text(data.get("phone")),
+            name=_text(data, "name") or "",
+            company=_text(data, "company"),
+            address=Address.from_json(data.get("address")),
+            **{key: _text(data, key) for key in ("vat_number", "company_number", "email", "phone")},
         )
+
+    @property
+    def billed_name(self) -> str:
+        """Return the name the document is addressed to: the company when there is one."""
+        return self.company or self.name
 
 
 @dataclass(frozen=True)
@@ -222,6 +214,8 @@ class EDocument:
             )
         if not self.lines:
             raise NotExpressible("An e-invoice needs at least one line", "lines")
+        if not self.seller.legal_name or not (self.seller.address and self.seller.address.country):
+            raise NotExpressible("An e-invoice needs the seller's legal name and country", "seller")
         self._check_amounts_add_up()
         self._check_categories()
 
@@ -306,7 +300,7 @@ def tax_groups(
                     subtotal=subtotal,
                     base=tax.base,
                     amount=tax.amount,
-                    exemption_reason=_text(reasons.get(category)) if category in EXEMPT_CATEGORIES else None,
+                    exemption_reason=_text(reasons, category) if category in EXEMPT_CATEGORIES else None,
                 )
             )
     return tuple(groups)

@@ -186,7 +186,10 @@ def exemption(group: TaxGroup) -> tuple[str | None, str | None]:
 
 def buyer_address(document: EDocument) -> Address:
     """Return the buyer's address; EN 16931 needs its country (BR-11), so a customer without one is domestic."""
-    return document.buyer.address or Address(line1=None, city=None, country=document.seller.address.country)
+    address = document.buyer.address
+    if address and address.country:
+        return address
+    return Address(line1="", line2=None, postal_code="", city="", country=document.seller.address.country)
 
 
 def states_vat_numbers(document: EDocument) -> bool:

@@ -131,11 +131,11 @@ class _Writer:
         buyer = self.doc.buyer
         address = en16931.buyer_address(self.doc)
         self.endpoint(party, address.country, buyer.company_number, buyer.vat_number, buyer.email)
-        _cbc(_cac(party, "PartyName"), "Name", buyer.legal_name)
+        _cbc(_cac(party, "PartyName"), "Name", buyer.billed_name)
         self.address(party, address)
         if buyer.vat_number and self.states_vat_numbers:
             self.tax_scheme(party, buyer.vat_number, address.country)
-        self.legal_entity(party, buyer.legal_name, buyer.company_number, address.country)
+        self.legal_entity(party, buyer.billed_name, buyer.company_number, address.country)
         if buyer.email or buyer.phone or buyer.company:
             contact = _cac(party, "Contact")
             if buyer.company:

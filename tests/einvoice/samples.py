@@ -8,7 +8,7 @@ from decimal import Decimal
 from portal.domain.invoices import Line
 from portal.einvoice.document import Address, Buyer, EDocument, InvoiceReference, Seller, issued_document
 
-BRUSSELS = Address(line1="Rue de la Loi 16", postal_code="1000", city="Bruxelles", country="BE")
+BRUSSELS = Address(line1="Rue de la Loi 16", line2=None, postal_code="1000", city="Bruxelles", country="BE")
 
 SELLER = Seller(
     legal_name="Atelier Dupont SRL",
@@ -23,7 +23,7 @@ SELLER = Seller(
 )
 SELLER_DE = Seller(
     legal_name="Müller Werkstatt GmbH",
-    address=Address(line1="Friedrichstraße 12", postal_code="10117", city="Berlin", country="DE"),
+    address=Address(line1="Friedrichstraße 12", line2=None, postal_code="10117", city="Berlin", country="DE"),
     email="rechnung@mueller.example",
     vat_number="DE136695976",
     phone="+49 30 1234567",
@@ -32,7 +32,7 @@ SELLER_DE = Seller(
 )
 SELLER_NL = Seller(
     legal_name="Bakker Design B.V.",
-    address=Address(line1="Keizersgracht 1", postal_code="1015 CJ", city="Amsterdam", country="NL"),
+    address=Address(line1="Keizersgracht 1", line2=None, postal_code="1015 CJ", city="Amsterdam", country="NL"),
     email="facturen@bakker.example",
     vat_number="NL853746333B01",
     company_number="12345678",
@@ -43,7 +43,7 @@ BUYER_BE = Buyer(
     name="Jan Peeters",
     company="Peeters BV",
     email="jan@peeters.example",
-    address=Address(line1="Meir 1", postal_code="2000", city="Antwerpen", country="BE"),
+    address=Address(line1="Meir 1", line2=None, postal_code="2000", city="Antwerpen", country="BE"),
     vat_number="BE 0417.497.106",
     company_number="0417497106",
 )
@@ -51,7 +51,7 @@ BUYER_FR = Buyer(
     name="Claire Martin",
     company="Martin & Fils SARL",
     email="claire@martin.example",
-    address=Address(line1="12 rue de Rivoli", postal_code="75001", city="Paris", country="FR"),
+    address=Address(line1="12 rue de Rivoli", line2=None, postal_code="75001", city="Paris", country="FR"),
     vat_number="FR40303265045",
     company_number="303265045",
 )
@@ -59,14 +59,14 @@ BUYER_DE = Buyer(
     name="Anna Schmidt",
     company="Schmidt KG",
     email="anna@schmidt.example",
-    address=Address(line1="Königsallee 5", postal_code="40212", city="Düsseldorf", country="DE"),
+    address=Address(line1="Königsallee 5", line2=None, postal_code="40212", city="Düsseldorf", country="DE"),
     vat_number="DE136695976",
 )
 BUYER_NL = Buyer(
     name="Pieter de Vries",
     company="De Vries Bouw B.V.",
     email="pieter@devries.example",
-    address=Address(line1="Coolsingel 40", postal_code="3011 AD", city="Rotterdam", country="NL"),
+    address=Address(line1="Coolsingel 40", line2=None, postal_code="3011 AD", city="Rotterdam", country="NL"),
     vat_number="NL853746333B01",
     company_number="87654321",
 )
@@ -74,7 +74,7 @@ BUYER_US = Buyer(
     name="Sam Lee",
     company="Lee Imports Inc.",
     email="sam@lee.example",
-    address=Address(line1="1 Market St", postal_code="94105", city="San Francisco", country="US"),
+    address=Address(line1="1 Market St", line2=None, postal_code="94105", city="San Francisco", country="US"),
     company_number="12-3456789",
 )
 #: A Belgian association: an enterprise number, no VAT number.
@@ -82,18 +82,21 @@ BUYER_NO_VAT = Buyer(
     name="Els Wouters",
     company="VZW De Kring",
     email="els@dekring.example",
-    address=Address(line1="Kerkstraat 3", postal_code="9000", city="Gent", country="BE"),
+    address=Address(line1="Kerkstraat 3", line2=None, postal_code="9000", city="Gent", country="BE"),
     company_number="0202.239.951",
 )
 #: A business whose address was never recorded.
-BUYER_NO_ADDRESS = Buyer(name="Luc Maes", company="Maes Consult", email="luc@maes.example", vat_number="BE0477472701")
+BUYER_NO_ADDRESS = Buyer(
+    name="Luc Maes", company="Maes Consult", address=None, email="luc@maes.example", vat_number="BE0477472701"
+)
 #: Consumers have no Peppol participant identifier: their electronic address is their email (EM).
 CONSUMER = Buyer(
     name="Marie Dubois",
+    company=None,
     email="marie@example.org",
-    address=Address(line1="Avenue Louise 54", postal_code="1050", city="Ixelles", country="BE"),
+    address=Address(line1="Avenue Louise 54", line2=None, postal_code="1050", city="Ixelles", country="BE"),
 )
-CONSUMER_NO_ADDRESS = Buyer(name="Tom Janssens", email="tom@example.org")
+CONSUMER_NO_ADDRESS = Buyer(name="Tom Janssens", company=None, address=None, email="tom@example.org")
 
 EXEMPTION_REASONS = {
     "E": "Exempt under article 44 of the Belgian VAT Code",

@@ -13,7 +13,7 @@ from lxml import etree
 from portal.domain.invoices import MAX_UNIT_AMOUNT, compute_totals
 from portal.einvoice import en16931
 from portal.einvoice.cii import cii_xml
-from portal.einvoice.document import EDocument, NotExpressible, TaxGroup
+from portal.einvoice.document import Buyer, EDocument, NotExpressible, Seller, TaxGroup
 from portal.einvoice.ubl import ubl_xml
 from tests.einvoice.samples import (
     BUYER_BE,
@@ -313,6 +313,43 @@ def documents(draw):
 def test_any_document_the_domain_computes_passes_the_rules(rules, document):
     for write in WRITERS.values():
         rules.assert_valid(write(document))
+
+
+def test_parties_are_read_from_the_finalize_snapshot(rules):
+    """The snapshot shape agreed for `seller` and `buyer` (stored on documents, returned by the API)."""
+    seller = Seller.from_json(
+        {
+            "legal_name": "Atelier Dupont SRL",
+            "address": {
+                "line1": "Rue de la Loi 16",
+                "line2": None,
+                "postal_code": "1000",
+                "city": "Bruxelles",
+                "country": "be",
+            },
+            "vat_number": "BE0403170701",
+            "company_number": "0403.170.701",
+            "email": "billing@atelier-dupont.example",
+            "phone": None,
+            "website": "",
+            "iban": "BE71096123456769",
+            "bic": "GKCCBEBB",
+        }
+    )
+    buyer = Buyer.from_json(
+        {
+            "name": "Tom Janssens",
+            "company": None,
+            "address": None,
+            "vat_number": None,
+            "company_number": None,
+            "email": "tom@example.org",
+            "phone": None,
+        }
+    )
+    assert seller == SELLER.__class__(**{**SELLER.__dict__, "phone": None, "website": None, "iban": "BE71096123456769"})
+    assert buyer == CONSUMER_NO_ADDRESS
+    rules.assert_valid(cii_xml(invoice([(line(), "S")], seller=seller, buyer=buyer)))
 
 
 def test_supply_date_is_the_delivery_date():
