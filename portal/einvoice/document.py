@@ -127,13 +127,16 @@ class DocumentLine:
     net: int
 
     @classmethod
-    def issued(cls, line: Line, tax_category: str = "S") -> DocumentLine:
-        """Take the domain's line and its VAT category; the net is the domain's, never recomputed."""
+    def issued(cls, line: Line, tax_category: str | None = None) -> DocumentLine:
+        """Take the domain's line and its VAT category; the net is the domain's, never recomputed.
+
+        Without a category a line is standard rated, or zero rated at 0 % (BR-S-05 forbids S at 0 %).
+        """
         return cls(
             description=line.description.strip(),
             quantity=line.quantity,
             unit_amount=line.unit_amount,
-            tax_category=tax_category,
+            tax_category=tax_category or ("S" if line.tax_rate > 0 else "Z"),
             tax_rate=line.tax_rate,
             discount_percent=line.discount_percent,
             net=line.net,
@@ -314,7 +317,7 @@ def issued_document(
     currency: str,
     seller: Seller,
     buyer: Buyer,
-    lines: Sequence[tuple[Line, str]],
+    lines: Sequence[tuple[Line, str | None]],
     discount_percent: Decimal = Decimal("0"),
     exemption_reasons: Mapping[str, str] | None = None,
     **details,

@@ -134,6 +134,11 @@ def test_amounts_are_the_domains_per_category_and_rate():
     assert len(allowances) == 2 and sum(allowances) == Decimal(totals.discount) / 100
 
 
+def test_a_line_without_category_is_standard_or_zero_rated():
+    document = invoice([(line("1", 1000, "21"), None), (line("1", 500, "0"), None)])
+    assert [(line.tax_category, line.tax_rate) for line in document.lines] == [("S", Decimal(21)), ("Z", Decimal(0))]
+
+
 def test_a_category_is_grouped_apart_from_another_at_the_same_rate():
     document = invoice([(line("1", 1000, "0"), "Z"), (line("1", 2000, "0"), "E"), (line("1", 500, "0"), "E")])
     assert [(g.category, g.rate, g.base) for g in document.taxes] == [
