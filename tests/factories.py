@@ -16,8 +16,18 @@ SPEC_POLICY = LateFeePolicy(annual_rate=Decimal("12"), fee_percent=Decimal("0"),
 _counter = iter(range(1, 10**9))
 
 
+#: A legal identity complete enough to issue documents (EU VAT Directive art. 226).
+LEGAL_IDENTITY = {
+    "address_line1": "Rue de la Loi 16",
+    "postal_code": "1000",
+    "city": "Brussels",
+    "country": "BE",
+}
+
+
 def make_merchant(name: str = "Acme", *, policy: LateFeePolicy | None = SPEC_POLICY, **fields) -> Merchant:
     merchant = merchants.create_merchant(name=name, slug=f"m{next(_counter)}", timezone=fields.pop("timezone", "UTC"))
+    fields = {"legal_name": name, **LEGAL_IDENTITY, **fields}
     for key, value in fields.items():
         setattr(merchant, key, value)
     if policy is not None:
@@ -30,8 +40,9 @@ def make_api_key(merchant: Merchant) -> str:
 
 
 def make_customer(merchant: Merchant, name: str = "Jane Cooper", language: str = "en", **fields) -> Customer:
+    """A customer; fields may name company, address (an Address), vat_number, company_number, phone."""
     email = fields.pop("email", f"customer{next(_counter)}@example.com")
-    return customers.create_customer(merchant, name=name, email=email, language=language)
+    return customers.create_customer(merchant, name=name, email=email, language=language, **fields)
 
 
 def line(
@@ -40,6 +51,7 @@ def line(
     unit_amount: int = 100000,
     tax_rate: str = "0",
     discount_percent: str = "0",
+    tax_category: str | None = None,
 ) -> Line:
     return Line(
         description=description,
@@ -47,6 +59,7 @@ def line(
         unit_amount=unit_amount,
         tax_rate=Decimal(tax_rate),
         discount_percent=Decimal(discount_percent),
+        tax_category=tax_category,
     )
 
 

@@ -42,3 +42,9 @@ class PaymentExceedsOutstanding(DomainError):
     """Signal a payment larger than the outstanding amount."""
 
     code = "exceeds_outstanding"
+
+
+class IncompleteDocument(DomainError):
+    """Signal a draft that lacks what a legal invoice must state (EU VAT Directive art. 226)."""
+
+    code = "incomplete"

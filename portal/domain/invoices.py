@@ -1,4 +1,4 @@
-"""Invoice lines, discounts, tax per rate, totals and lifecycle rules."""
+"""Invoice lines, discounts, tax per (VAT category, rate), totals and lifecycle rules."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 
-from portal.domain.errors import InvalidAmount, InvalidTransition
+from portal.domain.errors import IncompleteDocument, InvalidAmount, InvalidTransition
 from portal.domain.money import EXACT_PRECISION, check_decimal, check_int, round_half_up
+from portal.domain.vat import (
+    CATEGORY_ORDER,
+    NEEDS_BUYER_VAT,
+    TaxCategory,
+    check_category_rate,
+    default_category,
+    tax_category,
+)
 
 MAX_QUANTITY = Decimal("1000000")
 MAX_UNIT_AMOUNT = 10**12
@@ -65,13 +73,17 @@ def _rate_key(rate: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class Line:
-    """One invoice or credit-note line; unit_amount is in minor units."""
+    """One invoice or credit-note line; unit_amount is in minor units.
+
+    tax_category is the EN 16931 code; left out (None) it is S, or Z for a 0 % line.
+    """
 
     description: str
     quantity: Decimal
     unit_amount: int
     tax_rate: Decimal
     discount_percent: Decimal = Decimal("0")
+    tax_category: TaxCategory | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.description, str):
@@ -87,6 +99,9 @@ class Line:
         check_int(self.unit_amount, "unit_amount", maximum=MAX_UNIT_AMOUNT)
         check_decimal(self.tax_rate, "tax_rate", maximum=MAX_PERCENT, places=2)
         _check_discount_percent(self.discount_percent)
+        category = default_category(self.tax_rate) if self.tax_category is None else tax_category(self.tax_category)
+        check_category_rate(category, self.tax_rate)
+        object.__setattr__(self, "tax_category", category)
 
     @property
     def net(self) -> int:
@@ -99,8 +114,9 @@ class Line:
 
 @dataclass(frozen=True)
 class TaxAmount:
-    """The tax of one rate: its discounted base and the amount, in minor units."""
+    """The tax of one (category, rate): its discounted base and the amount, in minor units."""
 
+    category: TaxCategory
     rate: Decimal
     base: int
     amount: int
@@ -118,26 +134,36 @@ class Totals:
     total: int
 
 
+def _group_order(key: tuple[TaxCategory, Decimal]) -> tuple[Decimal, int]:
+    # By rate first, so a plain invoice lists its rates as before; categories in EN 16931 order.
+    category, rate = key
+    return rate, CATEGORY_ORDER.index(category)
+
+
 def compute_totals(lines: Sequence[Line], discount_percent: Decimal = Decimal("0")) -> Totals:
-    """Compute the totals, discounting and taxing per rate with one rounding each (EU practice)."""
+    """Compute the totals, discounting and taxing per (category, rate) with one rounding each (EU practice).
+
+    This is the one place the tax breakdown is computed: pages, PDFs, the API and e-invoices read it.
+    """
     _check_discount_percent(discount_percent)
-    subtotals: dict[Decimal, int] = {}
+    subtotals: dict[tuple[TaxCategory, Decimal], int] = {}
     for line in lines:
-        key = _rate_key(line.tax_rate)
+        key = (line.tax_category, _rate_key(line.tax_rate))
         subtotals[key] = subtotals.get(key, 0) + line.net
 
     taxes = []
     discount = 0
-    for rate in sorted(subtotals):
-        rate_subtotal = subtotals[rate]
-        # The invoice discount is split per rate so each base is what is taxed,
+    for key in sorted(subtotals, key=_group_order):
+        category, rate = key
+        group_subtotal = subtotals[key]
+        # The invoice discount is split per group so each base is what is taxed,
         # and the invoice's discount is the sum of these rounded parts.
         with localcontext(prec=EXACT_PRECISION):
-            rate_discount = round_half_up(rate_subtotal * discount_percent / _HUNDRED)
-            base = rate_subtotal - rate_discount
+            group_discount = round_half_up(group_subtotal * discount_percent / _HUNDRED)
+            base = group_subtotal - group_discount
             amount = round_half_up(base * rate / _HUNDRED)
-        discount += rate_discount
-        taxes.append(TaxAmount(rate=rate, base=base, amount=amount))
+        discount += group_discount
+        taxes.append(TaxAmount(category=category, rate=rate, base=base, amount=amount))
 
     subtotal = sum(subtotals.values())
     net = subtotal - discount
@@ -150,3 +176,30 @@ def compute_totals(lines: Sequence[Line], discount_percent: Decimal = Decimal("0
         tax=tax,
         total=net + tax,
     )
+
+
+def check_finalizable(
+    lines: Sequence[Line], total: int, missing_seller_fields: Sequence[str], buyer_vat_number: str | None
+) -> None:
+    """Raise unless a draft holds what a legal invoice needs (EU VAT Directive art. 226).
+
+    The seller's legal name and address, at least one line with an amount, and the buyer's VAT
+    number when a line is reverse-charged or an intra-Community supply.
+    """
+    if missing_seller_fields:
+        raise IncompleteDocument(
+            "Complete your company's legal name and address (Settings → Company) before finalizing: "
+            + ", ".join(missing_seller_fields)
+            + " missing",
+            f"seller.{missing_seller_fields[0]}",
+        )
+    if not any(line.net > 0 for line in lines):
+        raise IncompleteDocument("An invoice needs at least one line with an amount to be finalized", "lines")
+    if total <= 0:
+        raise IncompleteDocument("An invoice needs a total above zero to be finalized", "lines")
+    needing_vat = sorted({line.tax_category.value for line in lines if line.tax_category in NEEDS_BUYER_VAT})
+    if needing_vat and not buyer_vat_number:
+        raise IncompleteDocument(
+            f"Lines of category {' and '.join(needing_vat)} need the customer's VAT number: add it to the customer first",
+            "customer.vat_number",
+        )

@@ -19,9 +19,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from portal.domain.invoices import InvoiceStatus, Line
+from portal.domain.vat import TaxCategory
 from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
 from portal.models.customer import Customer
 from portal.models.invoice import Invoice
+from portal.models.lines import TAX_CATEGORY_CHECK
 
 
 class BillableColumns:
@@ -37,6 +39,8 @@ class BillableColumns:
     currency: Mapped[str] = mapped_column(String(3))
     #: Tax in percent.
     tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4))
+    #: EN 16931 VAT category of the line it becomes: S, Z, E, AE, K, G or O.
+    tax_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
 
     def to_line(self) -> Line:
         """Return it as an invoice line."""
@@ -45,6 +49,7 @@ class BillableColumns:
             quantity=self.quantity,
             unit_amount=self.unit_amount,
             tax_rate=self.tax_rate,
+            tax_category=TaxCategory(self.tax_category),
         )
 
 
@@ -55,6 +60,7 @@ class Charge(BillableColumns, Base):
     __table_args__ = (
         CheckConstraint("unit_amount >= 0", name="unit_amount_non_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(TAX_CATEGORY_CHECK, name="tax_category_known"),
     )
 
     #: Row id.
@@ -90,6 +96,7 @@ class RecurringLine(BillableColumns, Base):
     __table_args__ = (
         CheckConstraint("unit_amount >= 0", name="unit_amount_non_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(TAX_CATEGORY_CHECK, name="tax_category_known"),
     )
 
     #: Row id.

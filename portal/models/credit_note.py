@@ -7,13 +7,15 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.parties import Buyer, Seller
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.customer import Customer
+from portal.models.identity import IssuedDocumentColumns
 from portal.models.invoice import Invoice
-from portal.models.lines import LineColumns
+from portal.models.lines import TAX_CATEGORY_CHECK, LineColumns
 
 
-class CreditNote(Base):
+class CreditNote(IssuedDocumentColumns, Base):
     """A credit note against one invoice, numbered from its own sequence when issued."""
 
     __tablename__ = "credit_notes"
@@ -43,6 +45,16 @@ class CreditNote(Base):
         back_populates="credit_note", order_by="CreditNoteLine.position", cascade="all, delete-orphan"
     )
 
+    # A credit note is issued at once: its snapshot is always there; these serve rows being built.
+    def _live_seller(self) -> Seller:
+        return self.invoice.merchant.legal_identity
+
+    def _live_buyer(self) -> Buyer:
+        return self.customer.legal_identity
+
+    def _live_language(self) -> str:
+        return self.customer.language
+
 
 class CreditNoteLine(LineColumns, Base):
     """One line of a credit note."""
@@ -51,6 +63,7 @@ class CreditNoteLine(LineColumns, Base):
     __table_args__ = (
         CheckConstraint("unit_amount >= 0 AND net_amount >= 0", name="amounts_non_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(TAX_CATEGORY_CHECK, name="tax_category_known"),
     )
 
     credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_notes.id", ondelete="CASCADE"), index=True)

@@ -7,19 +7,25 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.parties import Buyer
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.identity import IdentityColumns
 from portal.models.merchant import Merchant
 
 
-class Customer(Base):
+class Customer(IdentityColumns, Base):
     """Someone billed by one merchant; enters the portal through magic links."""
 
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    #: The person's name (the contact person when billing a company).
     name: Mapped[str] = mapped_column(String(200))
+    #: Where invoices and portal links are mailed.
     email: Mapped[str] = mapped_column(String(254))
+    #: Legal name of the company billed, when the customer is a business; documents are addressed to it.
+    company: Mapped[str | None] = mapped_column(String(200))
     #: Portal, mail and PDF language (en, fr, nl, de).
     language: Mapped[str] = mapped_column(String(8), default="en")
     #: Part of every magic link; raising it revokes all links issued before.
@@ -27,3 +33,16 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     merchant: Mapped[Merchant] = relationship()
+
+    @property
+    def legal_identity(self) -> Buyer:
+        """Return the buyer as a document issued now would print it."""
+        return Buyer(
+            name=self.name,
+            company=self.company,
+            address=self.address,
+            vat_number=self.vat_number,
+            company_number=self.company_number,
+            email=self.email,
+            phone=self.phone,
+        )

@@ -21,9 +21,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.invoices import InvoiceStatus
 from portal.domain.late_fees import LateFeePolicy
+from portal.domain.parties import Buyer, Seller
 from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
 from portal.models.customer import Customer
-from portal.models.lines import LineColumns
+from portal.models.identity import IssuedDocumentColumns
+from portal.models.lines import TAX_CATEGORY_CHECK, LineColumns
 from portal.models.merchant import Merchant
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 STATUSES = tuple(s.value for s in InvoiceStatus)
 
 
-class Invoice(Base):
+class Invoice(IssuedDocumentColumns, Base):
     """An invoice: a draft until finalized, then open, paid or void."""
 
     __tablename__ = "invoices"
@@ -53,12 +55,17 @@ class Invoice(Base):
     status: Mapped[str] = mapped_column(String(8), default=InvoiceStatus.DRAFT.value, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     issue_date: Mapped[date] = mapped_column(Date)
+    #: The day the goods or services were supplied (art. 226 (7)); NULL means the issue date.
+    supply_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     #: Invoice-level discount in percent, applied to the sum of line nets.
     discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
     notes: Mapped[str | None] = mapped_column(Text)
-    #: Overrides the merchant's default terms when set.
+    #: On a draft, overrides the merchant's default terms when set; from finalize, the terms issued.
     terms: Mapped[str | None] = mapped_column(Text)
+    #: The invoice mail as issued, {subject, body} with placeholders, in the document's language;
+    #: NULL on drafts (and on invoices finalized before it was kept: the built-in wording applies).
+    mail_template: Mapped[dict | None] = mapped_column(JSON)
     #: Totals in minor units, recomputed by the domain whenever lines change.
     subtotal: Mapped[int] = mapped_column(BigInteger, default=0)
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -86,6 +93,25 @@ class Invoice(Base):
     credit_notes: Mapped[list[CreditNote]] = relationship(
         back_populates="invoice", order_by="(CreditNote.issue_date, CreditNote.id)"
     )
+
+    def _live_seller(self) -> Seller:
+        return self.merchant.legal_identity
+
+    def _live_buyer(self) -> Buyer:
+        return self.customer.legal_identity
+
+    def _live_language(self) -> str:
+        return self.customer.language
+
+    @property
+    def document_terms(self) -> str | None:
+        """Return the terms the invoice shows: as issued, or on a draft its own else the merchant's."""
+        return self.terms if self.is_issued else (self.terms or self.merchant.terms)
+
+    @property
+    def document_supply_date(self) -> date:
+        """Return the supply date, which is the issue date unless another was given."""
+        return self.supply_date or self.issue_date
 
     @property
     def state(self) -> InvoiceStatus:
@@ -122,6 +148,7 @@ class InvoiceLine(LineColumns, Base):
     __table_args__ = (
         CheckConstraint("unit_amount >= 0 AND net_amount >= 0", name="amounts_non_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(TAX_CATEGORY_CHECK, name="tax_category_known"),
     )
 
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)

@@ -8,7 +8,11 @@ from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.domain.invoices import Line
+from portal.domain.vat import CATEGORY_CODES, TaxCategory
 from portal.models.base import ExactDecimal
+
+#: The CHECK every table of lines carries on its tax_category column.
+TAX_CATEGORY_CHECK = f"tax_category IN {CATEGORY_CODES!r}"
 
 
 class LineColumns:
@@ -22,8 +26,10 @@ class LineColumns:
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal(15, 3))
     #: Unit price in minor units.
     unit_amount: Mapped[int] = mapped_column(BigInteger)
-    #: Percent, e.g. 21 or 5.5.
+    #: Percent, e.g. 21 or 5.5; 0 for every category but S.
     tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4))
+    #: EN 16931 VAT category: S, Z, E, AE, K, G or O.
+    tax_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
     #: Line discount in percent.
     discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
     #: round(quantity × unit_amount × (1 − discount)), kept for listings.
@@ -39,6 +45,7 @@ class LineColumns:
             quantity=line.quantity,
             unit_amount=line.unit_amount,
             tax_rate=line.tax_rate,
+            tax_category=line.tax_category.value,
             discount_percent=line.discount_percent,
             net_amount=line.net,
         )
@@ -51,4 +58,5 @@ class LineColumns:
             unit_amount=self.unit_amount,
             tax_rate=self.tax_rate,
             discount_percent=self.discount_percent,
+            tax_category=TaxCategory(self.tax_category),
         )

@@ -20,11 +20,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.late_fees import LateFeePolicy
+from portal.domain.parties import Seller
 from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
+from portal.models.identity import IdentityColumns
 
 
-class Merchant(Base):
-    """A company that bills its customers through the portal."""
+class Merchant(IdentityColumns, Base):
+    """A company that bills its customers through the portal; its legal identity is the seller on documents."""
 
     __tablename__ = "merchants"
     __table_args__ = (
@@ -33,16 +35,24 @@ class Merchant(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Company name, shown in the browser tab, mails and documents.
+    #: Trading name (the brand), shown in the browser tab, the portal's header and as the mails' sender.
     name: Mapped[str] = mapped_column(String(200))
+    #: Registered legal name, printed as the seller on invoices and credit notes.
+    legal_name: Mapped[str | None] = mapped_column(String(200))
     #: Short unique handle used by the CLI.
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     #: IANA time zone; "today" (due dates, days late) is the merchant's today.
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels")
     #: ISO 4217 code used when an invoice names none.
     default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    #: Contact address shown to customers and used as Reply-To.
+    #: Contact address shown to customers and on documents, and used as Reply-To.
     support_email: Mapped[str | None] = mapped_column(String(254))
+    #: Website shown on documents.
+    website: Mapped[str | None] = mapped_column(String(200))
+    #: The account customers pay transfers to, compact (BE68539007547034), checked by schwifty.
+    iban: Mapped[str | None] = mapped_column(String(34))
+    #: The bank's BIC, compact (GKCCBEBB).
+    bic: Mapped[str | None] = mapped_column(String(11))
     #: Logo, already re-encoded as PNG by the upload path.
     logo_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: Brand colours as #rrggbb.
@@ -72,6 +82,21 @@ class Merchant(Base):
             fee_percent=self.late_fee_percent,
             fee_minimum=self.late_fee_minimum,
             grace_days=self.late_grace_days,
+        )
+
+    @property
+    def legal_identity(self) -> Seller:
+        """Return the seller as a document issued now would print it."""
+        return Seller(
+            legal_name=self.legal_name or self.name,
+            address=self.address,
+            vat_number=self.vat_number,
+            company_number=self.company_number,
+            email=self.support_email,
+            phone=self.phone,
+            website=self.website,
+            iban=self.iban,
+            bic=self.bic,
         )
 
     def today(self) -> date:

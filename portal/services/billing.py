@@ -22,11 +22,17 @@ from portal.services.errors import Conflict, NotFound
 from portal.services.issuing import issue_invoice
 
 
-def _check_line(description: str, quantity: Decimal, unit_amount: int, tax_rate: Decimal) -> str:
-    # The domain's line holds the bounds for descriptions, quantities, prices and rates.
+def _check_line(
+    description: str, quantity: Decimal, unit_amount: int, tax_rate: Decimal, tax_category: str | None
+) -> Line:
+    # The domain's line holds the bounds for descriptions, quantities, prices, rates and categories.
     return Line(
-        description=description, quantity=quantity, unit_amount=unit_amount, tax_rate=tax_rate
-    ).description.strip()
+        description=description.strip(),
+        quantity=quantity,
+        unit_amount=unit_amount,
+        tax_rate=tax_rate,
+        tax_category=tax_category,
+    )
 
 
 def record_charge(
@@ -38,19 +44,22 @@ def record_charge(
     unit_amount: int,
     tax_rate: Decimal,
     currency: str | None = None,
+    tax_category: str | None = None,
 ) -> Charge:
     """Record a billable item against a customer, to be invoiced later."""
     currency = currency or customer.merchant.default_currency
     currency_exponent(currency)
+    line = _check_line(description, quantity, unit_amount, tax_rate, tax_category)
     charge = Charge(
         merchant_id=customer.merchant_id,
         customer=customer,
-        description=_check_line(description, quantity, unit_amount, tax_rate),
+        description=line.description,
         charged_on=charged_on,
         quantity=quantity,
         unit_amount=unit_amount,
         currency=currency,
         tax_rate=tax_rate,
+        tax_category=line.tax_category.value,
     )
     db.session.add(charge)
     db.session.flush()
@@ -138,17 +147,25 @@ def draft_from_charges(
 
 
 def add_recurring_line(
-    customer: Customer, *, description: str, quantity: Decimal, unit_amount: int, tax_rate: Decimal
+    customer: Customer,
+    *,
+    description: str,
+    quantity: Decimal,
+    unit_amount: int,
+    tax_rate: Decimal,
+    tax_category: str | None = None,
 ) -> RecurringLine:
     """Add a line that goes on every monthly invoice of the customer."""
+    checked = _check_line(description, quantity, unit_amount, tax_rate, tax_category)
     line = RecurringLine(
         merchant_id=customer.merchant_id,
         customer_id=customer.id,
-        description=_check_line(description, quantity, unit_amount, tax_rate),
+        description=checked.description,
         quantity=quantity,
         unit_amount=unit_amount,
         currency=customer.merchant.default_currency,
         tax_rate=tax_rate,
+        tax_category=checked.tax_category.value,
     )
     db.session.add(line)
     db.session.flush()

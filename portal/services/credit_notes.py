@@ -8,8 +8,9 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.domain.credit_notes import check_credit
-from portal.domain.errors import DomainError
+from portal.domain.errors import DomainError, IncompleteDocument
 from portal.domain.invoices import InvoiceStatus, Line, compute_totals
+from portal.domain.vat import NEEDS_BUYER_VAT, exemption_reasons
 from portal.extensions import db
 from portal.models import CreditNote, CreditNoteLine, Invoice, Merchant
 from portal.services.errors import Conflict, NotFound
@@ -33,6 +34,24 @@ def issue_credit_note(
         raise DomainError("A credit note needs at least one line", "lines")
     totals = compute_totals(lines)
     check_credit(totals.total, invoice.total, invoice.credited, invoice.paid)
+    # A credit note is a document of its own, issued now: it keeps today's parties and language,
+    # and the invoice's own exemption wording where it uses the same category in the same language.
+    seller, buyer = merchant.legal_identity, invoice.customer.legal_identity
+    missing = seller.missing()
+    if missing:
+        raise IncompleteDocument(
+            "Complete your company's legal name and address (Settings → Company) before issuing a credit note: "
+            + ", ".join(missing)
+            + " missing",
+            f"seller.{missing[0]}",
+        )
+    categories = {line.tax_category for line in lines}
+    if categories & NEEDS_BUYER_VAT and not buyer.vat_number:
+        raise IncompleteDocument(
+            "Reverse-charged and intra-Community lines need the customer's VAT number", "customer.vat_number"
+        )
+    language = invoice.customer.language
+    same_language = invoice.document_language == language
     note = CreditNote(
         merchant_id=merchant.id,
         invoice=invoice,
@@ -40,6 +59,12 @@ def issue_credit_note(
         number=next_document_number(merchant.id, "credit_note", issue_date.year),
         issue_date=issue_date,
         reason=reason,
+        seller=seller.to_json(),
+        buyer=buyer.to_json(),
+        language=language,
+        exemption_reasons=exemption_reasons(
+            categories, language, invoice.document_exemption_reasons if same_language else None
+        ),
         currency=invoice.currency,
         subtotal=totals.subtotal,
         net_amount=totals.net,

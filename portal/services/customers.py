@@ -1,14 +1,19 @@
-"""Customers of a merchant."""
+"""Customers of a merchant: who they are (name, company, address, VAT and company numbers) and how to reach them."""
 
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from portal.domain.errors import DomainError
+from portal.domain.identifiers import check_party_numbers, optional_text
+from portal.domain.parties import Address
 from portal.extensions import db
 from portal.models import Customer, Merchant
 from portal.services.errors import NotFound
+
+#: Stands for "not given" in a partial update, where None means "clear it".
+UNSET = object()
 
 
 def check_language(language: str) -> str:
@@ -19,12 +24,46 @@ def check_language(language: str) -> str:
     return language
 
 
-def create_customer(merchant: Merchant, *, name: str, email: str, language: str = "en") -> Customer:
-    """Create a customer of the merchant."""
-    name = name.strip()
+def _name(name: str) -> str:
+    name = (name or "").strip()
     if not name:
         raise DomainError("A customer needs a name", "name")
-    customer = Customer(merchant=merchant, name=name, email=email.strip(), language=check_language(language))
+    if len(name) > 200:
+        raise DomainError("The name is at most 200 characters", "name")
+    return name
+
+
+def _set_identity(customer: Customer, changes: dict) -> None:
+    """Apply the identity fields given, checking VAT and company numbers against the resulting address."""
+    if "address" in changes:
+        customer.set_address(changes["address"])
+    if "company" in changes:
+        customer.company = optional_text(changes["company"], "company", 200)
+    if "phone" in changes:
+        customer.phone = optional_text(changes["phone"], "phone", 40)
+    vat = changes.get("vat_number", customer.vat_number)
+    company_number = changes.get("company_number", customer.company_number)
+    customer.vat_number, customer.company_number = check_party_numbers(vat, company_number, customer.country)
+
+
+def create_customer(
+    merchant: Merchant,
+    *,
+    name: str,
+    email: str,
+    language: str = "en",
+    company: str | None = None,
+    address: Address | None = None,
+    vat_number: str | None = None,
+    company_number: str | None = None,
+    phone: str | None = None,
+) -> Customer:
+    """Create a customer of the merchant."""
+    customer = Customer(merchant=merchant, name=_name(name), email=email.strip(), language=check_language(language))
+    _set_identity(
+        customer,
+        dict(company=company, address=address, vat_number=vat_number, company_number=company_number, phone=phone),
+    )
     db.session.add(customer)
     db.session.flush()
     return customer
@@ -46,14 +85,27 @@ def revoke_links(customer: Customer) -> None:
     db.session.flush()
 
 
-def update_customer(customer: Customer, *, name: str, email: str, language: str) -> Customer:
-    """Change a customer's name, address and language."""
-    name = name.strip()
-    if not name:
-        raise DomainError("A customer needs a name", "name")
-    customer.name = name
-    customer.email = email.strip()
-    customer.language = check_language(language)
+def update_customer(
+    customer: Customer,
+    *,
+    name: str | object = UNSET,
+    email: str | object = UNSET,
+    language: str | object = UNSET,
+    company: str | None | object = UNSET,
+    address: Address | None | object = UNSET,
+    vat_number: str | None | object = UNSET,
+    company_number: str | None | object = UNSET,
+    phone: str | None | object = UNSET,
+) -> Customer:
+    """Change what is given of a customer; documents already finalized keep the customer they were issued to."""
+    if name is not UNSET:
+        customer.name = _name(name)
+    if email is not UNSET:
+        customer.email = email.strip()
+    if language is not UNSET:
+        customer.language = check_language(language)
+    given = dict(company=company, address=address, vat_number=vat_number, company_number=company_number, phone=phone)
+    _set_identity(customer, {key: value for key, value in given.items() if value is not UNSET})
     db.session.flush()
     return customer
 
@@ -61,9 +113,7 @@ def update_customer(customer: Customer, *, name: str, email: str, language: str)
 def search_customers(
     merchant: Merchant, query: str = "", *, limit: int = 50, offset: int = 0
 ) -> tuple[list[Customer], bool]:
-    """Return one page of the merchant's customers whose name or email holds the query, and whether more follow."""
-    from sqlalchemy import func, or_
-
+    """Return one page of the merchant's customers whose name, company or email holds the query, and whether more follow."""
     statement = (
         select(Customer).where(Customer.merchant_id == merchant.id).order_by(func.lower(Customer.name), Customer.id)
     )
@@ -72,6 +122,7 @@ def search_customers(
         statement = statement.where(
             or_(
                 func.lower(Customer.name).contains(query, autoescape=True),
+                func.lower(Customer.company).contains(query, autoescape=True),
                 func.lower(Customer.email).contains(query, autoescape=True),
             )
         )

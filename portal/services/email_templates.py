@@ -26,16 +26,20 @@ def _own(merchant: Merchant, language: str) -> EmailTemplate | None:
     )
 
 
+def invoice_mail_in_force(merchant: Merchant, language: str) -> MailText:
+    """Return the invoice mail a document issued now in that language gets: the merchant's own, else the built-in."""
+    own = _own(merchant, language)
+    if own is not None:
+        return MailText(own.subject, own.body)
+    return INVOICE_MAIL.get(language, INVOICE_MAIL["en"])
+
+
 def invoice_templates(merchant: Merchant, languages: list[str]) -> dict[str, tuple[MailText, bool]]:
     """Return per language the invoice mail in force and whether it is the merchant's own."""
-    result = {}
-    for language in languages:
-        own = _own(merchant, language)
-        if own is not None:
-            result[language] = (MailText(own.subject, own.body), True)
-        else:
-            result[language] = (INVOICE_MAIL.get(language, INVOICE_MAIL["en"]), False)
-    return result
+    return {
+        language: (invoice_mail_in_force(merchant, language), _own(merchant, language) is not None)
+        for language in languages
+    }
 
 
 def _check_placeholders(text: str, field: str) -> None:

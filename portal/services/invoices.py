@@ -9,14 +9,23 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.domain import vat
 from portal.domain.credit_notes import check_payment
 from portal.domain.errors import DomainError
-from portal.domain.invoices import InvoiceStatus, Line, check_transition, compute_totals, is_editable
+from portal.domain.invoices import (
+    InvoiceStatus,
+    Line,
+    check_finalizable,
+    check_transition,
+    compute_totals,
+    is_editable,
+)
 from portal.domain.late_fees import NO_LATE_FEES, Breakdown, Reduction, compute_breakdown
 from portal.domain.money import currency_exponent
 from portal.extensions import db
 from portal.models import Customer, Invoice, InvoiceLine, Merchant, Payment
 from portal.models.base import utcnow
+from portal.services.email_templates import invoice_mail_in_force
 from portal.services.errors import Conflict, NotFound
 from portal.services.numbering import next_document_number
 
@@ -68,8 +77,14 @@ def create_draft(
     discount_percent: Decimal = Decimal("0"),
     notes: str | None = None,
     terms: str | None = None,
+    supply_date: date | None = None,
+    exemption_reasons: dict[str, str | None] | None = None,
 ) -> Invoice:
-    """Create a draft invoice for one of the merchant's customers."""
+    """Create a draft invoice for one of the merchant's customers.
+
+    supply_date defaults to the issue date; exemption_reasons overrides the legal default wording
+    of exempt or reverse-charged categories ({"AE": "…"}).
+    """
     if customer.merchant_id != merchant.id:
         raise NotFound("No such customer", "customer_id")
     currency_exponent(currency)
@@ -79,9 +94,11 @@ def create_draft(
         customer=customer,
         currency=currency,
         issue_date=issue_date,
+        supply_date=supply_date,
         due_date=due_date,
         notes=notes,
         terms=terms,
+        exemption_reasons=vat.check_exemption_reasons(exemption_reasons or {}) or None,
         status=InvoiceStatus.DRAFT.value,
     )
     _set_lines(invoice, lines, discount_percent)
@@ -106,6 +123,8 @@ def update_draft(
     discount_percent: Decimal | None = None,
     notes: str | None | object = _UNSET,
     terms: str | None | object = _UNSET,
+    supply_date: date | None | object = _UNSET,
+    exemption_reasons: dict[str, str | None] | None | object = _UNSET,
 ) -> Invoice:
     """Change a draft; finalized invoices are corrected with credit notes instead."""
     _require_draft(invoice, "edited")
@@ -130,6 +149,10 @@ def update_draft(
         invoice.notes = notes
     if terms is not _UNSET:
         invoice.terms = terms
+    if supply_date is not _UNSET:
+        invoice.supply_date = supply_date
+    if exemption_reasons is not _UNSET:
+        invoice.exemption_reasons = vat.check_exemption_reasons(exemption_reasons or {}) or None
     db.session.flush()
     return invoice
 
@@ -142,17 +165,32 @@ def delete_draft(invoice: Invoice) -> None:
 
 
 def finalize_invoice(invoice: Invoice) -> Invoice:
-    """Number the draft, lock its lines and copy the late-fee policy in force."""
+    """Number the draft, lock it, and keep everything it shows as of now (SPEC §1, "immutable").
+
+    The seller's and buyer's identities, the language, terms, exemption wording, supply date, the
+    late-fee policy and the invoice mail's wording are copied onto the invoice: later changes to the
+    merchant or the customer never reach it.
+    """
     check_transition(invoice.state, InvoiceStatus.OPEN)
-    if not invoice.lines:
-        raise DomainError("An invoice needs at least one line to be finalized", "lines")
-    if invoice.total <= 0:
-        raise DomainError("An invoice needs a total above zero to be finalized", "lines")
-    merchant = invoice.merchant
+    merchant, customer = invoice.merchant, invoice.customer
+    seller, buyer = merchant.legal_identity, customer.legal_identity
+    lines = [line.to_domain() for line in invoice.lines]
+    check_finalizable(lines, invoice.total, seller.missing(), buyer.vat_number)
+    language = customer.language
     policy = merchant.late_fee_policy
     invoice.number = next_document_number(merchant.id, "invoice", invoice.issue_date.year)
     invoice.status = InvoiceStatus.OPEN.value
     invoice.finalized_at = utcnow()
+    invoice.seller = seller.to_json()
+    invoice.buyer = buyer.to_json()
+    invoice.language = language
+    invoice.exemption_reasons = vat.exemption_reasons(
+        {line.tax_category for line in lines}, language, invoice.exemption_reasons
+    )
+    invoice.terms = invoice.terms or merchant.terms
+    invoice.supply_date = invoice.supply_date or invoice.issue_date
+    mail = invoice_mail_in_force(merchant, language)
+    invoice.mail_template = {"subject": mail.subject, "body": mail.body}
     invoice.late_annual_rate = policy.annual_rate
     invoice.late_fee_percent = policy.fee_percent
     invoice.late_fee_minimum = policy.fee_minimum

@@ -1,4 +1,4 @@
-"""Merchants, their staff accounts, API keys and late-fee policy."""
+"""Merchants, their legal identity, staff accounts, API keys and late-fee policy."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from portal.domain.errors import DomainError
+from portal.domain.identifiers import check_bic, check_iban, check_party_numbers, optional_text
 from portal.domain.late_fees import LateFeePolicy
 from portal.domain.money import currency_exponent
+from portal.domain.parties import Address, Seller
 from portal.extensions import db
 from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
@@ -45,6 +47,48 @@ def set_late_fee_policy(merchant: Merchant, policy: LateFeePolicy) -> None:
     merchant.late_fee_minimum = policy.fee_minimum
     merchant.late_grace_days = policy.grace_days
     db.session.flush()
+
+
+def set_company(
+    merchant: Merchant,
+    *,
+    legal_name: str,
+    address: Address | None,
+    email: str,
+    name: str | None = None,
+    vat_number: str | None = None,
+    company_number: str | None = None,
+    phone: str | None = None,
+    website: str | None = None,
+    iban: str | None = None,
+    bic: str | None = None,
+) -> Seller:
+    """Replace the merchant's legal identity; documents issued before keep the one they were issued with.
+
+    VAT and company numbers are checked by their national rules, the IBAN and BIC by theirs; a wrong
+    one is refused naming its field. The trading name shown in the portal changes only when given.
+    """
+    legal_name = optional_text(legal_name, "legal_name", 200)
+    if legal_name is None:
+        raise DomainError("The legal name is required", "legal_name")
+    if address is None:
+        raise DomainError("The address is required: invoices must show it", "address.line1")
+    email = optional_text(email, "email", 254)
+    if email is None:
+        raise DomainError("The email address is required", "email")
+    vat, company = check_party_numbers(vat_number, company_number, address.country)
+    merchant.name = optional_text(name, "name", 200) or merchant.name or legal_name
+    merchant.legal_name = legal_name
+    merchant.set_address(address)
+    merchant.support_email = email
+    merchant.vat_number = vat
+    merchant.company_number = company
+    merchant.phone = optional_text(phone, "phone", 40)
+    merchant.website = optional_text(website, "website", 200)
+    merchant.iban = check_iban(iban) if (iban or "").strip() else None
+    merchant.bic = check_bic(bic) if (bic or "").strip() else None
+    db.session.flush()
+    return merchant.legal_identity
 
 
 def set_send_when_finalized(merchant: Merchant, enabled: bool) -> None:

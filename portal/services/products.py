@@ -14,36 +14,57 @@ from portal.models import Merchant, Product
 from portal.services.errors import NotFound
 
 
-def _check(name: str, unit_amount: int, currency: str, tax_rate: Decimal) -> str:
+def _check(name: str, unit_amount: int, currency: str, tax_rate: Decimal, tax_category: str | None) -> Line:
     name = name.strip()
     if not name:
         raise DomainError("A product needs a name", "name")
     currency_exponent(currency)
-    # The domain's line checks the price and rate bounds once, for products as for lines.
-    Line(description=name, quantity=Decimal(1), unit_amount=unit_amount, tax_rate=tax_rate)
-    return name
+    # The domain's line checks the price, rate and category once, for products as for lines.
+    return Line(
+        description=name, quantity=Decimal(1), unit_amount=unit_amount, tax_rate=tax_rate, tax_category=tax_category
+    )
 
 
-def create_product(merchant: Merchant, *, name: str, unit_amount: int, currency: str, tax_rate: Decimal) -> Product:
+def create_product(
+    merchant: Merchant,
+    *,
+    name: str,
+    unit_amount: int,
+    currency: str,
+    tax_rate: Decimal,
+    tax_category: str | None = None,
+) -> Product:
     """Add a product to the merchant's catalogue."""
+    line = _check(name, unit_amount, currency, tax_rate, tax_category)
     product = Product(
         merchant_id=merchant.id,
-        name=_check(name, unit_amount, currency, tax_rate),
+        name=line.description,
         unit_amount=unit_amount,
         currency=currency,
         tax_rate=tax_rate,
+        tax_category=line.tax_category.value,
     )
     db.session.add(product)
     db.session.flush()
     return product
 
 
-def update_product(product: Product, *, name: str, unit_amount: int, currency: str, tax_rate: Decimal) -> Product:
+def update_product(
+    product: Product,
+    *,
+    name: str,
+    unit_amount: int,
+    currency: str,
+    tax_rate: Decimal,
+    tax_category: str | None = None,
+) -> Product:
     """Change a product; invoices already drafted keep the lines they copied."""
-    product.name = _check(name, unit_amount, currency, tax_rate)
+    line = _check(name, unit_amount, currency, tax_rate, tax_category)
+    product.name = line.description
     product.unit_amount = unit_amount
     product.currency = currency
     product.tax_rate = tax_rate
+    product.tax_category = line.tax_category.value
     db.session.flush()
     return product
 

@@ -16,6 +16,7 @@ from portal.domain.invoices import (
     is_editable,
     is_overdue,
 )
+from portal.domain.vat import TaxCategory
 
 
 def line(quantity="1", unit_amount=1000, tax_rate="21", discount="0", description="Work"):
@@ -58,9 +59,9 @@ def test_tax_is_rounded_per_rate_after_the_invoice_discount():
     # 21 %: 3005 − round(300.5)=301 → base 2704, tax round(567.84)=568
     # 9 %: 1005 − round(100.5)=101 → base 904, tax round(81.36)=81
     assert totals.taxes == (
-        TaxAmount(rate=Decimal("0"), base=0, amount=0),
-        TaxAmount(rate=Decimal("9"), base=904, amount=81),
-        TaxAmount(rate=Decimal("21"), base=2704, amount=568),
+        TaxAmount(category=TaxCategory.ZERO_RATED, rate=Decimal("0"), base=0, amount=0),
+        TaxAmount(category=TaxCategory.STANDARD, rate=Decimal("9"), base=904, amount=81),
+        TaxAmount(category=TaxCategory.STANDARD, rate=Decimal("21"), base=2704, amount=568),
     )
     # Per-rate discounts round up twice; discounting the sum would give 401.
     assert totals.discount == 402
