@@ -21,6 +21,7 @@ from portal.domain.errors import (
 )
 from portal.domain.invoices import Line, compute_totals
 from portal.domain.late_fees import LateFeePolicy
+from portal.domain.parties import Address, Buyer, Seller, check_address
 from portal.extensions import csrf, db
 from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
@@ -170,14 +171,43 @@ def _authenticate() -> None:
 # --- serializers ----------------------------------------------------------------------------
 
 
+def _address_out(address: Address | None) -> s.AddressOut | None:
+    return None if address is None else s.AddressOut(**address.to_json())
+
+
+def _address_in(address: s.AddressIn | None) -> Address | None:
+    if address is None:
+        return None
+    return check_address(
+        line1=address.line1,
+        line2=address.line2,
+        postal_code=address.postal_code,
+        city=address.city,
+        country=address.country,
+    )
+
+
 def _customer_out(customer: Customer) -> s.CustomerOut:
     return s.CustomerOut(
         id=customer.id,
         name=customer.name,
         email=customer.email,
         language=customer.language,
+        company=customer.company,
+        address=_address_out(customer.address),
+        vat_number=customer.vat_number,
+        company_number=customer.company_number,
+        phone=customer.phone,
         created_at=customer.created_at,
     )
+
+
+def _seller_out(seller: Seller) -> s.SellerOut:
+    return s.SellerOut(**{**seller.to_json(), "address": _address_out(seller.address)})
+
+
+def _buyer_out(buyer: Buyer) -> s.BuyerOut:
+    return s.BuyerOut(**{**buyer.to_json(), "address": _address_out(buyer.address)})
 
 
 def _lines_out(rows) -> list[s.LineOut]:
@@ -188,6 +218,7 @@ def _lines_out(rows) -> list[s.LineOut]:
             quantity=row.quantity,
             unit_amount=row.unit_amount,
             tax_rate=row.tax_rate,
+            tax_category=row.tax_category,
             discount_percent=row.discount_percent,
             net_amount=row.net_amount,
         )
@@ -197,7 +228,10 @@ def _lines_out(rows) -> list[s.LineOut]:
 
 def _taxes_out(rows, discount_percent: Decimal = Decimal("0")) -> list[s.TaxOut]:
     totals = compute_totals([row.to_domain() for row in rows], discount_percent)
-    return [s.TaxOut(rate=tax.rate, base=tax.base, amount=tax.amount) for tax in totals.taxes]
+    return [
+        s.TaxOut(tax_category=tax.category.value, rate=tax.rate, base=tax.base, amount=tax.amount)
+        for tax in totals.taxes
+    ]
 
 
 def _payment_out(payment) -> s.PaymentOut:
@@ -224,10 +258,15 @@ def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
         customer_id=invoice.customer_id,
         currency=invoice.currency,
         issue_date=invoice.issue_date,
+        supply_date=invoice.document_supply_date,
         due_date=invoice.due_date,
+        seller=_seller_out(invoice.seller_party),
+        buyer=_buyer_out(invoice.buyer_party),
+        language=invoice.document_language,
         discount_percent=invoice.discount_percent,
         notes=invoice.notes,
         terms=invoice.terms,
+        exemption_reasons=invoice.document_exemption_reasons,
         lines=_lines_out(invoice.lines),
         subtotal=invoice.subtotal,
         discount_amount=invoice.discount_amount,
@@ -274,7 +313,12 @@ def _credit_note_out(note: CreditNote) -> s.CreditNoteOut:
         customer_id=note.customer_id,
         currency=note.currency,
         issue_date=note.issue_date,
+        invoice_issue_date=note.invoice.issue_date,
         reason=note.reason,
+        seller=_seller_out(note.seller_party),
+        buyer=_buyer_out(note.buyer_party),
+        language=note.document_language,
+        exemption_reasons=note.document_exemption_reasons,
         lines=_lines_out(note.lines),
         subtotal=note.subtotal,
         net_amount=note.net_amount,
@@ -295,6 +339,7 @@ def _domain_lines(lines: list[s.LineIn]) -> list[Line]:
                     unit_amount=line.unit_amount,
                     tax_rate=line.tax_rate,
                     discount_percent=line.discount_percent,
+                    tax_category=line.tax_category,
                 )
             )
         except DomainError as exc:
@@ -315,13 +360,64 @@ def _domain_lines(lines: list[s.LineIn]) -> list[Line]:
     errors=(400, 401, 422),
 )
 def create_customer(payload: s.CustomerIn):
-    customer = customers.create_customer(g.merchant, name=payload.name, email=payload.email, language=payload.language)
+    customer = customers.create_customer(
+        g.merchant,
+        name=payload.name,
+        email=payload.email,
+        language=payload.language,
+        company=payload.company,
+        address=_address_in(payload.address),
+        vat_number=payload.vat_number,
+        company_number=payload.company_number,
+        phone=payload.phone,
+    )
     return _customer_out(customer)
+
+
+class CustomerListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: Annotated[str, Field(max_length=100, description="Part of the name, company or email")] = ""
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+@operation(
+    "get",
+    "/customers",
+    summary="List customers",
+    response=s.CustomerListOut,
+    query=CustomerListQuery,
+    errors=(401, 422),
+)
+def list_customers(params: CustomerListQuery):
+    rows, has_more = customers.search_customers(g.merchant, params.q, limit=params.limit, offset=params.offset)
+    return s.CustomerListOut(data=[_customer_out(row) for row in rows], has_more=has_more)
 
 
 @operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut, errors=(401, 404))
 def get_customer(customer_id: int):
     return _customer_out(customers.get_customer(g.merchant, customer_id))
+
+
+@operation(
+    "patch",
+    "/customers/<int:customer_id>",
+    summary="Change a customer (documents already finalized keep the customer they were issued to)",
+    response=s.CustomerOut,
+    body=s.CustomerPatch,
+    errors=(400, 401, 404, 422),
+)
+def update_customer(customer_id: int, payload: s.CustomerPatch):
+    customer = customers.get_customer(g.merchant, customer_id)
+    sent = payload.model_fields_set
+    for name in ("name", "email", "language"):
+        if name in sent and getattr(payload, name) is None:
+            raise ApiError(422, "invalid", f"{name}: cannot be null", name)
+    changes: dict[str, Any] = {name: getattr(payload, name) for name in sent if name != "address"}
+    if "address" in sent:
+        changes["address"] = _address_in(payload.address)
+    customers.update_customer(customer, **changes)
+    return _customer_out(customer)
 
 
 @operation(
@@ -402,6 +498,8 @@ def create_invoice(payload: s.InvoiceIn):
         discount_percent=payload.discount_percent,
         notes=payload.notes,
         terms=payload.terms,
+        supply_date=payload.supply_date,
+        exemption_reasons=payload.exemption_reasons,
     )
     return _invoice_out(invoice, g.merchant.today())
 
@@ -451,7 +549,7 @@ def update_invoice(invoice_id: int, payload: s.InvoicePatch):
     for name in ("currency", "issue_date", "due_date", "discount_percent"):
         if getattr(payload, name) is not None:
             changes[name] = getattr(payload, name)
-    for name in ("notes", "terms"):
+    for name in ("notes", "terms", "supply_date", "exemption_reasons"):
         if name in sent:
             changes[name] = getattr(payload, name)
     invoices.update_draft(invoice, **changes)
@@ -558,6 +656,43 @@ def put_late_fee_policy(payload: s.LateFeePolicyIn):
     )
     merchants.set_late_fee_policy(g.merchant, policy)
     return s.LateFeePolicyOut(**payload.model_dump())
+
+
+def _company_out() -> s.CompanyOut:
+    merchant = g.merchant
+    return s.CompanyOut(name=merchant.name, **_seller_out(merchant.legal_identity).model_dump())
+
+
+@operation(
+    "get", "/settings/company", summary="Fetch the merchant's legal identity", response=s.CompanyOut, errors=(401,)
+)
+def get_company():
+    return _company_out()
+
+
+@operation(
+    "put",
+    "/settings/company",
+    summary="Set the merchant's legal identity and bank details for documents issued from now on",
+    response=s.CompanyOut,
+    body=s.CompanyIn,
+    errors=(400, 401, 422),
+)
+def put_company(payload: s.CompanyIn):
+    merchants.set_company(
+        g.merchant,
+        name=payload.name,
+        legal_name=payload.legal_name,
+        address=_address_in(payload.address),
+        email=payload.email,
+        vat_number=payload.vat_number,
+        company_number=payload.company_number,
+        phone=payload.phone,
+        website=payload.website,
+        iban=payload.iban,
+        bic=payload.bic,
+    )
+    return _company_out()
 
 
 # --- the OpenAPI document ---------------------------------------------------------------------

@@ -71,10 +71,68 @@ class Strict(BaseModel):
 # --- requests -----------------------------------------------------------------------------
 
 
+TaxCategoryCode = Literal["S", "Z", "E", "AE", "K", "G", "O"]
+ExemptCategoryCode = Literal["E", "AE", "K", "G", "O"]
+OptionalText = Annotated[StrictStr, Field(max_length=200)] | None
+VatNumber = Annotated[
+    StrictStr, Field(max_length=30, description="With its country prefix, e.g. BE0477472701; check digits verified")
+]
+CompanyNumber = Annotated[
+    StrictStr,
+    Field(
+        max_length=60,
+        description="Company register number: BE enterprise number, FR SIREN/SIRET, NL KvK, DE Handelsregister",
+    ),
+]
+
+
+class AddressIn(Strict):
+    line1: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    line2: Annotated[StrictStr, Field(max_length=200)] | None = None
+    postal_code: Annotated[StrictStr, Field(min_length=1, max_length=20)]
+    city: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    country: Annotated[StrictStr, Field(min_length=2, max_length=2, description="ISO 3166 alpha-2, e.g. BE")]
+
+
 class CustomerIn(Strict):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
     email: EmailStr
     language: Language = "en"
+    #: Legal name of the company billed, when the customer is a business.
+    company: OptionalText = None
+    address: AddressIn | None = None
+    vat_number: VatNumber | None = None
+    company_number: CompanyNumber | None = None
+    phone: Annotated[StrictStr, Field(max_length=40)] | None = None
+
+
+class CustomerPatch(Strict):
+    """Only the fields sent change; null clears an optional one."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    email: EmailStr | None = None
+    language: Language | None = None
+    company: OptionalText = None
+    address: AddressIn | None = None
+    vat_number: VatNumber | None = None
+    company_number: CompanyNumber | None = None
+    phone: Annotated[StrictStr, Field(max_length=40)] | None = None
+
+
+class CompanyIn(Strict):
+    """The merchant's legal identity, printed as the seller on every document issued from now on."""
+
+    legal_name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    #: Trading name shown in the portal and as the mails' sender; unchanged when left out.
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    address: AddressIn
+    vat_number: VatNumber | None = None
+    company_number: CompanyNumber | None = None
+    email: EmailStr
+    phone: Annotated[StrictStr, Field(max_length=40)] | None = None
+    website: OptionalText = None
+    iban: Annotated[StrictStr, Field(max_length=42)] | None = None
+    bic: Annotated[StrictStr, Field(max_length=11)] | None = None
 
 
 class PortalLinkIn(Strict):
@@ -87,9 +145,13 @@ class LineIn(Strict):
     unit_amount: MinorAmount
     tax_rate: Annotated[Percent, Field(decimal_places=2)]
     discount_percent: Annotated[Percent, Field(decimal_places=2)] = Decimal("0")
+    #: EN 16931 VAT category; left out, S for a positive rate and Z for 0 %. Only S has a rate above 0.
+    tax_category: TaxCategoryCode | None = None
 
 
 Lines = Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+#: Wording replacing the legal default for exempt or reverse-charged categories, e.g. {"AE": "Reverse charge, art. 196"}.
+ExemptionReasons = dict[ExemptCategoryCode, Annotated[StrictStr, Field(max_length=300)]]
 
 
 class InvoiceIn(Strict):
@@ -100,6 +162,9 @@ class InvoiceIn(Strict):
     discount_percent: Annotated[Percent, Field(decimal_places=2)] = Decimal("0")
     notes: ShortText | None = None
     terms: ShortText | None = None
+    #: The day of supply; the issue date when left out.
+    supply_date: IsoDate | None = None
+    exemption_reasons: ExemptionReasons | None = None
     lines: Lines
 
 
@@ -111,6 +176,8 @@ class InvoicePatch(Strict):
     discount_percent: Annotated[Percent, Field(decimal_places=2)] | None = None
     notes: ShortText | None = None
     terms: ShortText | None = None
+    supply_date: IsoDate | None = None
+    exemption_reasons: ExemptionReasons | None = None
     lines: Lines | None = None
 
 
@@ -147,12 +214,62 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class AddressOut(BaseModel):
+    line1: str
+    line2: str | None
+    postal_code: str
+    city: str
+    country: str
+
+
 class CustomerOut(BaseModel):
     id: int
     name: str
     email: str
     language: str
+    company: str | None
+    address: AddressOut | None
+    vat_number: str | None
+    company_number: str | None
+    phone: str | None
     created_at: datetime
+
+
+class CustomerListOut(BaseModel):
+    data: list[CustomerOut]
+    has_more: bool
+
+
+class SellerOut(BaseModel):
+    """The seller as the document was issued (a draft shows the merchant as it is now)."""
+
+    legal_name: str
+    address: AddressOut | None
+    vat_number: str | None
+    company_number: str | None
+    email: str | None
+    phone: str | None
+    website: str | None
+    iban: str | None
+    bic: str | None
+
+
+class BuyerOut(BaseModel):
+    """The buyer as the document was issued (a draft shows the customer as they are now)."""
+
+    name: str
+    company: str | None
+    address: AddressOut | None
+    vat_number: str | None
+    company_number: str | None
+    email: str | None
+    phone: str | None
+
+
+class CompanyOut(SellerOut):
+    """The merchant's legal identity now, with the trading name shown in the portal."""
+
+    name: str
 
 
 class PortalLinkOut(BaseModel):
@@ -166,11 +283,15 @@ class LineOut(BaseModel):
     quantity: Decimal
     unit_amount: int
     tax_rate: Decimal
+    tax_category: TaxCategoryCode
     discount_percent: Decimal
     net_amount: int
 
 
 class TaxOut(BaseModel):
+    """The taxable base and the tax of one (VAT category, rate)."""
+
+    tax_category: TaxCategoryCode
     rate: Decimal
     base: int
     amount: int
@@ -210,7 +331,13 @@ class CreditNoteOut(BaseModel):
     customer_id: int
     currency: str
     issue_date: date
+    #: The issue date of the invoice it corrects.
+    invoice_issue_date: date
     reason: str | None
+    seller: SellerOut
+    buyer: BuyerOut
+    language: str
+    exemption_reasons: dict[str, str]
     lines: list[LineOut]
     subtotal: int
     net_amount: int
@@ -229,10 +356,18 @@ class InvoiceOut(BaseModel):
     customer_id: int
     currency: str
     issue_date: date
+    supply_date: date
     due_date: date
+    seller: SellerOut
+    buyer: BuyerOut
+    #: The language of the PDF and the mail (the customer's, frozen at finalize).
+    language: str
     discount_percent: Decimal
     notes: str | None
+    #: On a draft its own terms (null: the merchant's default applies); from finalize, the terms issued.
     terms: str | None
+    #: Why no VAT is charged, per category code, as the document states it.
+    exemption_reasons: dict[str, str]
     lines: list[LineOut]
     subtotal: int
     discount_amount: int

@@ -41,10 +41,12 @@ from portal.customer.access import (
     start_customer_session,
 )
 from portal.customer.forms import CommentForm, FreshLinkForm, LanguageForm, OverviewFilterForm
+from portal.documents.context import credit_note_view
+from portal.documents.html import category_name, format_country
 from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.extensions import db, limiter
-from portal.i18n import LANGUAGE_NAMES, SESSION_LANGUAGE
+from portal.i18n import LANGUAGE_NAMES, SESSION_LANGUAGE, SESSION_READER_LANGUAGE, show_in_document_language
 from portal.mail.notifications import send_fresh_link
 from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
@@ -53,7 +55,6 @@ from portal.services.links import LinkExpired, LinkInvalid, read_portal_link
 from portal.services.portal_pages import (
     STATUS_FILTERS,
     OverviewFilters,
-    credit_note_taxes,
     customer_overview,
     invoice_page,
 )
@@ -126,9 +127,22 @@ def inject_portal_chrome() -> dict:
 
 
 @bp.app_template_filter("money")
-def money_filter(minor: int, currency: str) -> str:
-    """Format minor units as the locale writes money, e.g. 1 049,86 € in French."""
-    return format_currency(Money(minor, currency).to_decimal(), currency)
+def money_filter(amount: int | Money, currency: str | None = None) -> str:
+    """Format minor units (or a Money) as the locale writes money, e.g. 1 049,86 € in French."""
+    money = amount if isinstance(amount, Money) else Money(amount, currency)
+    return format_currency(money.to_decimal(), money.currency)
+
+
+@bp.app_template_filter("country")
+def country_filter(code: str | None) -> str:
+    """Name a country in the page's language."""
+    return format_country(code)
+
+
+@bp.app_template_global()
+def vat_category_name(code: str) -> str:
+    """Name a VAT category (S, E, AE …) in the page's language."""
+    return category_name(code)
 
 
 @bp.app_template_filter("rate")
@@ -213,6 +227,8 @@ def change_language():
         if customer is not None:
             set_customer_language(customer, form.language.data)
             db.session.commit()
+            # The reader's choice also overrides the language documents were issued in, on their pages.
+            session[SESSION_READER_LANGUAGE] = form.language.data
         else:
             session[SESSION_LANGUAGE] = form.language.data
     return redirect(_local_path(form.next.data), 303)
@@ -260,6 +276,7 @@ def overview():
 
 
 def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, status: int = 200) -> Response:
+    show_in_document_language(invoice.document_language)
     page = invoice_page(invoice)
     html = render_template(
         "customer/invoice.html",
@@ -271,6 +288,7 @@ def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, st
         amount_due=page.amount_due,
         days_overdue=page.days_overdue,
         attachments=page.attachments,
+        doc=page.document,
         comment_form=comment_form,
     )
     return _no_store(Response(html, status))
@@ -307,13 +325,14 @@ def credit_note(number: str):
     """Show a credit note beside the invoice it corrects."""
     customer = require_customer()
     note = customer_credit_note(customer, number)
+    show_in_document_language(note.document_language)
     html = render_template(
         "customer/credit_note.html",
         merchant=customer.merchant,
         customer=customer,
         note=note,
         invoice=note.invoice,
-        taxes=credit_note_taxes(note),
+        doc=credit_note_view(note),
     )
     return _no_store(Response(html))
 

@@ -1,4 +1,9 @@
-"""What an invoice or credit-note PDF shows, computed once in Python so the templates only format."""
+"""What an invoice or credit-note document shows, computed once in Python so the templates only format.
+
+The PDF and the portal's pages read the same view. Everything legal comes from what the document
+was issued with (its seller, buyer, language, terms, exemption wording); a draft shows the live
+merchant and customer, as it would be issued now.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from portal.domain.identifiers import format_iban
 from portal.domain.invoices import compute_totals
+from portal.domain.late_fees import LateFeePolicy
 from portal.domain.money import Money
+from portal.domain.parties import Buyer, Seller
+from portal.domain.vat import TaxCategory
 from portal.models import CreditNote, Invoice
 from portal.services.invoices import invoice_breakdown
 from portal.theming import logo_data_uri
@@ -19,15 +28,43 @@ class LineView:
     quantity: Decimal
     unit_price: Money
     discount_percent: Decimal
+    tax_category: str
     tax_rate: Decimal
     net: Money
 
 
 @dataclass(frozen=True)
 class TaxView:
+    """The taxable base and the tax of one (category, rate)."""
+
+    category: str
     rate: Decimal
     base: Money
     amount: Money
+
+    @property
+    def charges_vat(self) -> bool:
+        """Tell whether the group is standard rated (the only category with a rate)."""
+        return self.category == TaxCategory.STANDARD.value
+
+
+@dataclass(frozen=True)
+class LatePaymentTerms:
+    """What a late payment costs under the invoice's policy, stated on the invoice."""
+
+    annual_rate: Decimal
+    fee_percent: Decimal
+    fee_minimum: Money
+    grace_days: int
+
+
+@dataclass(frozen=True)
+class PaymentDetails:
+    """Where a transfer goes: the seller's bank account, as issued."""
+
+    account_holder: str
+    iban: str
+    bic: str | None
 
 
 @dataclass(frozen=True)
@@ -69,13 +106,15 @@ class DocumentView:
     number: str | None
     status: str  # draft, open, overdue, paid, void, or issued for a credit note
     is_draft: bool
+    #: The language the document is issued in (its PDF and mail).
+    language: str
     issue_date: date
+    #: The day of supply (art. 226 (7)); the issue date unless another was given.
+    supply_date: date | None
     due_date: date | None
-    merchant_name: str
-    merchant_email: str | None
+    seller: Seller
+    buyer: Buyer
     logo: str | None
-    customer_name: str
-    customer_email: str
     lines: tuple[LineView, ...]
     subtotal: Money
     discount_percent: Decimal
@@ -96,9 +135,22 @@ class DocumentView:
     paid_on: date | None = None
     notes: str | None = None
     terms: str | None = None
-    #: Credit notes: the invoice they correct and why.
+    #: Why no VAT is charged, per category code, as issued ({"AE": "Reverse charge"}).
+    exemptions: tuple[tuple[str, str], ...] = ()
+    #: Bank details for a transfer, when the seller has an IBAN.
+    payment: PaymentDetails | None = None
+    #: The late-payment terms in force for the invoice (None when it charges nothing late).
+    late_payment: LatePaymentTerms | None = None
+    #: Credit notes: the invoice they correct, its date, and why.
     invoice_number: str | None = None
+    invoice_date: date | None = None
     reason: str | None = None
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Return the VAT categories the lines use, in EN 16931 order, for the legend."""
+        used = {line.tax_category for line in self.lines}
+        return tuple(category.value for category in TaxCategory if category.value in used)
 
 
 def _lines(rows, currency: str) -> tuple[LineView, ...]:
@@ -108,6 +160,7 @@ def _lines(rows, currency: str) -> tuple[LineView, ...]:
             quantity=row.quantity,
             unit_price=Money(row.unit_amount, currency),
             discount_percent=row.discount_percent,
+            tax_category=row.tax_category,
             tax_rate=row.tax_rate,
             net=Money(row.net_amount, currency),
         )
@@ -117,13 +170,31 @@ def _lines(rows, currency: str) -> tuple[LineView, ...]:
 
 def _taxes(rows, discount_percent: Decimal, currency: str) -> tuple[TaxView, ...]:
     totals = compute_totals([row.to_domain() for row in rows], discount_percent)
-    return tuple(TaxView(tax.rate, Money(tax.base, currency), Money(tax.amount, currency)) for tax in totals.taxes)
+    return tuple(
+        TaxView(tax.category.value, tax.rate, Money(tax.base, currency), Money(tax.amount, currency))
+        for tax in totals.taxes
+    )
+
+
+def _payment(seller: Seller) -> PaymentDetails | None:
+    if not seller.iban:
+        return None
+    return PaymentDetails(account_holder=seller.legal_name, iban=format_iban(seller.iban), bic=seller.bic)
+
+
+def _late_payment(policy: LateFeePolicy | None, currency: str) -> LatePaymentTerms | None:
+    if policy is None or not (policy.annual_rate or policy.fee_percent or policy.fee_minimum):
+        return None
+    return LatePaymentTerms(
+        policy.annual_rate, policy.fee_percent, Money(policy.fee_minimum, currency), policy.grace_days
+    )
 
 
 def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
     """Build the view of an invoice as it stands on as_of (the merchant's today)."""
     currency = invoice.currency
-    merchant, customer = invoice.merchant, invoice.customer
+    merchant = invoice.merchant
+    seller = invoice.seller_party
 
     def money(minor: int) -> Money:
         return Money(minor, currency)
@@ -159,13 +230,13 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
         number=invoice.number,
         status=status,
         is_draft=invoice.status == "draft",
+        language=invoice.document_language,
         issue_date=invoice.issue_date,
+        supply_date=invoice.document_supply_date,
         due_date=invoice.due_date,
-        merchant_name=merchant.name,
-        merchant_email=merchant.support_email,
+        seller=seller,
+        buyer=invoice.buyer_party,
         logo=logo_data_uri(merchant),
-        customer_name=customer.name,
-        customer_email=customer.email,
         lines=_lines(invoice.lines, currency),
         subtotal=money(invoice.subtotal),
         discount_percent=invoice.discount_percent,
@@ -188,7 +259,10 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
         amount_due=amount_due,
         paid_on=invoice.paid_on,
         notes=invoice.notes,
-        terms=invoice.terms or merchant.terms,
+        terms=invoice.document_terms,
+        exemptions=tuple(invoice.document_exemption_reasons.items()),
+        payment=_payment(seller),
+        late_payment=_late_payment(invoice.late_fee_policy or merchant.late_fee_policy, currency),
     )
 
 
@@ -196,7 +270,7 @@ def credit_note_view(note: CreditNote) -> DocumentView:
     """Build the view of a credit note."""
     currency = note.currency
     invoice = note.invoice
-    merchant, customer = invoice.merchant, note.customer
+    seller = note.seller_party
 
     def money(minor: int) -> Money:
         return Money(minor, currency)
@@ -206,13 +280,13 @@ def credit_note_view(note: CreditNote) -> DocumentView:
         number=note.number,
         status="issued",
         is_draft=False,
+        language=note.document_language,
         issue_date=note.issue_date,
+        supply_date=None,
         due_date=None,
-        merchant_name=merchant.name,
-        merchant_email=merchant.support_email,
-        logo=logo_data_uri(merchant),
-        customer_name=customer.name,
-        customer_email=customer.email,
+        seller=seller,
+        buyer=note.buyer_party,
+        logo=logo_data_uri(invoice.merchant),
         lines=_lines(note.lines, currency),
         subtotal=money(note.subtotal),
         discount_percent=Decimal(0),
@@ -221,6 +295,8 @@ def credit_note_view(note: CreditNote) -> DocumentView:
         taxes=_taxes(note.lines, Decimal(0), currency),
         tax=money(note.tax_amount),
         total=money(note.total),
+        exemptions=tuple(note.document_exemption_reasons.items()),
         invoice_number=invoice.number,
+        invoice_date=invoice.issue_date,
         reason=note.reason,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import flask_babel
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 
 from portal.domain.money import Money
@@ -15,6 +16,22 @@ from portal.domain.money import Money
 _PORTAL_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_FOLDERS = (_PORTAL_DIR / "documents" / "templates", _PORTAL_DIR / "mail" / "templates")
 _EXTENSION_KEY = "portal.documents.jinja"
+
+#: The VAT categories (EN 16931 codes) named for readers, on documents and pages alike.
+CATEGORY_NAMES = {
+    "S": _l("Standard rate"),
+    "Z": _l("Zero rated"),
+    "E": _l("Exempt"),
+    "AE": _l("Reverse charge"),
+    "K": _l("Intra-Community supply"),
+    "G": _l("Export outside the EU"),
+    "O": _l("Not subject to VAT"),
+}
+
+
+def category_name(code: str) -> str:
+    """Name a VAT category code in the current locale."""
+    return str(CATEGORY_NAMES.get(code, code))
 
 
 def format_money(value: Money) -> str:
@@ -32,6 +49,13 @@ def format_quantity(value: Decimal) -> str:
     return flask_babel.format_decimal(value, format="#,##0.###")
 
 
+def format_country(code: str | None) -> str:
+    """Name a country (ISO 3166 alpha-2) in the current locale, e.g. 'Belgique' for BE in fr."""
+    if not code:
+        return ""
+    return flask_babel.get_locale().territories.get(code, code)
+
+
 def format_rate(value: Decimal) -> str:
     """Format a percentage given in percent, e.g. '5,5 %' in fr."""
     return flask_babel.format_percent(value / 100, format="#,##0.####%")
@@ -47,7 +71,10 @@ def environment() -> Environment:
             loader=ChoiceLoader([FileSystemLoader(str(folder)) for folder in TEMPLATE_FOLDERS])
         )
         env.filters = dict(env.filters)  # the overlay would otherwise add to the portal's filters
-        env.filters.update(money=format_money, day=format_day, quantity=format_quantity, rate=format_rate)
+        env.filters.update(
+            money=format_money, day=format_day, quantity=format_quantity, rate=format_rate, country=format_country
+        )
+        env.globals = dict(env.globals, category_name=category_name)
         current_app.extensions[_EXTENSION_KEY] = env
     return env
 

@@ -129,16 +129,16 @@ def write_pdf(source: PdfSource, fetcher: RestrictedURLFetcher | None = None) ->
 
 
 def invoice_source(invoice: Invoice, as_of: date | None = None) -> PdfSource:
-    """Return what the invoice's PDF is rendered from, in the customer's language."""
-    language = invoice.customer.language
+    """Return what the invoice's PDF is rendered from, in the language it was issued in."""
+    language = invoice.document_language
     with force_locale(language):
         view = invoice_view(invoice, as_of or invoice.merchant.today())
         return _source("documents/invoice.html", view, invoice.merchant, language)
 
 
 def credit_note_source(note: CreditNote) -> PdfSource:
-    """Return what the credit note's PDF is rendered from, in the customer's language."""
-    language = note.customer.language
+    """Return what the credit note's PDF is rendered from, in the language it was issued in."""
+    language = note.document_language
     with force_locale(language):
         return _source("documents/credit_note.html", credit_note_view(note), note.invoice.merchant, language)
 
@@ -148,12 +148,12 @@ def invoice_pdf(invoice: Invoice, as_of: date | None = None) -> bytes:
     source = invoice_source(invoice, as_of)
     if invoice.status == "draft":
         return write_pdf(source)
-    return _cached(source, "invoice", invoice.id, invoice.merchant_id, invoice.customer.language)
+    return _cached(source, "invoice", invoice.id, invoice.merchant_id, invoice.document_language)
 
 
 def credit_note_pdf(note: CreditNote) -> bytes:
     """Return the credit note's PDF, rendered once per content, language and branding."""
-    return _cached(credit_note_source(note), "credit_note", note.id, note.merchant_id, note.customer.language)
+    return _cached(credit_note_source(note), "credit_note", note.id, note.merchant_id, note.document_language)
 
 
 def _cached(source: PdfSource, kind: str, document_id: int, merchant_id: int, language: str) -> bytes:

@@ -16,7 +16,8 @@ from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain
 from portal.mail.defaults import INVOICE_MAIL, MailText
 from portal.mail.outbox import MailAttachment, queue_mail
 from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
-from portal.models.mail import EmailTemplate, OutboxMessage
+from portal.models.mail import OutboxMessage
+from portal.services.email_templates import invoice_mail_in_force
 from portal.services.errors import Conflict
 from portal.services.invoices import invoice_breakdown
 from portal.services.links import make_portal_link, public_url
@@ -52,40 +53,38 @@ def _admin_invoice_url(invoice: Invoice) -> str:
     return public_url("admin.invoice_detail", invoice_id=invoice.id)
 
 
-def invoice_template(merchant: Merchant, language: str) -> MailText:
-    """Return the merchant's invoice mail for the language, else the built-in one."""
-    own = db.session.scalar(
-        select(EmailTemplate).where(
-            EmailTemplate.merchant_id == merchant.id,
-            EmailTemplate.kind == "invoice",
-            EmailTemplate.language == language,
-        )
-    )
-    if own is not None:
-        return MailText(own.subject, own.body)
-    return INVOICE_MAIL.get(language, INVOICE_MAIL["en"])
+def invoice_template(invoice: Invoice) -> MailText:
+    """Return the invoice's mail wording: as issued for a finalized invoice, the merchant's current one for a draft."""
+    language = invoice.document_language
+    if invoice.mail_template:
+        return MailText(invoice.mail_template["subject"], invoice.mail_template["body"])
+    if invoice.is_issued:
+        # Finalized before the wording was kept with the invoice: the built-in one, never a later edit.
+        return INVOICE_MAIL.get(language, INVOICE_MAIL["en"])
+    return invoice_mail_in_force(invoice.merchant, language)
 
 
 def compose_invoice_mail(
     invoice: Invoice, *, link: str, test_for: str | None = None, number: str | None = None
 ) -> tuple[str, Composed]:
-    """Compose the invoice mail in the customer's language with the merchant's template; queue nothing.
+    """Compose the invoice mail in the invoice's language with its wording (the merchant's template); queue nothing.
 
     test_for names the customer in the banner of a test copy; number stands in for a draft's.
     """
-    merchant, customer = invoice.merchant, invoice.customer
+    merchant = invoice.merchant
     breakdown = invoice_breakdown(invoice, merchant.today())
     amount_due = breakdown.amount_due if breakdown is not None and invoice.status in ("draft", "open") else 0
-    with force_locale(customer.language):
+    # The language, the customer's name and the wording are the invoice's, as issued.
+    with force_locale(invoice.document_language):
         values = {
             "number": invoice.number or number or "",
             "amount_due": format_money(Money(amount_due, invoice.currency)),
             "due_date": format_day(invoice.due_date),
             "merchant": merchant.name,
-            "customer": customer.name,
+            "customer": invoice.buyer_party.name,
             "link": link,
         }
-        template = invoice_template(merchant, customer.language)
+        template = invoice_template(invoice)
         subject = fill_text(template.subject, values)
         banner = None
         if test_for is not None:

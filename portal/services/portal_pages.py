@@ -10,7 +10,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from portal.domain.invoices import InvoiceStatus, TaxAmount, compute_totals
+from portal.documents.context import DocumentView, invoice_view
+from portal.domain.invoices import InvoiceStatus
 from portal.domain.late_fees import Breakdown
 from portal.extensions import db
 from portal.models import Comment, CreditNote, Customer, Invoice
@@ -106,7 +107,8 @@ class InvoicePage:
 
     invoice: Invoice
     breakdown: Breakdown | None
-    taxes: tuple[TaxAmount, ...]
+    #: The invoice as issued (parties, lines, taxes per category and rate, wording), as its PDF shows it.
+    document: DocumentView
     comments: list[Comment]
     today: date
     attachments: list[InvoiceAttachment]
@@ -258,17 +260,11 @@ def invoice_page(invoice: Invoice) -> InvoicePage:
             .order_by(Comment.created_at, Comment.id)
         )
     )
-    totals = compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent)
     return InvoicePage(
         invoice=invoice,
         breakdown=invoice_breakdown(invoice, today),
-        taxes=totals.taxes,
+        document=invoice_view(invoice, today),
         comments=comments,
         today=today,
         attachments=list_attachments(invoice),
     )
-
-
-def credit_note_taxes(note: CreditNote) -> tuple[TaxAmount, ...]:
-    """Return the credit note's tax per rate."""
-    return compute_totals([line.to_domain() for line in note.lines]).taxes

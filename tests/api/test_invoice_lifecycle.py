@@ -38,8 +38,8 @@ def test_draft_totals_tax_per_rate_with_discounts(api, customer_id):
     assert invoice["subtotal"] == 15498
     # 5 % off per rate: 21 % base 11000 − 550 = 10450; 6 % base 4498 − 225 = 4273 (224.9 rounds up).
     assert invoice["taxes"] == [
-        {"rate": "6", "base": 4273, "amount": 256},
-        {"rate": "21", "base": 10450, "amount": 2195},
+        {"tax_category": "S", "rate": "6", "base": 4273, "amount": 256},
+        {"tax_category": "S", "rate": "21", "base": 10450, "amount": 2195},
     ]
     assert invoice["discount_amount"] == 775
     assert invoice["net_amount"] == 14723

@@ -80,6 +80,32 @@ def test_walk_every_operation(api, document, time_machine):
     plan = [
         ("create_customer", "post", "/customers", lambda: {"name": "Jane", "email": "j@example.com"}, 201),
         ("get_customer", "get", "/customers/{customer_id}", None, 200),
+        ("list_customers", "get", "/customers", None, 200),
+        (
+            "update_customer",
+            "patch",
+            "/customers/{customer_id}",
+            lambda: {
+                "company": "Cooper BV",
+                "vat_number": "BE0477472701",
+                "address": {"line1": "Veldstraat 1", "postal_code": "9000", "city": "Gent", "country": "BE"},
+            },
+            200,
+        ),
+        ("get_company", "get", "/settings/company", None, 200),
+        (
+            "put_company",
+            "put",
+            "/settings/company",
+            lambda: {
+                "legal_name": "Acme SRL",
+                "address": {"line1": "Rue Haute 1", "postal_code": "1000", "city": "Bruxelles", "country": "BE"},
+                "email": "billing@acme.example",
+                "vat_number": "BE0403170701",
+                "iban": "BE68539007547034",
+            },
+            200,
+        ),
         ("create_invoice", "post", "/invoices", lambda: {**draft_body, "customer_id": state["customer_id"]}, 201),
         ("update_invoice", "patch", "/invoices/{invoice_id}", lambda: {"notes": "Thanks"}, 200),
         ("finalize_invoice", "post", "/invoices/{invoice_id}/finalize", None, 200),

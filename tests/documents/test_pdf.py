@@ -124,16 +124,18 @@ def test_the_cache_is_refreshed_when_content_or_branding_changes(change):
     assert rendered_rows() == 1
 
 
-def test_each_language_is_cached_on_its_own():
+def test_a_finalized_pdf_keeps_the_language_it_was_issued_in():
     customer = make_customer(make_merchant())
     invoice = make_invoice(customer)
+    draft = make_invoice(customer, finalize=False)
     english = invoice_pdf(invoice, as_of=date(2026, 1, 15))
     customer.language = "nl"
-    dutch = invoice_pdf(invoice, as_of=date(2026, 1, 15))
+    again = invoice_pdf(invoice, as_of=date(2026, 1, 15))
 
-    assert "€ 1.000,00" in pdf_text(dutch) and "€1,000.00" in pdf_text(english)
-    languages = set(db.session.scalars(select(RenderedDocument.language)))
-    assert languages == {"en", "nl"}
+    # The issued document stays English, as mailed; a draft follows the customer's language.
+    assert again == english and "€1,000.00" in pdf_text(again)
+    assert "€ 1.000,00" in pdf_text(invoice_pdf(draft, as_of=date(2026, 1, 15)))
+    assert set(db.session.scalars(select(RenderedDocument.language))) == {"en"}
 
 
 @pytest.mark.parametrize("theme", ["classic", "midnight"])
