@@ -36,9 +36,7 @@ def customer_new():
     status = None
     if form.validate_on_submit():
         try:
-            customer = customers.create_customer(
-                merchant(), name=form.name.data, email=form.email.data, language=form.language.data
-            )
+            customer = customers.create_customer(merchant(), **form.values())
             db.session.commit()
         except DomainError as exc:
             status = failure(exc, form)
@@ -51,11 +49,11 @@ def customer_new():
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
 def customer_edit(customer_id: int):
     customer = load(customers.get_customer, customer_id)
-    form = CustomerForm(obj=customer)
+    form = CustomerForm() if request.method == "POST" else CustomerForm(data=CustomerForm.data_of(customer))
     status = None
     if form.validate_on_submit():
         try:
-            customers.update_customer(customer, name=form.name.data, email=form.email.data, language=form.language.data)
+            customers.update_customer(customer, **form.values())
             db.session.commit()
         except DomainError as exc:
             status = failure(exc, form)
@@ -128,6 +126,7 @@ def charge_new(customer_id: int):
                 quantity=form.quantity.data,
                 unit_amount=minor_units(form.unit_price.data, currency, "unit_price"),
                 tax_rate=form.tax_rate.data,
+                tax_category=form.tax_category.data or None,
             )
             db.session.commit()
         except DomainError as exc:
@@ -176,6 +175,7 @@ def recurring_line_new(customer_id: int):
                 quantity=form.quantity.data,
                 unit_amount=minor_units(form.unit_price.data, merchant().default_currency, "unit_price"),
                 tax_rate=form.tax_rate.data,
+                tax_category=form.tax_category.data or None,
             )
             db.session.commit()
         except DomainError as exc:
@@ -233,6 +233,7 @@ def _product_values(form: ProductForm) -> dict:
         "unit_amount": minor_units(form.unit_price.data, currency, "unit_price"),
         "currency": currency,
         "tax_rate": form.tax_rate.data,
+        "tax_category": form.tax_category.data or None,
     }
 
 
@@ -261,6 +262,7 @@ def product_edit(product_id: int):
             unit_price=major_units(product.unit_amount, product.currency),
             currency=product.currency,
             tax_rate=product.tax_rate,
+            tax_category=product.tax_category,
         )
     else:
         form = ProductForm()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pycountry
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from portal.domain.errors import DomainError, InvalidAmount
 from portal.domain.invoices import Line
 from portal.domain.money import Money
+from portal.domain.parties import Address, check_address
 
 LANGUAGE_CHOICES = [
     SelectChoice("en", "English"),
@@ -33,6 +35,20 @@ LANGUAGE_CHOICES = [
     SelectChoice("nl", "Dutch"),
     SelectChoice("de", "German"),
 ]
+#: "" lets the domain choose: S for a positive rate, Z at 0 % (as the API does when the category is left out).
+TAX_CATEGORY_CHOICES = [
+    SelectChoice("", "Auto (S, or Z at 0 %)"),
+    SelectChoice("S", "S – standard rate"),
+    SelectChoice("Z", "Z – zero rated"),
+    SelectChoice("E", "E – exempt"),
+    SelectChoice("AE", "AE – reverse charge"),
+    SelectChoice("K", "K – intra-Community supply"),
+    SelectChoice("G", "G – export outside the EU"),
+    SelectChoice("O", "O – not subject to VAT"),
+]
+COUNTRY_CHOICES = [SelectChoice("", "—")] + sorted(
+    (SelectChoice(country.alpha_2, country.name) for country in pycountry.countries), key=lambda choice: choice.label
+)
 PAYMENT_METHOD_CHOICES = [
     SelectChoice("bank_transfer", "Bank transfer"),
     SelectChoice("cash", "Cash"),
@@ -57,15 +73,118 @@ def major_units(minor: int, currency: str) -> Decimal:
     return Money(minor, currency).to_decimal()
 
 
+class AtMost(Length):
+    """At most max characters, said in the error; unlike Length, no maxlength attribute that cuts text silently."""
+
+    def __init__(self, max: int) -> None:
+        super().__init__(max=max, message=f"At most {max} characters.")
+        self.field_flags = {}
+
+
+class AddressForm(Form):
+    """A postal address; a sub-form (FormField) so its errors land beside its fields (address.city)."""
+
+    line1 = StringField("Street and number", validators=[Optional(), AtMost(200)])
+    line2 = StringField("Address line 2", validators=[Optional(), AtMost(200)])
+    postal_code = StringField("Postal code", validators=[Optional(), AtMost(20)])
+    city = StringField("City", validators=[Optional(), AtMost(100)])
+    country = SelectField("Country", choices=COUNTRY_CHOICES, default="")
+
+    def address(self) -> Address | None:
+        """Return the address checked by the domain (None when left empty)."""
+        return check_address(
+            line1=self.line1.data,
+            line2=self.line2.data,
+            postal_code=self.postal_code.data,
+            city=self.city.data,
+            country=self.country.data,
+        )
+
+    @classmethod
+    def data_of(cls, address: Address | None) -> dict:
+        """Return the sub-form's initial data for an address."""
+        return address.to_json() if address else {}
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class CustomerForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+class CustomerFields(Form):
+    """Who a customer is: shared by the customer form and the invoice editor's "new customer"."""
+
+    name = StringField("Name", validators=[Optional(), AtMost(200)])
+    email = EmailField("Email", validators=[Optional(), Email(check_deliverability=False), AtMost(254)])
     language = SelectField("Language", choices=LANGUAGE_CHOICES, default="en")
+    company = StringField("Company (legal name, when a business)", validators=[Optional(), AtMost(200)])
+    address = FormField(AddressForm)
+    vat_number = StringField("VAT number (with country prefix, e.g. BE0477472701)", validators=[Optional(), AtMost(30)])
+    company_number = StringField("Company number", validators=[Optional(), AtMost(60)])
+    phone = StringField("Phone", validators=[Optional(), AtMost(40)])
+
+    def require_contact(self) -> bool:
+        """Mark a missing name or email; return whether both are there."""
+        ok = True
+        for field, message in ((self.name, "Enter the customer's name."), (self.email, "Enter an email address.")):
+            if not (field.data or "").strip():
+                field.errors = [*field.errors, message]
+                ok = False
+        return ok and not self.errors
+
+    def values(self) -> dict:
+        """Return what the customer services take."""
+        return {
+            "name": self.name.data or "",
+            "email": self.email.data or "",
+            "language": self.language.data,
+            "company": self.company.data,
+            "address": self.address.form.address(),
+            "vat_number": self.vat_number.data,
+            "company_number": self.company_number.data,
+            "phone": self.phone.data,
+        }
+
+    @staticmethod
+    def data_of(customer) -> dict:
+        """Return the fields' initial data for a customer."""
+        return {
+            "name": customer.name,
+            "email": customer.email,
+            "language": customer.language,
+            "company": customer.company,
+            "address": AddressForm.data_of(customer.address),
+            "vat_number": customer.vat_number,
+            "company_number": customer.company_number,
+            "phone": customer.phone,
+        }
+
+
+class CustomerForm(CustomerFields, FlaskForm):
+    """The customer form: the shared fields, with name and email required."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return self.require_contact() and valid
+
+
+class CompanyForm(FlaskForm):
+    """The merchant's legal identity (Settings → Company)."""
+
+    name = StringField(
+        "Trading name (shown in the portal and as the sender of mails)", validators=[Optional(), AtMost(200)]
+    )
+    legal_name = StringField("Legal name", validators=[DataRequired(), AtMost(200)])
+    address = FormField(AddressForm)
+    vat_number = StringField("VAT number (with country prefix, e.g. BE0477472701)", validators=[Optional(), AtMost(30)])
+    company_number = StringField(
+        "Company number (e.g. enterprise number, SIREN, KvK)", validators=[Optional(), AtMost(60)]
+    )
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), AtMost(254)])
+    phone = StringField("Phone", validators=[Optional(), AtMost(40)])
+    website = StringField("Website", validators=[Optional(), AtMost(200)])
+    iban = StringField("IBAN", validators=[Optional(), AtMost(42)])
+    bic = StringField("BIC", validators=[Optional(), AtMost(11)])
 
 
 class ProductForm(FlaskForm):
@@ -75,6 +194,7 @@ class ProductForm(FlaskForm):
     tax_rate = DecimalField(
         "Tax rate (%)", places=None, default=Decimal("21"), validators=[InputRequired(), NumberRange(min=0, max=100)]
     )
+    tax_category = SelectField("VAT category", choices=TAX_CATEGORY_CHOICES, default="")
 
 
 #: The form's names for the domain's line fields, where they differ.
@@ -85,12 +205,14 @@ class LineForm(Form):
     """One invoice line; a sub-form, so it has no CSRF token of its own."""
 
     product_id = SelectField("Product", choices=[], validate_choice=False, default="")
-    description = StringField("Description", validators=[Optional(), Length(max=500)])
+    # No length validator: the domain says "at most 500 characters" (a maxlength would cut text silently).
+    description = StringField("Description", validators=[Optional()])
     quantity = DecimalField("Qty", places=None, default=Decimal("1"), validators=[Optional(), NumberRange(min=0)])
     unit_price = DecimalField("Unit price", places=None, validators=[Optional(), NumberRange(min=0)])
     tax_rate = DecimalField(
         "Tax %", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)]
     )
+    tax_category = SelectField("VAT", choices=TAX_CATEGORY_CHOICES, default="")
     discount_percent = DecimalField(
         "Disc. %", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)]
     )
@@ -100,9 +222,25 @@ class LineForm(Form):
         """Tell whether the row was left empty (the editor always offers a spare row)."""
         return not (self.description.data or "").strip() and self.unit_price.data is None
 
+    def missing(self) -> tuple[str, str] | None:
+        """Return (field, message) for the first value a filled-in row lacks, as the API requires them."""
+        if self.unit_price.data is None:
+            return "unit_price", "Enter a unit price (0 for a free item)"
+        if self.quantity.data is None:
+            return "quantity", "Enter a quantity"
+        if self.tax_rate.data is None:
+            return "tax_rate", "Enter a tax rate (0 when no VAT is charged)"
+        return None
+
+
+#: The editor's customer choice that creates the customer from the "New customer" fields.
+NEW_CUSTOMER = 0
+
 
 class InvoiceForm(FlaskForm):
     customer_id = SelectField("Customer", coerce=int, validators=[InputRequired()])
+    new_customer = FormField(CustomerFields)
+    supply_date = DateField("Supply date (leave empty: the issue date)", validators=[Optional()])
     currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(min=3, max=3)])
     issue_date = DateField("Issue date", validators=[InputRequired()])
     due_date = DateField("Due date", validators=[InputRequired()])
@@ -112,21 +250,43 @@ class InvoiceForm(FlaskForm):
     )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
     terms = TextAreaField("Terms (leave empty for your default terms)", validators=[Optional(), Length(max=10000)])
+    #: Wording replacing the legal default for a category's "why no VAT" mention, on this invoice only.
+    reason_E = StringField("Exempt (E)", validators=[Optional(), AtMost(300)])  # noqa: N815
+    reason_AE = StringField("Reverse charge (AE)", validators=[Optional(), AtMost(300)])  # noqa: N815
+    reason_K = StringField("Intra-Community supply (K)", validators=[Optional(), AtMost(300)])  # noqa: N815
+    reason_G = StringField("Export outside the EU (G)", validators=[Optional(), AtMost(300)])  # noqa: N815
+    reason_O = StringField("Not subject to VAT (O)", validators=[Optional(), AtMost(300)])  # noqa: N815
+
+    REASON_CODES = ("E", "AE", "K", "G", "O")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.customer_id.data == NEW_CUSTOMER:
+            return self.new_customer.form.require_contact() and valid
+        return valid
 
     def domain_lines(self) -> list[Line]:
-        """Return the filled-in rows as the domain's lines; a refused row is marked and named in the error."""
+        """Return the filled-in rows as the domain's lines; a refused row is marked and named in the error.
+
+        A row with a description needs a price, quantity and rate, as the API requires them: no row is
+        ever saved as an empty 0.00 line.
+        """
         currency = (self.currency.data or "").upper()
         lines = []
         for number, row in enumerate((row for row in self.lines if not row.form.is_blank), start=1):
             values = row.form
             try:
+                missing = values.missing()
+                if missing is not None:
+                    raise InvalidAmount(missing[1], missing[0])
                 lines.append(
                     Line(
                         description=(values.description.data or "").strip(),
-                        quantity=values.quantity.data if values.quantity.data is not None else Decimal("1"),
+                        quantity=values.quantity.data,
                         unit_amount=minor_units(values.unit_price.data, currency, "unit_price"),
-                        tax_rate=values.tax_rate.data or Decimal(0),
+                        tax_rate=values.tax_rate.data,
                         discount_percent=values.discount_percent.data or Decimal(0),
+                        tax_category=values.tax_category.data or None,
                     )
                 )
             except DomainError as exc:
@@ -146,6 +306,8 @@ class InvoiceForm(FlaskForm):
             "discount_percent": self.discount_percent.data or Decimal(0),
             "notes": self.notes.data or None,
             "terms": self.terms.data or None,
+            "supply_date": self.supply_date.data,
+            "exemption_reasons": {code: getattr(self, f"reason_{code}").data for code in self.REASON_CODES},
         }
 
 
@@ -157,11 +319,12 @@ class PaymentForm(FlaskForm):
 
 
 class CreditNoteForm(FlaskForm):
-    description = StringField("Description", validators=[DataRequired(), Length(max=500)])
+    description = StringField("Description", validators=[DataRequired()])
     amount = DecimalField("Amount (before tax)", places=None, validators=[InputRequired(), NumberRange(min=0)])
     tax_rate = DecimalField(
         "Tax rate (%)", places=None, default=Decimal("0"), validators=[InputRequired(), NumberRange(min=0, max=100)]
     )
+    tax_category = SelectField("VAT category", choices=TAX_CATEGORY_CHOICES, default="")
     issue_date = DateField("Date", validators=[Optional()])
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
 
@@ -171,7 +334,7 @@ class ReplyForm(FlaskForm):
 
 
 class ChargeForm(FlaskForm):
-    description = StringField("Description", validators=[DataRequired(), Length(max=500)])
+    description = StringField("Description", validators=[DataRequired()])
     charged_on = DateField("Date", validators=[InputRequired()])
     quantity = DecimalField(
         "Quantity", places=None, default=Decimal("1"), validators=[InputRequired(), NumberRange(min=0)]
@@ -180,10 +343,11 @@ class ChargeForm(FlaskForm):
     tax_rate = DecimalField(
         "Tax %", places=None, default=Decimal("21"), validators=[InputRequired(), NumberRange(min=0, max=100)]
     )
+    tax_category = SelectField("VAT category", choices=TAX_CATEGORY_CHOICES, default="")
 
 
 class RecurringLineForm(FlaskForm):
-    description = StringField("Description", validators=[DataRequired(), Length(max=500)])
+    description = StringField("Description", validators=[DataRequired()])
     quantity = DecimalField(
         "Quantity", places=None, default=Decimal("1"), validators=[InputRequired(), NumberRange(min=0)]
     )
@@ -191,6 +355,7 @@ class RecurringLineForm(FlaskForm):
     tax_rate = DecimalField(
         "Tax %", places=None, default=Decimal("21"), validators=[InputRequired(), NumberRange(min=0, max=100)]
     )
+    tax_category = SelectField("VAT category", choices=TAX_CATEGORY_CHOICES, default="")
 
 
 class BillingCycleForm(FlaskForm):

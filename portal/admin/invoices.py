@@ -11,6 +11,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    NEW_CUSTOMER,
     AttachmentForm,
     CreditNoteForm,
     InvoiceForm,
@@ -91,6 +92,7 @@ def _editor_form(invoice=None) -> InvoiceForm:
             discount_percent=invoice.discount_percent,
             notes=invoice.notes,
             terms=invoice.terms,
+            supply_date=invoice.supply_date,
             lines=[
                 {
                     "product_id": "",
@@ -98,10 +100,12 @@ def _editor_form(invoice=None) -> InvoiceForm:
                     "quantity": line.quantity,
                     "unit_price": major_units(line.unit_amount, invoice.currency),
                     "tax_rate": line.tax_rate,
+                    "tax_category": line.tax_category,
                     "discount_percent": line.discount_percent,
                 }
                 for line in invoice.lines
             ],
+            **{f"reason_{code}": text for code, text in (invoice.exemption_reasons or {}).items()},
         )
     else:
         today = merchant().today()
@@ -114,7 +118,9 @@ def _editor_form(invoice=None) -> InvoiceForm:
         )
     rows, _ = customers.search_customers(merchant(), limit=1000)
     catalogue = products.list_products(merchant())
-    form.customer_id.choices = [SelectChoice(customer.id, f"{customer.name} <{customer.email}>") for customer in rows]
+    form.customer_id.choices = [
+        SelectChoice(customer.id, f"{customer.company or customer.name} <{customer.email}>") for customer in rows
+    ] + [SelectChoice(NEW_CUSTOMER, "+ New customer (fill in below)")]
     for row in form.lines:
         row.form.product_id.choices = [SelectChoice("", "Free line")] + [
             SelectChoice(str(product.id), product.name) for product in catalogue
@@ -129,10 +135,22 @@ def _render_editor(form: InvoiceForm, invoice, status: int):
             "name": product.name,
             "price": str(major_units(product.unit_amount, product.currency)),
             "tax": admin_number(product.tax_rate),
+            "category": product.tax_category,
         }
         for product in products.list_products(merchant())
     ]
     return render_template("admin/invoices/edit.html", form=form, invoice=invoice, catalogue=catalogue), status
+
+
+def _editor_customer(form: InvoiceForm):
+    """Return the chosen customer, or create the one typed into the editor's "new customer" fields."""
+    if form.customer_id.data != NEW_CUSTOMER:
+        return customers.get_customer(merchant(), form.customer_id.data, "customer_id")
+    try:
+        return customers.create_customer(merchant(), **form.new_customer.form.values())
+    except DomainError as exc:
+        exc.field = f"new_customer.{exc.field}" if exc.field else "customer_id"
+        raise
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
@@ -141,7 +159,7 @@ def invoice_new():
     status = None
     if form.validate_on_submit():
         try:
-            customer = customers.get_customer(merchant(), form.customer_id.data, "customer_id")
+            customer = _editor_customer(form)
             invoice = invoices.create_draft(merchant(), customer=customer, **form.draft_fields())
             db.session.commit()
         except DomainError as exc:
@@ -162,7 +180,7 @@ def invoice_edit(invoice_id: int):
     status = None
     if form.validate_on_submit():
         try:
-            customer = customers.get_customer(merchant(), form.customer_id.data, "customer_id")
+            customer = _editor_customer(form)
             invoices.update_draft(invoice, customer=customer, **form.draft_fields())
             db.session.commit()
         except DomainError as exc:
@@ -198,6 +216,7 @@ def invoice_totals():
         net=admin_money(totals.net, currency),
         taxes=[
             {
+                "category": tax.category.value,
                 "rate": admin_number(tax.rate),
                 "base": admin_money(tax.base, currency),
                 "amount": admin_money(tax.amount, currency),
@@ -354,6 +373,7 @@ def invoice_credit_note(invoice_id: int):
             quantity=Decimal(1),
             unit_amount=minor_units(form.amount.data, invoice.currency),
             tax_rate=form.tax_rate.data,
+            tax_category=form.tax_category.data or None,
         )
         note = credit_notes.issue_credit_note(
             invoice, lines=[line], issue_date=form.issue_date.data, reason=form.reason.data or None
@@ -453,7 +473,7 @@ def invoice_preview(invoice_id: int):
         invoice=invoice,
         breakdown=invoices.invoice_breakdown(invoice, today),
         taxes=compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent).taxes,
-        terms=invoice.terms or merchant().terms,
+        terms=invoice.document_terms,
         mail=preview_invoice_mail(invoice),
     )
 

@@ -1,4 +1,4 @@
-"""Admin settings: branding, late fees, email templates, payment providers, staff and API keys."""
+"""Admin settings: company, branding, late fees, email templates, payment providers, staff and API keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    AddressForm,
     ApiKeyForm,
+    CompanyForm,
     BrandingForm,
     EmailTemplateForm,
     LateFeeForm,
@@ -30,7 +32,50 @@ from portal.theming import available_themes, logo_data_uri
 
 @bp.get("/settings")
 def settings_home():
-    return redirect(url_for("admin.settings_branding"))
+    return redirect(url_for("admin.settings_company"))
+
+
+# -- Company (the legal identity on documents) -------------------------------------------------------
+
+
+@bp.route("/settings/company", methods=["GET", "POST"])
+def settings_company():
+    current = merchant()
+    if request.method == "GET":
+        seller = current.legal_identity
+        form = CompanyForm(
+            formdata=None,
+            data={
+                **seller.to_json(),
+                "name": current.name,
+                "address": AddressForm.data_of(seller.address),
+            },
+        )
+    else:
+        form = CompanyForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            merchants.set_company(
+                current,
+                name=form.name.data,
+                legal_name=form.legal_name.data,
+                address=form.address.form.address(),
+                email=form.email.data,
+                vat_number=form.vat_number.data,
+                company_number=form.company_number.data,
+                phone=form.phone.data,
+                website=form.website.data,
+                iban=form.iban.data,
+                bic=form.bic.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Company details saved. Documents issued from now on show them; issued ones keep theirs.", "success")
+            return redirect(url_for("admin.settings_company"), code=303)
+    return render_template("admin/settings/company.html", form=form, section="company"), status or form_status(form)
 
 
 # -- Branding ------------------------------------------------------------------------------------

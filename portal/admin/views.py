@@ -94,7 +94,7 @@ def failure(exc: DomainError, form=None) -> int:
     db.session.rollback()
     if isinstance(exc, NotFound):
         abort(404)
-    field = getattr(form, exc.field, None) if form is not None and exc.field else None
+    field = form_field(form, exc.field) if form is not None and exc.field else None
     if field is not None and hasattr(field, "errors"):
         field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
     elif form is not None:
@@ -102,6 +102,16 @@ def failure(exc: DomainError, form=None) -> int:
     else:
         flash(exc.message, "error")
     return 409 if isinstance(exc, (Conflict, InvalidTransition)) else 422
+
+
+def form_field(form, name: str):
+    """Return the form's field a service named, following dotted names into sub-forms (address.city)."""
+    current = form
+    for part in name.split("."):
+        current = getattr(getattr(current, "form", current), part, None)
+        if current is None:
+            return None
+    return current
 
 
 def form_status(form) -> int:

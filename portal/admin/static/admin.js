@@ -40,6 +40,7 @@ function setupInvoiceEditor(form) {
       input.id = input.name;
       if (input.tagName === "SELECT") input.selectedIndex = 0;
       else if (input.name.endsWith("quantity")) input.value = "1";
+      else if (input.name.endsWith("tax_category")) input.value = "";
       else if (input.name.endsWith("tax_rate") || input.name.endsWith("discount_percent")) input.value = "0";
       else input.value = "";
     });
@@ -62,6 +63,7 @@ function setupInvoiceEditor(form) {
     row.querySelector("[data-field='description']").value = product.name;
     row.querySelector("[data-field='price']").value = product.price;
     row.querySelector("[data-field='tax']").value = product.tax;
+    row.querySelector("[data-field='category']").value = product.category;
     scheduleTotals();
   }
 
@@ -78,7 +80,7 @@ function setupInvoiceEditor(form) {
     taxes.replaceChildren();
     data.taxes.forEach((tax) => {
       const dt = document.createElement("dt");
-      dt.textContent = `Tax ${tax.rate} % on ${tax.base}`;
+      dt.textContent = tax.category === "S" ? `Tax ${tax.rate} % on ${tax.base}` : `${tax.category} on ${tax.base}`;
       const dd = document.createElement("dd");
       dd.textContent = tax.amount;
       taxes.append(dt, dd);
@@ -101,6 +103,15 @@ function setupInvoiceEditor(form) {
   });
   form.addEventListener("input", scheduleTotals);
   refreshTotals();
+
+  // The "new customer" fields show only while "+ New customer" is chosen (without script they always show).
+  const customer = form.querySelector("[data-customer-select]");
+  const newCustomer = form.querySelector("[data-new-customer]");
+  if (customer && newCustomer) {
+    const toggle = () => { newCustomer.hidden = customer.value !== "0"; };
+    customer.addEventListener("change", toggle);
+    toggle();
+  }
 }
 
 function setupBrandingPreview(form) {
