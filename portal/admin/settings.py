@@ -9,8 +9,8 @@ from wtforms import SelectChoice
 from portal.admin.forms import (
     AddressForm,
     ApiKeyForm,
-    CompanyForm,
     BrandingForm,
+    CompanyForm,
     EmailTemplateForm,
     LateFeeForm,
     LogoForm,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal.domain.invoices import Line
 from portal.domain.late_fees import LateFeePolicy
+from portal.domain.parties import Address
 from portal.extensions import db
 from portal.models import Customer, Merchant
 from portal.services import billing, comment_inbox, comments, credit_notes, customers, invoices, links, merchants
@@ -42,10 +43,18 @@ def _logo() -> bytes:
     return buffer.getvalue()
 
 
-def _lines(*items: tuple[str, str, int, str, str]) -> list[Line]:
+def _lines(*items: tuple) -> list[Line]:
+    """Build lines from (description, quantity, unit amount, rate, discount[, category]) tuples."""
     return [
-        Line(description=d, quantity=Decimal(q), unit_amount=u, tax_rate=Decimal(t), discount_percent=Decimal(p))
-        for d, q, u, t, p in items
+        Line(
+            description=d,
+            quantity=Decimal(q),
+            unit_amount=u,
+            tax_rate=Decimal(t),
+            discount_percent=Decimal(p),
+            tax_category=category[0] if category else None,
+        )
+        for d, q, u, t, p, *category in items
     ]
 
 
@@ -60,7 +69,19 @@ def load_demo() -> DemoLogins:
     merchant.logo_png = _logo()
     merchant.primary_color = "#0f766e"
     merchant.accent_color = "#b45309"
-    merchant.support_email = "billing@demo.example"
+    # A Belgian company: what every document prints as the seller (VAT Directive art. 226).
+    merchants.set_company(
+        merchant,
+        legal_name="Atelier Lumen SRL",
+        address=Address("Rue Haute 112", None, "1000", "Bruxelles", "BE"),
+        email="billing@demo.example",
+        vat_number="BE0712345630",
+        company_number="0712.345.630",
+        phone="+32 2 512 34 56",
+        website="https://lumen.demo.example",
+        iban="BE68 5390 0754 7034",
+        bic="GKCCBEBB",
+    )
     merchant.terms = (
         "Payment within 30 days. Late payments bear interest and a fixed recovery fee (Directive 2011/7/EU)."
     )
@@ -70,18 +91,58 @@ def load_demo() -> DemoLogins:
     admin = merchants.create_staff_user(merchant, email=DEMO_ADMIN_EMAIL, name="Demo Admin", password=password)
     _, api_key = merchants.create_api_key(merchant, name="demo")
 
-    jane = customers.create_customer(merchant, name="Jane Cooper", email="jane@customer.example", language="en")
-    camille = customers.create_customer(merchant, name="Camille Martin", email="camille@client.example", language="fr")
-    daan = customers.create_customer(merchant, name="Daan de Vries", email="daan@klant.example", language="nl")
-    lena = customers.create_customer(merchant, name="Lena Schmidt", email="lena@kunde.example", language="de")
+    # Two private customers and two companies; Lena's company in Germany gets reverse-charged invoices.
+    jane = customers.create_customer(
+        merchant,
+        name="Jane Cooper",
+        email="jane@customer.example",
+        language="en",
+        address=Address("Avenue Louise 54", "Box 3", "1050", "Ixelles", "BE"),
+    )
+    camille = customers.create_customer(
+        merchant,
+        name="Camille Martin",
+        email="camille@client.example",
+        language="fr",
+        address=Address("Rue Saint-Gilles 30", None, "4000", "Liège", "BE"),
+    )
+    daan = customers.create_customer(
+        merchant,
+        name="Daan de Vries",
+        email="daan@klant.example",
+        language="nl",
+        company="De Vries Architecten BV",
+        address=Address("Korenmarkt 12", None, "9000", "Gent", "BE"),
+        vat_number="BE0836542153",
+        company_number="0836.542.153",
+    )
+    lena = customers.create_customer(
+        merchant,
+        name="Lena Schmidt",
+        email="lena@kunde.example",
+        language="de",
+        company="Schmidt Design GmbH",
+        address=Address("Torstraße 140", None, "10119", "Berlin", "DE"),
+        vat_number="DE314159262",
+        company_number="Berlin (Charlottenburg) HRB 214789 B",
+    )
 
     today = merchant.today()
-    design = _lines(("Brand identity workshop", "1", 100000, "0", "0"))
+    # Vocational training is exempt from VAT (art. 44 of the Belgian VAT code): its wording shows.
+    design = _lines(("Brand identity training (vocational)", "1", 100000, "0", "0", "E"))
     web = _lines(
         ("Website design", "1", 180000, "21", "0"),
         ("Hosting, 12 months", "12", 1500, "21", "10"),
         ("Printed brochure", "250", 120, "6", "0"),
     )
+    # For a business in another member state: services reverse charged (AE), goods shipped there
+    # an intra-Community supply (K); no Belgian VAT on either.
+    web_abroad = _lines(
+        ("Website design", "1", 180000, "0", "0", "AE"),
+        ("Hosting, 12 months", "12", 1500, "0", "10", "AE"),
+        ("Printed brochure, shipped to Berlin", "250", 120, "0", "0", "K"),
+    )
+    design_abroad = _lines(("Brand identity workshop", "1", 100000, "0", "0", "AE"))
 
     def issue(customer, lines, days_ago: int, term: int = 30, *, finalize: bool = True, discount: str = "0"):
         invoice = invoices.create_draft(
@@ -97,7 +158,7 @@ def load_demo() -> DemoLogins:
         return invoices.finalize_invoice(invoice) if finalize else invoice
 
     # Jane has one of everything.
-    issue(jane, web, 400, discount="5")
+    issue(jane, web + design, 400, discount="5")
     paid = issue(jane, web, 200)
     invoices.record_payment(paid, amount=paid.total, paid_on=paid.due_date - timedelta(days=3), method="bank_transfer")
     credited = issue(jane, design, 150)
@@ -131,9 +192,11 @@ def load_demo() -> DemoLogins:
     invoices.record_payment(issue(jane, design, 5), amount=25000, paid_on=today, method="card")
 
     # The other customers see the portal in their own language.
-    for customer in (camille, daan, lena):
-        issue(customer, web, 45)
+    for customer in (camille, daan):
+        issue(customer, web + design, 45)
         issue(customer, design, 5)
+    issue(lena, web_abroad, 45)
+    issue(lena, design_abroad, 5)
 
     # Work recorded as it happens, invoiced later from the admin ("Draft an invoice").
     for days_ago, what, hours in ((12, "Photo retouching", "3.5"), (4, "Copywriting, product pages", "6")):
