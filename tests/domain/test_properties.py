@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from portal.domain.invoices import MAX_UNIT_AMOUNT, Line, compute_totals
 from portal.domain.late_fees import LateFeePolicy, Reduction, compute_breakdown
+from portal.domain.money import round_half_up
+from portal.domain.vat import CATEGORY_ORDER, TaxCategory
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -80,13 +82,28 @@ def test_breakdown_adds_up_and_is_never_negative(total, policy, days, credit_not
     assert [step["kind"] for step in result.steps()][-1] == "amount_due"
 
 
+# Standard-rated lines have a positive rate; every other EN 16931 category has none. A 0 % line
+# left without a category is zero rated (None).
+category_and_rate = st.one_of(
+    st.tuples(
+        st.just(TaxCategory.STANDARD),
+        st.sampled_from([Decimal(r) for r in ("5.5", "6", "9", "19", "21", "21.00", "25.5")]),
+    ),
+    st.tuples(st.sampled_from([None, *(c for c in TaxCategory if c is not TaxCategory.STANDARD)]), st.just(Decimal(0))),
+)
 lines = st.builds(
-    Line,
-    description=st.just("Item"),
-    quantity=decimals(10**6, 3, minimum="0.001"),
-    unit_amount=st.integers(0, MAX_UNIT_AMOUNT),
-    tax_rate=st.sampled_from([Decimal(r) for r in ("0", "5.5", "6", "9", "19", "21", "21.00", "25.5")]),
-    discount_percent=decimals(100, 2),
+    lambda quantity, unit_amount, category_rate, discount: Line(
+        description="Item",
+        quantity=quantity,
+        unit_amount=unit_amount,
+        tax_rate=category_rate[1],
+        discount_percent=discount,
+        tax_category=category_rate[0],
+    ),
+    decimals(10**6, 3, minimum="0.001"),
+    st.integers(0, MAX_UNIT_AMOUNT),
+    category_and_rate,
+    decimals(100, 2),
 )
 
 
@@ -99,8 +116,15 @@ def test_totals_parts_add_up(lines, discount):
     assert totals.net + totals.tax == totals.total
     assert sum(t.base for t in totals.taxes) == totals.net
     assert sum(t.amount for t in totals.taxes) == totals.tax
-    assert list(totals.taxes) == sorted(totals.taxes, key=lambda t: t.rate)
-    assert len({t.rate for t in totals.taxes}) == len(totals.taxes)
+    # One group per (category, rate), ordered by rate then EN 16931 category order.
+    keys = [(t.rate, CATEGORY_ORDER.index(t.category)) for t in totals.taxes]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert {(t.category, t.rate) for t in totals.taxes} == {(line.tax_category, line.tax_rate) for line in lines}
+    for tax in totals.taxes:
+        # Each group's tax is rounded once, from its own discounted base.
+        assert tax.amount == round_half_up(tax.base * tax.rate / 100)
+        if tax.category is not TaxCategory.STANDARD:
+            assert tax.amount == 0
     for value in (totals.subtotal, totals.discount, totals.net, totals.tax, totals.total):
         assert value >= 0
     for tax in totals.taxes:
