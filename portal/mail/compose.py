@@ -96,8 +96,13 @@ def compose(
     banner: str | None = None,
     preheader: str = "",
     footer: str = "",
+    contact_email: str | None = None,
 ) -> Composed:
-    """Render the mail in the current locale: either paragraphs (+ button, quote) or a merchant's ready body."""
+    """Render the mail in the current locale: either paragraphs (+ button, quote) or a merchant's ready body.
+
+    contact_email replaces the merchant's current support address in the footer (a document's mail
+    shows the address the document was issued with).
+    """
     logo = None
     if merchant.logo_png:
         logo = MailAttachment("logo.png", "image/png", merchant.logo_png, content_id=f"logo.{merchant.id}@portal")
@@ -116,7 +121,7 @@ def compose(
     context = dict(
         language=str(get_locale() or "en"),
         merchant_name=merchant.name,
-        support_email=merchant.support_email,
+        support_email=contact_email or merchant.support_email,
         colour=_colour(merchant.primary_color),
         accent=_colour(merchant.accent_color),
         logo_cid=logo.content_id if logo else None,

@@ -98,6 +98,7 @@ def compose_invoice_mail(
             banner=banner,
             preheader=subject,
             footer=_customer_footer(merchant),
+            contact_email=invoice.seller_party.email,
         )
     return subject, composed
 
