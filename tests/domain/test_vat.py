@@ -16,7 +16,7 @@ from portal.domain.vat import (
     exemption_reasons,
 )
 
-S, Z, E, AE, K, G, O = (TaxCategory(code) for code in ("S", "Z", "E", "AE", "K", "G", "O"))
+S, Z, E, AE, K, G, O = (TaxCategory(code) for code in ("S", "Z", "E", "AE", "K", "G", "O"))  # noqa: E741
 
 
 def line(unit_amount=1000, tax_rate="21", category=None, quantity="1", discount="0") -> Line:
