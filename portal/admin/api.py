@@ -141,7 +141,8 @@ def _validated(model: type[BaseModel], data: Any) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or None
+        # A refused dict key is located as ("exemption_reasons", "S", "[key]"): name the key itself.
+        where = ".".join(str(part) for part in first["loc"] if part != "[key]") or None
         message = first["msg"]
         if first["type"] == "missing":
             message = "This field is required"
