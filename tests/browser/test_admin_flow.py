@@ -130,3 +130,45 @@ def test_staff_issue_an_invoice_the_customer_opens_from_the_mail(
     assert number in body and "Printed brochure" in body and "1,203.48" in body
     portal.screenshot(path=str(artifacts / "admin-flow-customer.png"), full_page=True)
     customer.close()
+
+
+def test_staff_create_a_customer_from_the_invoice_editor_without_leaving_it(app, chromium, live_server, back_office):
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server}/admin/invoices/new")
+    page.fill("input[name=email]", back_office)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/admin/invoices/new")
+
+    new_customer = page.locator("[data-new-customer]")
+    page.select_option("select[name=customer_id]", label="+ New customer (fill in below)")
+    expect(new_customer).to_be_visible()
+    page.fill("input[name='new_customer-name']", "Lena Schmidt")
+    page.fill("input[name='new_customer-email']", "lena@kunde.example")
+    page.select_option("select[name='new_customer-language']", "de")
+    page.fill("input[name='new_customer-company']", "Schmidt Design GmbH")
+    page.fill("input[name='new_customer-address-line1']", "Torstraße 140")
+    page.fill("input[name='new_customer-address-postal_code']", "10119")
+    page.fill("input[name='new_customer-address-city']", "Berlin")
+    page.select_option("select[name='new_customer-address-country']", "DE")
+    page.fill("input[name='new_customer-vat_number']", "DE136695976")
+    page.fill("input[name='lines-0-description']", "Website design")
+    page.fill("input[name='lines-0-unit_price']", "1800")
+    page.select_option("select[name='lines-0-tax_category']", "AE")
+    expect(page.locator("[data-total=total]")).to_have_text("€1,800.00")
+    page.click("button:has-text('Save draft')")
+    page.wait_for_selector("h1:has-text('Draft invoice')")
+
+    body = page.inner_text("body")
+    assert (
+        "Schmidt Design GmbH" in body
+        and "DE136695976" in body
+        and "AE – Steuerschuldnerschaft des Leistungsempfängers" in body
+    )
+    page.goto(f"{live_server}/admin/invoices/new")
+    expect(page.locator("[data-new-customer]")).to_be_hidden()  # shown only for "+ New customer"
+    assert problems == []
+    context.close()
