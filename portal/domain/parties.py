@@ -18,7 +18,7 @@ SELLER_REQUIRED = ("legal_name", "address.line1", "address.postal_code", "addres
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
-    return value if isinstance(value, str) and value else None
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Address:
             line2=_text(data, "line2"),
             postal_code=_text(data, "postal_code") or "",
             city=_text(data, "city") or "",
-            country=_text(data, "country") or "",
+            country=(_text(data, "country") or "").upper(),
         )
 
     @property

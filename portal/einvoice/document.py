@@ -11,12 +11,17 @@ from portal.domain.errors import DomainError
 from portal.domain.invoices import Line, compute_totals
 from portal.domain.money import currency_exponent
 
+# The parties are the finalize snapshot's own value objects (the API's `seller` and `buyer`); the writers
+# import them from here.
+from portal.domain.parties import Address, Buyer, Seller  # noqa: F401
+from portal.domain.vat import CATEGORY_CODES, NEEDS_BUYER_VAT, NEEDS_REASON
+
 #: EN 16931 VAT category codes (UNCL5305 subset), in the order breakdowns list them.
-TAX_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")
+TAX_CATEGORIES = CATEGORY_CODES
 #: Categories whose breakdown must state why no VAT is charged.
-EXEMPT_CATEGORIES = frozenset({"E", "AE", "K", "G", "O"})
+EXEMPT_CATEGORIES = frozenset(category.value for category in NEEDS_REASON)
 #: Categories that need the buyer's VAT number (BR-AE-02, BR-IC-02).
-BUYER_VAT_CATEGORIES = frozenset({"AE", "K"})
+BUYER_VAT_CATEGORIES = frozenset(category.value for category in NEEDS_BUYER_VAT)
 KINDS = ("invoice", "credit_note")
 
 
@@ -29,89 +34,6 @@ class NotExpressible(DomainError):
 def _text(data: Mapping, key: str) -> str | None:
     value = data.get(key)
     return (value.strip() or None) if isinstance(value, str) else None
-
-
-# The parties have the shape of the finalize snapshot (the API's `seller` and `buyer`), attribute for
-# attribute, so the snapshot's own value objects can stand in for them.
-
-
-@dataclass(frozen=True)
-class Address:
-    """A postal address; country is an ISO 3166 alpha-2 code, missing lines are empty."""
-
-    line1: str
-    line2: str | None
-    postal_code: str
-    city: str
-    country: str
-
-    @classmethod
-    def from_json(cls, data: Mapping | None) -> Address | None:
-        """Read the snapshot's address; None when there is none."""
-        if not data:
-            return None
-        return cls(
-            line1=_text(data, "line1") or "",
-            line2=_text(data, "line2"),
-            postal_code=_text(data, "postal_code") or "",
-            city=_text(data, "city") or "",
-            country=(_text(data, "country") or "").upper(),
-        )
-
-
-_SELLER_DETAILS = ("vat_number", "company_number", "email", "phone", "website", "iban", "bic")
-
-
-@dataclass(frozen=True)
-class Seller:
-    """The merchant's legal identity as issued."""
-
-    legal_name: str
-    address: Address | None
-    vat_number: str | None = None
-    company_number: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    website: str | None = None
-    iban: str | None = None
-    bic: str | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping) -> Seller:
-        """Read the `seller` snapshot of an invoice or credit note."""
-        return cls(
-            legal_name=_text(data, "legal_name") or "",
-            address=Address.from_json(data.get("address")),
-            **{key: _text(data, key) for key in _SELLER_DETAILS},
-        )
-
-
-@dataclass(frozen=True)
-class Buyer:
-    """The customer as issued: a person, or a company with a contact person."""
-
-    name: str
-    company: str | None
-    address: Address | None
-    vat_number: str | None = None
-    company_number: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping) -> Buyer:
-        """Read the `buyer` snapshot of an invoice or credit note."""
-        return cls(
-            name=_text(data, "name") or "",
-            company=_text(data, "company"),
-            address=Address.from_json(data.get("address")),
-            **{key: _text(data, key) for key in ("vat_number", "company_number", "email", "phone")},
-        )
-
-    @property
-    def billed_name(self) -> str:
-        """Return the name the document is addressed to: the company when there is one."""
-        return self.company or self.name
 
 
 @dataclass(frozen=True)
