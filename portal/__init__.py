@@ -10,6 +10,7 @@ def create_app(config: Any = None):
     from flask import Flask
 
     from portal import cli, errors, extensions, web_security
+    from portal.bundled import bundled_dir
     from portal.config import Config
     from portal.i18n import select_locale
 
@@ -24,7 +25,7 @@ def create_app(config: Any = None):
     app.json.sort_keys = False  # keep fields in the documented order
 
     extensions.db.init_app(app)
-    extensions.migrate.init_app(app, extensions.db, directory=str(_project_path(app, "migrations")))
+    extensions.migrate.init_app(app, extensions.db, directory=str(bundled_dir("migrations")))
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     extensions.login_manager.init_app(app)
@@ -45,15 +46,11 @@ def create_app(config: Any = None):
     return app
 
 
-def _project_path(app, name: str):
-    from pathlib import Path
-
-    return Path(app.root_path).parent / name
-
-
 def _derive_settings(app) -> None:
     """Fill in what follows from the configured values, and refuse unsafe production setups."""
     import os
+
+    from portal.bundled import bundled_dir
 
     config = app.config
     if not config.get("SECRET_KEY"):
@@ -68,5 +65,7 @@ def _derive_settings(app) -> None:
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     config["SQLALCHEMY_DATABASE_URI"] = url
+    # Compiled catalogues: inside the installed package, or beside it in a checkout.
+    config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(bundled_dir("translations")))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["SESSION_COOKIE_SECURE"] = not config["DEVELOPMENT"]

@@ -23,7 +23,6 @@ class Config:
     LINK_MAX_AGE_DAYS = 90
     LANGUAGES = ("en", "fr", "nl", "de")
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_TRANSLATION_DIRECTORIES = "../translations"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from werkzeug.security import safe_join
 
+from portal.bundled import bundled_dir
 from portal.models import Merchant
 
-THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+THEMES_DIR = bundled_dir("themes")
 DEFAULT_THEME = "classic"
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
