@@ -68,4 +68,7 @@ def _derive_settings(app) -> None:
     # Compiled catalogues: inside the installed package, or beside it in a checkout.
     config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(bundled_dir("translations")))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    hops = config["PROXY_HOPS"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise RuntimeError(f"PORTAL_PROXY_HOPS must be a whole number of proxies (0 or more), not {hops!r}")
     config["SESSION_COOKIE_SECURE"] = not config["DEVELOPMENT"]

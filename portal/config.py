@@ -26,6 +26,13 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    #: web_security checks the Origin of every form post (and the Referer over https when there is
+    #: no Origin); Flask-WTF's own check would demand a Referer even when the Origin proves the site.
+    WTF_CSRF_SSL_STRICT = False
+    #: Reverse proxies in front that set X-Forwarded-For/-Proto/-Host (0: the headers are ignored).
+    PROXY_HOPS = 0
+    #: Strict-Transport-Security max-age sent over https (0: none).
+    HSTS_MAX_AGE = 31536000
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     #: Mollie's API base; tests point it at a fake server.
     MOLLIE_API_ENDPOINT = "https://api.mollie.com"

@@ -21,7 +21,7 @@ def test_a_link_starts_a_session_and_leaves_the_address_bar_with_303(ctx, client
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "strict-origin"  # the origin, never the token
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     token = token_path.rsplit("/", 1)[1]
