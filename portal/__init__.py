@@ -9,7 +9,7 @@ def create_app(config: Any = None):
     """Create the application; `config` (a class or a mapping) overrides the environment."""
     from flask import Flask
 
-    from portal import cli, errors, extensions, web_security
+    from portal import cli, errors, extensions, health, logs, web_security
     from portal.bundled import bundled_dir
     from portal.config import Config
     from portal.i18n import select_locale
@@ -23,6 +23,7 @@ def create_app(config: Any = None):
         app.config.from_object(config)
     _derive_settings(app)
     app.json.sort_keys = False  # keep fields in the documented order
+    logs.configure_logging(app)  # first, so each request is timed and logged whatever answers it
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(bundled_dir("migrations")))
@@ -41,6 +42,7 @@ def create_app(config: Any = None):
     app.register_blueprint(customer_bp)
     app.register_blueprint(webhooks_bp)
     errors.register(app)
+    health.register(app)
     web_security.register(app)
     cli.register(app)
     return app
@@ -67,8 +69,33 @@ def _derive_settings(app) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = url
     # Compiled catalogues: inside the installed package, or beside it in a checkout.
     config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(bundled_dir("translations")))
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config, url)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        # A Redis that stops answering must not hold requests: fail fast, and Flask-Limiter falls back.
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
     hops = config["PROXY_HOPS"]
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
         raise RuntimeError(f"PORTAL_PROXY_HOPS must be a whole number of proxies (0 or more), not {hops!r}")
     config["SESSION_COOKIE_SECURE"] = not config["DEVELOPMENT"]
+
+
+def _engine_options(config, url: str) -> dict:
+    """Return SQLAlchemy's engine options: pre-ping, and PostgreSQL's connect, statement and lock timeouts."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {"pool_pre_ping": True})
+    if not url.startswith("postgresql"):
+        return options
+    limits = {}
+    for name in ("DATABASE_STATEMENT_TIMEOUT_MS", "DATABASE_LOCK_TIMEOUT_MS", "DATABASE_CONNECT_TIMEOUT"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise RuntimeError(f"PORTAL_{name} must be a whole number (0 or more), not {value!r}")
+        limits[name] = value
+    server_settings = (
+        f"-c statement_timeout={limits['DATABASE_STATEMENT_TIMEOUT_MS']} "
+        f"-c lock_timeout={limits['DATABASE_LOCK_TIMEOUT_MS']}"
+    )
+    connect_args = {"options": server_settings}
+    if limits["DATABASE_CONNECT_TIMEOUT"]:
+        connect_args["connect_timeout"] = limits["DATABASE_CONNECT_TIMEOUT"]
+    options["connect_args"] = {**connect_args, **options.get("connect_args", {})}
+    return options

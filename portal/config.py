@@ -14,6 +14,14 @@ class Config:
     DATABASE_URL: str | None = None
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: While the limits' storage (Redis) is down, count in this process instead (Flask-Limiter logs it).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    #: PostgreSQL: how long one statement may run, and wait for a lock, before it is cancelled (ms; 0: no limit).
+    #: Below gunicorn's 30 s worker timeout, so a locked table answers 503 instead of holding every worker.
+    DATABASE_STATEMENT_TIMEOUT_MS = 20000
+    DATABASE_LOCK_TIMEOUT_MS = 5000
+    #: PostgreSQL: seconds to wait for a connection before the database counts as unreachable.
+    DATABASE_CONNECT_TIMEOUT = 5
     #: smtp://user:pass@host:port, smtps://… (implicit TLS) or smtp+starttls://…; None keeps mail in the outbox.
     SMTP_URL: str | None = None
     MAIL_FROM = "Invoice Portal <no-reply@localhost>"
@@ -33,6 +41,9 @@ class Config:
     PROXY_HOPS = 0
     #: Strict-Transport-Security max-age sent over https (0: none).
     HSTS_MAX_AGE = 31536000
+    #: text or json (one JSON object per line), written to standard error.
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     #: Mollie's API base; tests point it at a fake server.
     MOLLIE_API_ENDPOINT = "https://api.mollie.com"

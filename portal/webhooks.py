@@ -33,9 +33,11 @@ def mollie():
     payment_id = request.form.get("id", "")
     # Unknown ids get 200 as Mollie asks, so probing reveals nothing.
     if not _MOLLIE_ID.fullmatch(payment_id):
+        log.info("Mollie webhook ignored: not a payment id")
         return _empty(200)
     attempt = attempt_for_provider_payment("mollie", payment_id)
     if attempt is None:
+        log.info("Mollie webhook ignored: no attempt for payment %s", payment_id)
         return _empty(200)
     provider = provider_for(attempt.merchant_id, "mollie", include_disabled=True)
     if provider is None:
@@ -44,6 +46,7 @@ def mollie():
     try:
         answer = provider.fetch_payment(payment_id)
     except UnknownPayment:
+        log.info("Mollie webhook for attempt %s: Mollie does not know payment %s", attempt.id, payment_id)
         return _empty(200)
     except ProviderError as exc:
         # Mollie retries the webhook later; the status will be fetched then.
@@ -81,6 +84,7 @@ def stripe():
     else:
         credentials = default_credentials("stripe")
     if credentials is None or not credentials.webhook_secret:
+        log.warning("Stripe webhook rejected: no webhook secret to verify it with")
         return _empty(400)
     try:
         notice = build_provider("stripe", credentials).parse_webhook(payload, request.headers.get("Stripe-Signature"))
@@ -88,6 +92,7 @@ def stripe():
         log.warning("Stripe webhook rejected: %s", exc)
         return _empty(400)
     if notice is None or attempt is None or notice.payment is None:
+        log.info("Stripe webhook ignored: %s", "an event we do not use" if notice is None else "no payment of ours")
         return _empty(200)
     outcome = apply_provider_payment(attempt.id, notice.payment, event_id=notice.event_id, event_type=notice.event_type)
     db.session.commit()

@@ -380,9 +380,3 @@ def _small_file(path: Path) -> Response:
     response.cache_control.max_age = 3600
     response.add_etag()
     return response.make_conditional(request)
-
-
-@bp.get("/healthz")
-def healthz():
-    """Answer "ok" for load balancers and the benchmark's baseline."""
-    return Response("ok", mimetype="text/plain")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from portal.extensions import db
 from portal.mail.transport import Transport
 from portal.models.base import utcnow
 from portal.models.mail import OutboxAttachment, OutboxMessage
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 #: Longer than any SMTP timeout: a worker still holding a message after this is presumed dead.
@@ -206,12 +209,13 @@ def deliver_due(transport: Transport, *, limit: int = 100) -> DeliveryReport:
             break
         message_id, token = claimed
         message = db.session.get(OutboxMessage, message_id)
-        attempts = message.attempts
+        attempts, kind = message.attempts, message.kind
         try:
             email = build_email(message, mail_from)
         except (ValueError, TypeError) as exc:
             db.session.commit()
             _record(message_id, token, status="failed", last_error=f"Cannot build the message: {exc}"[:2000])
+            log.error("mail %s (%s) failed: cannot build the message: %s", message_id, kind, exc)
             report.failed += 1
             continue
         db.session.commit()  # no transaction stays open during the SMTP conversation
@@ -221,17 +225,17 @@ def deliver_due(transport: Transport, *, limit: int = 100) -> DeliveryReport:
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if attempts >= MAX_ATTEMPTS:
                 _record(message_id, token, status="failed", last_error=error)
+                log.error("mail %s (%s) failed after %s attempts: %s", message_id, kind, attempts, error)
                 report.failed += 1
             else:
-                _record(
-                    message_id,
-                    token,
-                    status="queued",
-                    last_error=error,
-                    next_attempt_at=utcnow() + retry_delay(attempts),
+                delay = retry_delay(attempts)
+                _record(message_id, token, status="queued", last_error=error, next_attempt_at=utcnow() + delay)
+                log.warning(
+                    "mail %s (%s) not sent (attempt %s), retrying in %s: %s", message_id, kind, attempts, delay, error
                 )
                 report.retrying += 1
         else:
             _record(message_id, token, status="sent", sent_at=utcnow(), delivered_via=transport.name, last_error=None)
+            log.info("mail %s (%s) sent via %s", message_id, kind, transport.name)
             report.sent += 1
     return report
