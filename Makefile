@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi:app
 
-.PHONY: install system-deps run test test-postgres translations catalogues lint bench clean
+.PHONY: install system-deps run demo-password demo-mail test test-postgres translations catalogues lint bench wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,15 +30,26 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Development server with the demo data: http://127.0.0.1:5000
+# Development server with the demo data: http://127.0.0.1:5000 (make run PORT=8080 for another port).
+PORT ?= 5000
+DEMO_ENV := PORTAL_DEVELOPMENT=true PORTAL_PUBLIC_URL=$${PORTAL_PUBLIC_URL:-http://127.0.0.1:$(PORT)}
 run: system-deps install
-	PORTAL_DEVELOPMENT=true $(BIN)/flask db upgrade
-	PORTAL_DEVELOPMENT=true $(BIN)/flask portal demo
-	PORTAL_DEVELOPMENT=true $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(BIN)/flask db upgrade
+	$(DEMO_ENV) $(BIN)/flask portal demo --reset-hint "make demo-password"
+	$(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# A new password for the demo's admin login (the first make run printed the original).
+demo-password: install
+	@$(DEMO_ENV) $(BIN)/flask portal demo --reset-password
+
+# Print the mail the demo queued (without PORTAL_SMTP_URL nothing is sent).
+demo-mail: install
+	@$(DEMO_ENV) $(BIN)/flask portal deliver-mail --once
 
 # Debian packages the suite needs: Chromium for the browser tests, Pango and fonts for WeasyPrint,
-# zbar to scan the EPC QR codes as a banking app would.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 zbar-tools
+# zbar to scan the EPC QR codes as a banking app would, nginx for the tests that run the portal
+# behind a real TLS-terminating proxy.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 zbar-tools nginx
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -53,6 +64,10 @@ test: system-deps install
 test-postgres: install
 	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The wheel an operator installs (dist/invoice_portal-*.whl), with templates, themes, catalogues, migrations.
+wheel: install
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

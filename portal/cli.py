@@ -83,11 +83,23 @@ def create_api_key_command(slug: str, name: str) -> None:
 
 @portal_cli.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def demo_command(as_json: bool) -> None:
+@click.option("--reset-password", is_flag=True, help="Give the demo's admin login a new password and print it.")
+@click.option(
+    "--reset-hint",
+    default="flask portal demo --reset-password",
+    hidden=True,
+    help="The command shown for resetting the password (make run shows its own).",
+)
+def demo_command(as_json: bool, reset_password: bool, reset_hint: str) -> None:
     """Fill the database with a demo merchant, customers and invoices in every state."""
-    from portal.services.demo import load_demo
+    from flask import current_app
+
+    from portal.services.demo import load_demo, reset_demo_password
 
     logins = load_demo()
+    password = logins.admin_password
+    if reset_password and password is None:
+        password = reset_demo_password()
     db.session.commit()
     if as_json:
         click.echo(
@@ -95,7 +107,7 @@ def demo_command(as_json: bool) -> None:
                 {
                     "portal_url": logins.portal_url,
                     "admin_email": logins.admin_email,
-                    "admin_password": logins.admin_password,
+                    "admin_password": password,
                     "api_key": logins.api_key,
                     "created": logins.created,
                 }
@@ -105,11 +117,14 @@ def demo_command(as_json: bool) -> None:
     if logins.created:
         click.echo("Demo data loaded.")
     else:
-        click.echo("The demo is already loaded; here is a fresh portal link.", err=False)
+        click.echo("The demo is already loaded; here is a fresh portal link.")
     click.echo(f"  Customer portal: {logins.portal_url}")
-    click.echo(
-        f"  Admin login:     {logins.admin_email}" + (f" / {logins.admin_password}" if logins.admin_password else "")
-    )
+    click.echo(f"  Admin area:      {current_app.config['PUBLIC_URL'].rstrip('/')}/admin")
+    if password:
+        click.echo(f"  Admin login:     {logins.admin_email} / {password}")
+    else:
+        click.echo(f"  Admin login:     {logins.admin_email} (password shown when the demo was loaded)")
+        click.echo(f"  New password:    {reset_hint}")
     if logins.api_key:
         click.echo(f"  API key:         {logins.api_key}")
     sys.stdout.flush()

@@ -61,6 +61,11 @@ def change_password(user: StaffUser, *, current: str, new: str) -> None:
     """Replace a staff member's password after checking the current one."""
     if not check_password_hash(user.password_hash, current or ""):
         raise DomainError("The current password is wrong", "current_password")
+    set_password(user, new)
+
+
+def set_password(user: StaffUser, new: str) -> None:
+    """Give a staff account a new password (after change_password's check, or an operator's reset)."""
     if len(new or "") < 10:
         raise DomainError("A password needs at least 10 characters", "new_password")
     user.password_hash = generate_password_hash(new)

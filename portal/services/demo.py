@@ -15,8 +15,19 @@ from portal.domain.invoices import Line
 from portal.domain.late_fees import LateFeePolicy
 from portal.domain.parties import Address
 from portal.extensions import db
-from portal.models import Customer, Merchant
-from portal.services import billing, comment_inbox, comments, credit_notes, customers, invoices, links, merchants
+from portal.models import Customer, Merchant, StaffUser
+from portal.services import (
+    access,
+    billing,
+    comment_inbox,
+    comments,
+    credit_notes,
+    customers,
+    invoices,
+    links,
+    merchants,
+)
+from portal.services.errors import NotFound
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example"
@@ -219,3 +230,13 @@ def load_demo() -> DemoLogins:
     billing.set_billing_cycle(daan, active=True, day_of_month=1, payment_days=14, auto_send=False)
     db.session.flush()
     return DemoLogins(links.make_portal_link(jane).url, DEMO_ADMIN_EMAIL, password, api_key, created=True)
+
+
+def reset_demo_password() -> str:
+    """Give the demo's staff login a new random password and return it."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == DEMO_ADMIN_EMAIL))
+    if user is None:
+        raise NotFound("The demo is not loaded")
+    password = secrets.token_urlsafe(12)
+    access.set_password(user, password)
+    return password

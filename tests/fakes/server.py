@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -63,6 +64,8 @@ class FakeProvider:
         self.on_request: Callable[[Recorded], None] | None = None
         #: Called with each request and the answer the fake is about to send, after doing the work.
         self.on_answer: Callable[[Recorded, Answer], None] | None = None
+        #: How webhooks sent over https verify the app's certificate (None: the system's authorities).
+        self.ssl_context: ssl.SSLContext | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -200,11 +203,13 @@ class FakeProvider:
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    @staticmethod
-    def post(url: str, data: bytes, headers: dict[str, str]) -> int:
+    def post(self, url: str, data: bytes, headers: dict[str, str]) -> int:
         """Send a webhook like the provider does; return the status the app answered."""
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # ssl_context: a test serving the app over https with its own certificate sets one that trusts it.
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.ssl_context)
+        )
         try:
             with opener.open(request, timeout=10) as response:
                 return response.status

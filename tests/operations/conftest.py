@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -13,6 +14,16 @@ from portal.extensions import limiter
 from tests.conftest import build_app, dispose
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def once_per_suite_run() -> None:
+    """Skip the PostgreSQL pass of the suite for a slow test that uses none of the suite's databases.
+
+    CI runs the whole suite twice, on SQLite and then with PORTAL_TEST_DATABASE_URL set; a test that
+    builds its own database (the wheel, make run) proves nothing more the second time.
+    """
+    if os.environ.get("PORTAL_TEST_DATABASE_URL"):
+        pytest.skip("uses no suite database: runs in the SQLite pass of the suite")
 
 
 def proxied_app(database_url: str, hops: int, **overrides) -> Flask:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 
 from portal.bundled import PACKAGE_DIR
+from tests.operations.conftest import once_per_suite_run
 from tests.operations.wheel_smoke import run_smoke
 
 # Files the wheel must carry besides Python modules, as they sit in the checkout.
@@ -12,6 +13,7 @@ PACKAGE_DATA = ("**/templates/**/*.html", "**/templates/**/*.txt", "**/static/*"
 
 
 def test_the_installed_wheel_serves_pages_pdfs_and_mail(tmp_path):
+    once_per_suite_run()
     report = run_smoke(tmp_path, light=True)
 
     with zipfile.ZipFile(report.wheel) as wheel:
