@@ -19,10 +19,10 @@ from portal.extensions import db
 from portal.services.links import make_portal_link
 from portal.services.merchants import create_api_key
 from tests.admin.conftest import PASSWORD, make_staff
-from tests.conftest import build_app, dispose, in_ci
+from tests.conftest import build_app, dispose
 from tests.factories import make_customer, make_invoice, make_merchant
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.operations.conftest import CSRF, path_of
+from tests.operations.conftest import CSRF, path_of, redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,19 +172,6 @@ def test_statement_and_lock_timeouts_are_set_on_every_postgresql_connection(pg):
 
 
 # -- Redis (the rate limits' storage) behind a proxy the test cuts --------------------------------
-
-
-def redis_url() -> str:
-    import redis
-
-    url = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if in_ci():
-            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
-        pytest.skip(f"Redis unreachable at {url} ({exc}); CI runs this test")
-    return url
 
 
 class ServedApp:
