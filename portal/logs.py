@@ -25,6 +25,7 @@ APP_LOGGERS = ("portal", "flask-limiter")
 FIELDS = ("method", "path", "status", "duration_ms", "request_id", "remote_addr")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _TOKEN_IN_PATH = re.compile(r"^/l/(?!fresh$)[^/]+")
+_TOKEN_IN_TEXT = re.compile(r"/l/(?!fresh\b)[^/\s?\"]+")
 
 request_log = logging.getLogger("portal.request")
 
@@ -56,6 +57,19 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _RedactTokens(logging.Filter):
+    """Replace magic-link tokens in the development server's request lines (werkzeug logs raw paths)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_TEXT.sub("/l/<token>", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_TEXT.sub("/l/<token>", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 class _StandardError(logging.StreamHandler):
@@ -97,6 +111,9 @@ def install_handlers(log_format: str, level: str) -> None:
             logger.addHandler(handler)
         handler.setFormatter(formatter)
         logger.setLevel(level)
+    development_server = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _RedactTokens) for f in development_server.filters):
+        development_server.addFilter(_RedactTokens())
 
 
 def _start_request() -> None:

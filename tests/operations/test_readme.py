@@ -186,6 +186,18 @@ def test_make_run_serves_on_the_chosen_port_and_the_readme_commands_work(checkou
     second.wait_until_serving()
     assert "make demo-password" in second.output and password not in second.output
     assert admin_signs_in(base_url, email, password)
+    # Opening the printed link: the development server's own request line hides the token too.
+    link = re.search(r"Customer portal: (\S+)", second.output).group(1)
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(), urllib.request.ProxyHandler({}))
+    with browser.open(link, timeout=30) as response:
+        assert urlsplit(response.url).path == "/" and "Jane Cooper" in response.read().decode()
+    token = link.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 10
+    while "GET /l/<token> HTTP/1.1" not in second.output:  # the line werkzeug wrote, redacted
+        assert time.monotonic() < deadline, second.output
+        time.sleep(0.1)
+    logged = [line for line in second.output.splitlines() if token in line]
+    assert logged == [f"  Customer portal: {link}"], logged
 
     # "The demo from a shell", line by line as written.
     (from_a_shell,) = shell_blocks(section(text, "### The demo from a shell"))
