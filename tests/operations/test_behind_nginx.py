@@ -374,11 +374,12 @@ def test_rate_limits_count_each_client_behind_nginx_across_workers(stack):
 
 
 def test_plain_http_is_redirected_to_https(stack):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
     with pytest.raises(urllib.error.HTTPError) as redirect:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
         opener.open(stack.http_url + "/admin/login", timeout=10)
-    assert redirect.value.code == 301
-    assert redirect.value.headers["Location"] == "https://127.0.0.1/admin/login"
+    with redirect.value as answer:
+        assert answer.code == 301
+        assert answer.headers["Location"] == "https://127.0.0.1/admin/login"
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
