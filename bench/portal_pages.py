@@ -195,6 +195,8 @@ def gunicorn_ratio(database_url: str, link_path: str, invoice_path: str) -> tupl
         PORTAL_SECRET_KEY=SECRET,
         PORTAL_PUBLIC_URL="http://bench",
         PORTAL_RATELIMIT_ENABLED="false",
+        # One log line per request would flood the figures (and cost the same on both routes).
+        PORTAL_LOG_LEVEL="WARNING",
     )
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
