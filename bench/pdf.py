@@ -54,6 +54,7 @@ def main() -> None:
                 "SECRET_KEY": "bench",
                 "DATABASE_URL": f"sqlite:///{folder}/bench.db",
                 "PUBLIC_URL": "http://bench.test",
+                "LOG_LEVEL": "WARNING",  # no line per request in the figures
             }
         )
         with app.app_context():

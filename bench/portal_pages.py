@@ -44,7 +44,13 @@ SECRET = "bench-secret-key"
 
 def build_app(database_url: str):
     return create_app(
-        {"SECRET_KEY": SECRET, "DEVELOPMENT": True, "DATABASE_URL": database_url, "PUBLIC_URL": "http://bench"}
+        {
+            "SECRET_KEY": SECRET,
+            "DEVELOPMENT": True,
+            "DATABASE_URL": database_url,
+            "PUBLIC_URL": "http://bench",
+            "LOG_LEVEL": "WARNING",  # no line per request in the figures
+        }
     )
 
 
