@@ -8,9 +8,6 @@ from portal.bundled import PACKAGE_DIR
 from tests.operations.conftest import once_per_suite_run
 from tests.operations.wheel_smoke import run_smoke
 
-# Files the wheel must carry besides Python modules, as they sit in the checkout.
-PACKAGE_DATA = ("**/templates/**/*.html", "**/templates/**/*.txt", "**/static/*", "**/*.css")
-
 
 def test_the_installed_wheel_serves_pages_pdfs_and_mail(tmp_path):
     once_per_suite_run()
@@ -19,11 +16,11 @@ def test_the_installed_wheel_serves_pages_pdfs_and_mail(tmp_path):
     with zipfile.ZipFile(report.wheel) as wheel:
         names = set(wheel.namelist())
     checkout = PACKAGE_DIR.parent
+    # Every file of the package, templates, static files and stylesheets included.
     expected = {
         path.relative_to(checkout).as_posix()
-        for pattern in PACKAGE_DATA
-        for path in PACKAGE_DIR.glob(pattern)
-        if "__pycache__" not in path.parts
+        for path in PACKAGE_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
     assert expected <= names, sorted(expected - names)
     for folder in ("themes", "migrations"):
