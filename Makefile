@@ -58,12 +58,17 @@ system-deps:
 		else echo "Please install: $$missing (Debian packages)"; fi; fi
 
 # The whole suite on SQLite; set PORTAL_TEST_DATABASE_URL to run it on PostgreSQL.
+# One pytest-xdist worker per core (TEST_WORKERS=0 runs in one process); a test module stays on one
+# worker, and on PostgreSQL each worker gets a database of its own (tests/conftest.py).
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: system-deps install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install
 	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		$(PYTEST) $(PYTEST_ARGS)
 
 # The wheel an operator installs (dist/invoice_portal-*.whl), with templates, themes, catalogues, migrations.
 wheel: install

@@ -20,6 +20,45 @@ def in_ci() -> bool:
     return bool(os.environ.get("CI"))
 
 
+def _xdist_worker() -> int | None:
+    """Return the pytest-xdist worker's number (gw0 → 0), or None when the run is not split."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else None
+
+
+def _per_worker_database(url: str) -> str:
+    """Give each xdist worker a PostgreSQL database of its own, so workers never reset each other's schema."""
+    worker = _xdist_worker()
+    if worker is None or not url.startswith("postgresql"):
+        return url
+    base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{base.database}_gw{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError:
+        return url  # unreachable: the caller reports it
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _per_worker_redis() -> None:
+    """Give each xdist worker a Redis database of its own (base n → 2n, 2n + 1), so shared limits never mix."""
+    worker = _xdist_worker()
+    if worker is None:
+        return
+    url = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    head, _, number = url.rpartition("/")
+    base = int(number) if number.isdigit() else 0
+    os.environ["PORTAL_TEST_REDIS_URL"] = f"{head}/{(2 * base + worker) % 16}"
+
+
+_per_worker_redis()
+
+
 def _reachable(url: str) -> str | None:
     """Return None when the database answers, else why not."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -75,6 +114,7 @@ def database_url(tmp_path_factory) -> str:
     url = os.environ.get("PORTAL_TEST_DATABASE_URL")
     if not url:
         return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal.db")
+    url = _per_worker_database(url)
     problem = _reachable(url)
     if problem:
         # A run that asked for PostgreSQL must not silently test SQLite instead.
@@ -128,7 +168,7 @@ def postgres_app(app, database_url) -> Iterator[Flask]:
     if database_url.startswith("postgresql"):
         yield app
         return
-    url = os.environ.get("PORTAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    url = _per_worker_database(os.environ.get("PORTAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     problem = _reachable(url)
     if problem:
         if in_ci():
