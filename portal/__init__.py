@@ -13,6 +13,7 @@ def create_app(config: Any = None):
     from portal.bundled import bundled_dir
     from portal.config import Config
     from portal.i18n import select_locale
+    from portal.jobs import load_job_types
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -45,7 +46,23 @@ def create_app(config: Any = None):
     health.register(app)
     web_security.register(app)
     cli.register(app)
+    load_job_types()
+    _embed_worker(app)
     return app
+
+
+def _embed_worker(app) -> None:
+    """With SQLite and no separate worker, run the jobs in a thread of the web process, started by its first request."""
+    embedded = app.config.get("EMBEDDED_WORKER")
+    if embedded is None:
+        embedded = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not app.config.get("TESTING")
+    if not embedded:
+        return
+    from portal.jobs.worker import start_embedded_worker
+
+    @app.before_request
+    def _start_worker() -> None:
+        start_embedded_worker(app)
 
 
 def _derive_settings(app) -> None:

@@ -139,7 +139,7 @@ def demo_command(as_json: bool, reset_password: bool, reset_hint: str) -> None:
     help="Minutes an attempt must have been open (default: RECONCILE_AFTER_MINUTES).",
 )
 def reconcile_command(older_than: int | None) -> None:
-    """Ask the providers about payments still open and apply what they say."""
+    """Ask the providers about payments still open and apply what they say, now (the workers also do it every 10 minutes)."""
     from datetime import timedelta
 
     from flask import current_app
@@ -153,38 +153,73 @@ def reconcile_command(older_than: int | None) -> None:
     click.echo(f"{len(results)} attempt(s) checked")
 
 
+def _run_worker(queues: tuple[str, ...], concurrency: int, once: bool, poll: float | None = None) -> None:
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from portal.jobs.worker import run_workers
+
+    app = current_app._get_current_object()
+    if poll is not None:
+        app.config["WORKER_POLL_SECONDS"] = poll
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def finish_then_stop(signum, frame) -> None:
+        if not stop.is_set():
+            click.echo(f"worker: {signal.Signals(signum).name}: finishing the current job, then stopping", err=True)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, finish_then_stop)
+    try:
+        report = run_workers(app, queues=list(queues) or None, concurrency=concurrency, once=once, stop=stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if report.handled:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.kinds.items()))
+        click.echo(
+            f"jobs: {report.done} done, {report.retrying} to retry, {report.failed} failed ({kinds})",
+            err=True,
+        )
+
+
+@portal_cli.command("worker")
+@click.option(
+    "--queues",
+    "queues",
+    multiple=True,
+    help="Take only jobs of these queues (repeat, or separate with commas): mail, default. All when not given.",
+)
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--once", is_flag=True, help="Run every job that is due now, then exit (scripts and tests).")
+def worker_command(queues: tuple[str, ...], concurrency: int, once: bool) -> None:
+    """Run background jobs of any type and the scheduled duties; SIGTERM or SIGINT finish the current job and stop."""
+    names = tuple(name.strip() for value in queues for name in value.split(",") if name.strip())
+    _run_worker(names, concurrency, once)
+
+
 @portal_cli.command("deliver-mail")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to wait when nothing is due.")
 def deliver_mail_command(once: bool, interval: float) -> None:
-    """Deliver queued mail over SMTP (PORTAL_SMTP_URL), or print it when no server is configured."""
-    import time
-
-    from portal.mail.outbox import deliver_due
-    from portal.mail.transport import configured_transport
-
-    transport = configured_transport()
-    batch = 100
-    try:
-        while True:
-            report = deliver_due(transport, limit=batch)
-            handled = report.sent + report.retrying + report.failed
-            if handled:
-                click.echo(
-                    f"mail: {report.sent} sent ({transport.name}), {report.retrying} to retry, {report.failed} failed",
-                    err=True,
-                )
-            if handled < batch:
-                if once:
-                    break
-                time.sleep(interval)
-    except KeyboardInterrupt:
-        pass
+    """Deliver queued mail (kept for one release: the same as `flask portal worker`, which also renders invoice mails)."""
+    _run_worker((), 1, once, poll=interval)
 
 
 @portal_cli.command("bill-monthly")
 def bill_monthly_command() -> None:
-    """Draft (or draft and send) each customer's monthly invoice that is due; never twice for one month."""
+    """Draft (or draft and enqueue the sending of) each monthly invoice that is due, now; never twice for one month.
+
+    The workers' schedule runs this every hour; the command stays for one release.
+    """
     from portal.services.billing import bill_monthly
 
     results = bill_monthly()
@@ -196,7 +231,7 @@ def bill_monthly_command() -> None:
         elif result.invoice is None:
             click.echo(f"Nothing to bill for {who}")
         elif result.sent:
-            click.echo(f"Sent invoice {result.invoice.number} to {who}")
+            click.echo(f"Finalized invoice {result.invoice.number} for {who}; its mail is queued")
         else:
             click.echo(f"Drafted invoice #{result.invoice.id} for {who}")
     click.echo(f"{sum(1 for r in results if r.invoice is not None)} invoice(s) made.")

@@ -65,6 +65,14 @@ class Config:
     PAY_LOCK_MINUTES = 60
     #: `flask portal reconcile` asks about attempts still open after this many minutes.
     RECONCILE_AFTER_MINUTES = 15
+    #: Run one job worker thread inside the web process; None: on with SQLite (the embedded default), off otherwise.
+    EMBEDDED_WORKER: bool | None = None
+    #: How long an idle worker waits before looking for due jobs again.
+    WORKER_POLL_SECONDS = 1.0
+    #: How often a worker looks at the schedule (each duty still fires once per period).
+    SCHEDULE_TICK_SECONDS = 30.0
+    #: Finished jobs are kept this long for the Jobs page, then deleted by the clean-up duty.
+    JOB_RETENTION_DAYS = 14
 
 
 class TestConfig(Config):

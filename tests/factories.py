@@ -101,3 +101,11 @@ def pay(invoice: Invoice, amount: int, on: date, method: str = "bank_transfer"):
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def run_jobs(queues: list[str] | None = None):
+    """Run every due job in this session, as `flask portal worker --once` does, and return the report."""
+    from portal.jobs.queue import run_due
+
+    db.session.commit()
+    return run_due(queues, limit=10_000)

@@ -820,25 +820,25 @@ def put_payment_providers(payload: s.PaymentProvidersIn):
 @operation(
     "post",
     "/invoices/<int:invoice_id>/send",
-    summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff",
+    summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff (in the background)",
     status=202,
     response=s.SendOut,
     body=s.SendIn,
     errors=(400, 401, 404, 409, 422),
 )
 def send_invoice(invoice_id: int, payload: s.SendIn):
-    """Queue the invoice mail with its PDF and a fresh portal link; sending again is a resend.
+    """Accept the invoice mail with its PDF and a fresh portal link; sending again is a resend.
 
+    The answer (202) comes at once: a worker renders the PDF and sends the mail in the background.
     An API key has no person behind it, so a test copy goes to every active staff member of the
     merchant (or to its support address when it has no staff), each marked "[TEST]". A draft is 409.
     """
     invoice = _invoice_or_404(invoice_id)
     if not payload.test:
-        mail_notifications.send_invoice(invoice)
-        return s.SendOut(queued=1, test=False)
+        job = mail_notifications.send_invoice(invoice)
+        return s.SendOut(queued=1, test=False, recipients=[invoice.customer.email], job_ids=[job.id])
     recipients = mail_notifications.staff_recipients(g.merchant)
     if not recipients:
         raise Conflict("No active staff member nor support address to send a test copy to", "test")
-    for address in recipients:
-        mail_notifications.send_invoice(invoice, test_to=address)
-    return s.SendOut(queued=len(recipients), test=True)
+    jobs = [mail_notifications.send_invoice(invoice, test_to=address) for address in recipients]
+    return s.SendOut(queued=len(recipients), test=True, recipients=recipients, job_ids=[job.id for job in jobs])

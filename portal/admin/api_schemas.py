@@ -438,5 +438,14 @@ class SendIn(Strict):
 
 
 class SendOut(BaseModel):
+    """Accepted: a worker renders the PDF and sends each mail in the background."""
+
+    #: How many mails were accepted (one to the customer, or one test copy per staff member).
     queued: int
     test: bool
+    #: Always "queued": nothing has been rendered or sent when the answer comes.
+    status: Literal["queued"] = "queued"
+    #: The addresses the mails will go to.
+    recipients: list[str]
+    #: The background jobs doing the work, one per mail (shown on the admin's Jobs page).
+    job_ids: list[int]

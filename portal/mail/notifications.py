@@ -1,6 +1,8 @@
-"""The messages the portal sends; each is queued in the outbox within the caller's transaction."""
+"""The messages the portal sends; each is queued in the outbox (or, for an invoice, as a job) in the caller's transaction."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
@@ -12,10 +14,12 @@ from portal.documents.html import format_day, format_money
 from portal.documents.pdf import invoice_pdf
 from portal.domain.money import Money
 from portal.extensions import db
+from portal.jobs.queue import PermanentError, enqueue, job_type
 from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain, fill_text
 from portal.mail.defaults import INVOICE_MAIL, MailText
 from portal.mail.outbox import MailAttachment, queue_mail
 from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
+from portal.models.job import Job
 from portal.models.mail import OutboxMessage
 from portal.services.email_templates import invoice_mail_in_force
 from portal.services.errors import Conflict
@@ -103,28 +107,58 @@ def compose_invoice_mail(
     return subject, composed
 
 
-def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) -> OutboxMessage:
-    """Queue the invoice mail (PDF attached, magic link inside) to the customer, or a test copy to test_to.
+SEND_INVOICE = "invoice.send"
 
-    A test copy is the customer's mail as it will be sent, with "[TEST]" before the subject and a
-    banner saying so. Sending again is a resend: the customer gets a fresh link.
+
+def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) -> Job:
+    """Enqueue the invoice mail (PDF attached, magic link inside) to the customer, or a test copy to test_to.
+
+    The worker renders the PDF (from the render cache when valid) and composes the mail, so the
+    request returns at once. A test copy is the customer's mail as it will be sent, with "[TEST]"
+    before the subject and a banner saying so. Sending again is a resend: the customer gets a fresh link.
     """
+    _check_sendable(invoice)
+    to = test_to.email if isinstance(test_to, StaffUser) else (test_to or invoice.customer.email)
+    return enqueue(
+        SEND_INVOICE,
+        {"invoice_id": invoice.id, "to": to, "test": test_to is not None},
+        merchant_id=invoice.merchant_id,
+    )
+
+
+def _check_sendable(invoice: Invoice) -> None:
     if invoice.status == "draft":
         raise Conflict("A draft cannot be sent: finalize it first", "status")
     if invoice.status == "void":
         raise Conflict(f"Invoice {invoice.number} is void: it cannot be sent", "status")
+
+
+@job_type(SEND_INVOICE)
+def render_and_queue_invoice_mail(payload: dict[str, Any], job: Job) -> None:
+    """Render the invoice's PDF and queue its mail: the worker's half of send_invoice."""
+    invoice = db.session.get(Invoice, payload.get("invoice_id"))
+    if invoice is None or invoice.merchant_id != job.merchant_id:
+        raise PermanentError("The invoice no longer exists")
+    try:
+        _check_sendable(invoice)
+    except Conflict as exc:
+        raise PermanentError(exc.message) from exc
+    queue_invoice_mail(invoice, to=payload["to"], test=bool(payload.get("test")))
+
+
+def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False) -> OutboxMessage:
+    """Render the PDF, compose the mail and put it in the outbox now (the job's work)."""
     merchant, customer = invoice.merchant, invoice.customer
     as_of = merchant.today()
     subject, composed = compose_invoice_mail(
         invoice,
         link=make_portal_link(customer, invoice).url,
-        test_for=customer.name if test_to is not None else None,
+        test_for=customer.name if test else None,
     )
     pdf = MailAttachment(invoice_filename(invoice), "application/pdf", invoice_pdf(invoice, as_of))
-    to = test_to.email if isinstance(test_to, StaffUser) else (test_to or customer.email)
     return queue_mail(
         merchant_id=merchant.id,
-        kind="invoice_test" if test_to is not None else "invoice",
+        kind="invoice_test" if test else "invoice",
         to=to,
         subject=subject,
         text=composed.text,

@@ -1,30 +1,39 @@
-"""The outbox: mail is queued in the caller's transaction and delivered by a worker, once, with retries."""
+"""The outbox: mail is queued in the caller's transaction and delivered by a job, with retries.
+
+Delivery is at-least-once with the same Message-ID on every attempt: the Message-ID is fixed when
+the mail is queued, and a message is marked sent in the same commit that finishes its job. A
+duplicate can only happen when a worker dies between the SMTP server's acceptance and its own commit.
+"""
 
 from __future__ import annotations
 
-import logging
-import secrets
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
 
 from portal.extensions import db
-from portal.mail.transport import Transport
+from portal.jobs.queue import PermanentError, RunReport, enqueue, job_type, run_due
+from portal.mail.transport import Transport, configured_transport
 from portal.models.base import utcnow
+from portal.models.job import Job
 from portal.models.mail import OutboxAttachment, OutboxMessage
 
-log = logging.getLogger(__name__)
-
+DELIVER = "mail.deliver"
+MAIL_QUEUE = "mail"
 MAX_ATTEMPTS = 8
 #: Longer than any SMTP timeout: a worker still holding a message after this is presumed dead.
 LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=2)
+
+#: A transport given by the caller of deliver_due (tests, a relay of one's own); else PORTAL_SMTP_URL's.
+_transport: ContextVar[Transport | None] = ContextVar("portal_mail_transport", default=None)
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ def queue_mail(
     invoice_id: int | None = None,
     attachments: Sequence[MailAttachment] = (),
 ) -> OutboxMessage:
-    """Add a message to the outbox inside the caller's transaction (flushed, not committed)."""
+    """Add a message and its delivery job inside the caller's transaction (flushed, not committed)."""
     domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     message = OutboxMessage(
         merchant_id=merchant_id,
@@ -76,7 +85,6 @@ def queue_mail(
         message_id=make_msgid(domain=domain),
         status="queued",
         attempts=0,
-        next_attempt_at=utcnow(),
         attachments=[
             OutboxAttachment(
                 merchant_id=merchant_id,
@@ -91,6 +99,7 @@ def queue_mail(
     )
     db.session.add(message)
     db.session.flush()
+    enqueue(DELIVER, {"message_id": message.id}, merchant_id=merchant_id, queue=MAIL_QUEUE)
     return message
 
 
@@ -120,122 +129,55 @@ def build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     return email
 
 
+def _record_failure(payload: dict[str, Any], job: Job, error: str, final: bool) -> None:
+    message = db.session.get(OutboxMessage, payload.get("message_id"))
+    if message is not None:
+        message.attempts = job.attempts
+        message.last_error = error
+        if final:
+            message.status = "failed"
+
+
+@job_type(
+    DELIVER,
+    queue=MAIL_QUEUE,
+    max_attempts=MAX_ATTEMPTS,
+    lease=LEASE,
+    first_retry=FIRST_RETRY,
+    longest_retry=LONGEST_RETRY,
+    on_failure=_record_failure,
+)
+def deliver_message(payload: dict[str, Any], job: Job) -> None:
+    """Send one outbox message; it is marked sent in the commit that finishes the job."""
+    message = db.session.get(OutboxMessage, payload.get("message_id"))
+    if message is None or message.status == "sent":
+        return  # deleted with its merchant, or sent by an earlier attempt that committed
+    transport = _transport.get() or configured_transport()
+    try:
+        email = build_email(message, current_app.config["MAIL_FROM"])
+    except (ValueError, TypeError) as exc:
+        raise PermanentError(f"Cannot build the message: {exc}") from exc
+    message_pk = message.id
+    db.session.commit()  # no transaction stays open during the SMTP conversation
+    transport.send(email)
+    message = db.session.get(OutboxMessage, message_pk)
+    message.status = "sent"
+    message.attempts = job.attempts
+    message.sent_at = utcnow()
+    message.delivered_via = transport.name
+    message.last_error = None
+
+
+def deliver_due(transport: Transport | None = None, *, limit: int = 100) -> DeliveryReport:
+    """Run the due mail jobs now, through the given transport (else PORTAL_SMTP_URL's, or the console)."""
+    reset = _transport.set(transport)
+    try:
+        report: RunReport = run_due([MAIL_QUEUE], limit=limit)
+    finally:
+        _transport.reset(reset)
+    return DeliveryReport(sent=report.done, retrying=report.retrying, failed=report.failed)
+
+
 def retry_delay(attempts: int) -> timedelta:
-    """Return the wait after the given number of failed attempts: 30 s, 1 min, 2 min, … up to 2 h."""
+    """Return the wait after the given number of failed deliveries: 30 s, 1 min, 2 min, … up to 2 h."""
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
-
-
-def _claimable(now: datetime):
-    return or_(
-        and_(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now),
-        # A worker that died mid-send left its lease behind: the message is due again.
-        and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
-    )
-
-
-def _claim_next(now: datetime) -> tuple[int, str] | None:
-    """Take the next due message for this worker, in a transaction of its own."""
-    query = (
-        select(OutboxMessage.id)
-        .where(_claimable(now))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(1)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Concurrent workers skip the rows another one is claiming instead of queueing behind it.
-        query = query.with_for_update(skip_locked=True)
-    for _ in range(10):
-        message_id = db.session.scalar(query)
-        if message_id is None:
-            db.session.commit()
-            return None
-        token = secrets.token_hex(16)
-        # Compare-and-set: on SQLite (no row locks) two workers may pick the same id, and only one wins here.
-        claimed = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _claimable(now))
-            .values(
-                status="sending",
-                claim_token=token,
-                lease_until=now + LEASE,
-                attempts=OutboxMessage.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        if claimed == 1:
-            return message_id, token
-    return None
-
-
-def _give_up_on_lost_messages(now: datetime) -> None:
-    # A message whose sending killed its worker every time must not be retried forever.
-    db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == "sending",
-            OutboxMessage.lease_until < now,
-            OutboxMessage.attempts >= MAX_ATTEMPTS,
-        )
-        .values(status="failed", claim_token=None, lease_until=None, last_error="The worker was lost while sending")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-
-
-def _record(message_id: int, token: str, **values) -> None:
-    # Only the worker holding the claim may record the outcome.
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-        .values(claim_token=None, lease_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-
-
-def deliver_due(transport: Transport, *, limit: int = 100) -> DeliveryReport:
-    """Send the messages that are due, each claimed, sent and recorded in transactions of its own.
-
-    The worker is the caller here, so it commits: a claim must be visible to other workers
-    before the slow SMTP conversation starts, and each outcome must stick on its own.
-    """
-    report = DeliveryReport()
-    mail_from = current_app.config["MAIL_FROM"]
-    _give_up_on_lost_messages(utcnow())
-    for _ in range(limit):
-        claimed = _claim_next(utcnow())
-        if claimed is None:
-            break
-        message_id, token = claimed
-        message = db.session.get(OutboxMessage, message_id)
-        attempts, kind = message.attempts, message.kind
-        try:
-            email = build_email(message, mail_from)
-        except (ValueError, TypeError) as exc:
-            db.session.commit()
-            _record(message_id, token, status="failed", last_error=f"Cannot build the message: {exc}"[:2000])
-            log.error("mail %s (%s) failed: cannot build the message: %s", message_id, kind, exc)
-            report.failed += 1
-            continue
-        db.session.commit()  # no transaction stays open during the SMTP conversation
-        try:
-            transport.send(email)
-        except Exception as exc:  # noqa: BLE001 - any transport error means "try again later"
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            if attempts >= MAX_ATTEMPTS:
-                _record(message_id, token, status="failed", last_error=error)
-                log.error("mail %s (%s) failed after %s attempts: %s", message_id, kind, attempts, error)
-                report.failed += 1
-            else:
-                delay = retry_delay(attempts)
-                _record(message_id, token, status="queued", last_error=error, next_attempt_at=utcnow() + delay)
-                log.warning(
-                    "mail %s (%s) not sent (attempt %s), retrying in %s: %s", message_id, kind, attempts, delay, error
-                )
-                report.retrying += 1
-        else:
-            _record(message_id, token, status="sent", sent_at=utcnow(), delivered_via=transport.name, last_error=None)
-            log.info("mail %s (%s) sent via %s", message_id, kind, transport.name)
-            report.sent += 1
-    return report

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -18,18 +17,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
 
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+OUTBOX_STATUSES = ("queued", "sent", "failed")
 
 
 class OutboxMessage(Base):
-    """A mail written in the transaction of the event that caused it, delivered later by the worker."""
+    """A mail written in the transaction of the event that caused it, delivered by a "mail.deliver" job."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
-        # The worker's query: due messages by status and time.
-        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,16 +48,10 @@ class OutboxMessage(Base):
     html_body: Mapped[str | None] = mapped_column(Text)
     #: RFC 5322 Message-ID fixed at queue time, so a retried delivery carries the same one.
     message_id: Mapped[str] = mapped_column(String(255))
-    #: queued → sending → sent, or back to queued with a later next_attempt_at, or failed for good.
+    #: queued → sent, or failed for good; the delivery job holds the lease, retries and backoff.
     status: Mapped[str] = mapped_column(String(8), default="queued")
-    #: Delivery attempts so far (claims by a worker).
+    #: Delivery attempts so far (the job's attempts).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    #: Not before this time; pushed back exponentially after each failure.
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: A worker holds the message until then; past it, the worker is presumed dead and the message is retried.
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Random token of the worker holding the lease; only that worker may record the outcome.
-    claim_token: Mapped[str | None] = mapped_column(String(32))
     #: Why the last attempt failed.
     last_error: Mapped[str | None] = mapped_column(Text)
     #: "smtp", or "console" when no SMTP server is configured and the message was printed.

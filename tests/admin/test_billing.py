@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.models.billing import BillingRun, Charge
+from portal.models.job import Job
 from portal.models.mail import OutboxMessage
 from portal.services import billing, invoices
-from tests.factories import make_customer, make_merchant
+from tests.factories import make_customer, make_merchant, run_jobs
 
 
 def _charge(staff, description: str, price: str, on: str = "2026-02-10"):
@@ -168,10 +169,14 @@ def test_bill_monthly_with_auto_send_finalizes_and_mails(app, runner):
     with time_machine.travel(datetime(2026, 5, 1, 9, tzinfo=UTC), tick=False):
         first = runner.invoke(args=["portal", "bill-monthly"])
         runner.invoke(args=["portal", "bill-monthly"])
-    assert "Sent invoice 2026-0001" in first.output
+    assert "Finalized invoice 2026-0001" in first.output and "its mail is queued" in first.output
     with app.app_context():
         (invoice,) = _invoices_of(customer_id)
         assert invoice.status == "open"
+        # bill-monthly only drafts, finalizes and enqueues: the worker renders and mails.
+        assert db.session.scalars(select(OutboxMessage)).all() == []
+        assert [job.kind for job in db.session.scalars(select(Job))] == ["invoice.send"]
+        run_jobs()
         mails = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == invoice.id)))
         assert [(m.kind, m.to_address) for m in mails] == [("invoice", "sub@example.com")]
 
@@ -252,4 +257,5 @@ def test_two_monthly_runs_at_once_bill_once_on_postgresql(pg, postgres_app):
     with postgres_app.app_context():
         (invoice,) = _invoices_of(customer_id)
         assert invoice.number == "2026-0001"
+        run_jobs()
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice, Payment
 from portal.models.mail import OutboxMessage
-from tests.factories import line, make_invoice
+from tests.factories import line, make_invoice, run_jobs
 
 EDITOR = "/admin/invoices/new"
 
@@ -129,6 +129,7 @@ def test_finalize_and_send_queues_the_mail(app, staff):
     with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
         assert (invoice.status, invoice.number) == ("open", "2026-0001")
+        run_jobs()  # the worker renders the PDF and composes the mail
         mails = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id)))
         assert [(m.kind, m.to_address) for m in mails] == [("invoice", "jane@customer.example")]
 
@@ -149,6 +150,7 @@ def test_finalize_only_sends_nothing_then_test_copy_and_resend(app, staff):
     staff.post(f"/admin/invoices/{invoice_id}/send", {"test": "1"})
     staff.post(f"/admin/invoices/{invoice_id}/send")
     with app.app_context():
+        run_jobs()
         mails = list(
             db.session.scalars(
                 select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id).order_by(OutboxMessage.id)
@@ -319,6 +321,7 @@ def test_invoice_ready_for_payment_mails_each_finalized_invoice_once(app, staff)
 
     def mails_of(invoice_id):
         with app.app_context():
+            run_jobs()
             return [
                 (m.kind, m.to_address)
                 for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == invoice_id))

@@ -247,6 +247,7 @@ def test_finalize_mails_the_customer_when_the_merchant_sends_invoices_when_ready
     from portal.models import Merchant
     from portal.models.mail import OutboxMessage
     from portal.services.merchants import set_send_when_finalized
+    from tests.factories import run_jobs
 
     quiet = api.post("/invoices", invoice_body(customer_id)).json
     api.post(f"/invoices/{quiet['id']}/finalize")
@@ -257,5 +258,6 @@ def test_finalize_mails_the_customer_when_the_merchant_sends_invoices_when_ready
     ready = api.post("/invoices", invoice_body(customer_id)).json
     assert api.post(f"/invoices/{ready['id']}/finalize").status_code == 200
     with app.app_context():
+        run_jobs()
         [mail] = db.session.scalars(select(OutboxMessage)).all()
         assert (mail.kind, mail.to_address, mail.invoice_id) == ("invoice", "jane@example.com", ready["id"])

@@ -11,19 +11,20 @@ import pytest
 
 from portal.extensions import db
 from portal.mail.notifications import send_invoice
-from portal.mail.outbox import deliver_due
-from portal.mail.transport import configured_transport
 from portal.models.mail import EmailTemplate
 from portal.services.demo import _logo
 from portal.services.errors import Conflict
 from portal.services.merchants import create_staff_user
-from tests.factories import make_customer, make_invoice, make_merchant
+from tests.factories import make_customer, make_invoice, make_merchant, run_jobs
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
 
 def deliver() -> None:
-    assert deliver_due(configured_transport()).sent >= 1
+    # The worker renders the PDF and composes the mail, then delivers it.
+    report = run_jobs()
+    assert report.kinds.get("invoice.send", 0) >= 1 and report.kinds.get("mail.deliver", 0) >= 1
+    assert report.failed == 0 and report.retrying == 0
 
 
 def pdf_text(data: bytes) -> str:

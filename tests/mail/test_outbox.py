@@ -12,6 +12,7 @@ from portal.mail.notifications import send_fresh_link
 from portal.mail.outbox import MAX_ATTEMPTS, deliver_due, queue_mail, retry_delay
 from portal.mail.transport import SmtpTransport, configured_transport, parse_smtp_url
 from portal.models.base import utcnow
+from portal.models.job import Job
 from portal.models.mail import OutboxMessage
 from tests.factories import make_customer, make_merchant
 
@@ -34,6 +35,13 @@ def queued(merchant, n: int = 1, **fields) -> list[int]:
     return ids
 
 
+def delivery_job(message_id: int) -> Job:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(Job).where(Job.kind == "mail.deliver", Job.payload["message_id"].as_integer() == message_id)
+    )
+
+
 def test_mail_is_queued_in_the_callers_transaction():
     customer = make_customer(make_merchant())
     db.session.commit()
@@ -41,11 +49,13 @@ def test_mail_is_queued_in_the_callers_transaction():
     send_fresh_link(customer)
     db.session.rollback()  # the event did not happen, so neither does its mail
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0
 
     send_fresh_link(customer)
     db.session.commit()
     message = db.session.scalar(select(OutboxMessage))
     assert (message.status, message.to_address, message.kind) == ("queued", customer.email, "fresh_link")
+    assert delivery_job(message.id).status == "queued"
 
 
 def test_without_smtp_the_worker_prints_the_mail_and_keeps_it(app, runner):
@@ -80,7 +90,7 @@ def test_with_smtp_down_mail_waits_and_is_delivered_exactly_once_when_it_returns
     message = db.session.get(OutboxMessage, message_id)
     assert message.status == "queued" and message.attempts == 1
     assert "Connection refused" in message.last_error or "Errno" in message.last_error
-    assert message.next_attempt_at == utcnow() + retry_delay(1)
+    assert delivery_job(message_id).run_at == utcnow() + retry_delay(1)
 
     smtp_down.start()
     assert deliver_due(transport).sent == 0  # not due yet: backoff
@@ -106,14 +116,16 @@ def test_backoff_grows_and_the_worker_gives_up_after_the_last_attempt(smtp_down,
     for _ in range(MAX_ATTEMPTS):
         before = utcnow()
         deliver_due(transport)
-        message = db.session.get(OutboxMessage, message_id)
-        if message.status == "queued":
-            delays.append(message.next_attempt_at - before)
-            time_machine.move_to(message.next_attempt_at)
+        job = delivery_job(message_id)
+        if job.status == "queued":
+            delays.append(job.run_at - before)
+            time_machine.move_to(job.run_at)
         db.session.expire_all()
 
     message = db.session.get(OutboxMessage, message_id)
     assert message.status == "failed" and message.attempts == MAX_ATTEMPTS
+    job = delivery_job(message_id)
+    assert job.status == "failed" and "Errno" in job.last_error  # a dead letter, shown on the Jobs page
     assert delays == [retry_delay(n) for n in range(1, MAX_ATTEMPTS)]
     assert delays[0] == timedelta(seconds=30) and delays[1] == timedelta(minutes=1)
 
@@ -122,9 +134,9 @@ def test_a_message_left_by_a_dead_worker_is_retried_after_its_lease(smtp_server,
     time_machine.move_to("2026-03-02 09:00", tick=False)
     deliver_to(smtp_server)
     [message_id] = queued(make_merchant())
-    message = db.session.get(OutboxMessage, message_id)
-    message.status, message.attempts, message.claim_token = "sending", 1, "dead-worker"
-    message.lease_until = utcnow() + timedelta(minutes=10)
+    job = delivery_job(message_id)
+    job.status, job.attempts, job.claim_token = "running", 1, "dead-worker"
+    job.lease_until = utcnow() + timedelta(minutes=10)
     db.session.commit()
     transport = configured_transport()
 

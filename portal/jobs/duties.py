@@ -1,0 +1,41 @@
+"""The scheduled duties: each is a job type that the workers' schedule enqueues once per period.
+
+Registering a new one is one decorator: @duty("name", every=timedelta(...)) on its handler.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete
+
+from portal.extensions import db
+from portal.jobs.schedule import duty
+from portal.models.base import utcnow
+from portal.models.job import Job, ScheduledRun
+
+
+@duty("bill-monthly", every=timedelta(hours=1), lease=timedelta(hours=2), max_attempts=3)
+def bill_monthly_duty(payload: dict[str, Any], job: Job) -> None:
+    """Draft, finalize and enqueue the sending of each monthly invoice that is due (idempotent per month)."""
+    from portal.services.billing import bill_monthly
+
+    bill_monthly()
+
+
+@duty("reconcile", every=timedelta(minutes=10), lease=timedelta(hours=1), max_attempts=3)
+def reconcile_duty(payload: dict[str, Any], job: Job) -> None:
+    """Ask the providers about payments whose webhook never came."""
+    from portal.services.online_payments import reconcile
+
+    reconcile(timedelta(minutes=int(current_app.config["RECONCILE_AFTER_MINUTES"])))
+
+
+@duty("clean-up-jobs", every=timedelta(days=1))
+def clean_up_jobs(payload: dict[str, Any], job: Job) -> None:
+    """Forget finished jobs and schedule periods older than JOB_RETENTION_DAYS; dead letters stay until retried."""
+    cutoff = utcnow() - timedelta(days=int(current_app.config["JOB_RETENTION_DAYS"]))
+    db.session.execute(delete(ScheduledRun).where(ScheduledRun.created_at < cutoff))
+    db.session.execute(delete(Job).where(Job.status == "done", Job.finished_at < cutoff))
