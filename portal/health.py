@@ -1,7 +1,8 @@
 """Health checks for the load balancer, and what the portal answers while the database or Redis is down.
 
 `/healthz`: the process answers. `/readyz`: it can serve (the database, and Redis when rate limits
-live there, answer), as JSON listing each check, else 503. A request that meets an outage (the
+live there, answer), as JSON listing each check, else 503; it also reports how long the oldest due
+job has waited for a worker. A request that meets an outage (the
 database unreachable, a lock or statement timeout, a full connection pool) gets 503 with Retry-After,
 as a page or as JSON, never a bare 500: the page is drawn without touching the database.
 """
@@ -17,6 +18,7 @@ from flask_babel import force_locale
 
 from portal.extensions import csrf, db, limiter
 from portal.i18n import SESSION_LANGUAGE
+from portal.jobs.queue import oldest_queued_age
 
 bp = Blueprint("health", __name__)
 csrf.exempt(bp)
@@ -63,7 +65,12 @@ def readyz():
     if not storage.startswith("memory://"):
         checks["redis"] = _check(lambda: limiter.storage.check())
     ready = all(state == "ok" for state in checks.values())
-    response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
+    body = {"status": "ready" if ready else "unavailable", "checks": checks, "jobs": None}
+    if checks["database"] == "ok":
+        # Reported, not judged: a backlog means "add workers", not "send this web process no traffic".
+        age = _check_value(oldest_queued_age)
+        body["jobs"] = {"oldest_queued_age_seconds": None if age is None else round(age, 1)}
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     if not ready:
         response.status_code = 503
@@ -74,6 +81,15 @@ def readyz():
 def _database_answers() -> bool:
     with db.engine.connect() as connection:
         return connection.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+def _check_value(probe):
+    try:
+        return probe()
+    except Exception as exc:  # noqa: BLE001 - the figure is informative; readiness was decided above
+        db.session.rollback()
+        log.warning("readiness figure failed: %s: %s", type(exc).__name__, str(exc).strip().splitlines()[:1])
+        return None
 
 
 def _check(probe) -> str:

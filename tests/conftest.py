@@ -185,3 +185,16 @@ def pg(postgres_app) -> Iterator[Flask]:
     """Yield the PostgreSQL app and empty its tables afterwards."""
     yield postgres_app
     empty_tables(postgres_app)
+
+
+@pytest.fixture(scope="session")
+def pg_pool_closed_at_exit(postgres_app):
+    """Close the PostgreSQL app's pooled connections when the run ends.
+
+    Pooled connections left open until interpreter exit raise ResourceWarning, which
+    filterwarnings=error turns into a failed run.
+    """
+    yield postgres_app
+    with postgres_app.app_context():
+        db.session.remove()
+        db.engine.dispose()

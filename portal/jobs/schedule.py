@@ -34,7 +34,7 @@ class Duty:
         """Return the period `now` falls in, named by its start in UTC (periods align on the epoch)."""
         step = int(self.every.total_seconds())
         start = int(now.timestamp()) // step * step
-        return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M")
+        return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 #: Every scheduled duty, filled by @duty.

@@ -132,17 +132,28 @@ def run_workers(
 
 
 _embedded_lock = threading.Lock()
-_embedded: dict[int, threading.Thread] = {}
+_embedded: dict[int, tuple[threading.Thread, threading.Event]] = {}
 
 
 def start_embedded_worker(app: Flask) -> threading.Thread:
     """Start one worker thread inside the web process (the embedded default: no extra process to run)."""
     with _embedded_lock:
-        thread = _embedded.get(id(app))
-        if thread is None or not thread.is_alive():
-            worker = Worker(app, name="embedded-worker")
-            thread = threading.Thread(target=worker.run, name="embedded-worker", daemon=True)
-            thread.start()
-            _embedded[id(app)] = thread
-            log.info("started the embedded job worker thread")
+        running = _embedded.get(id(app))
+        if running is not None and running[0].is_alive():
+            return running[0]
+        stop = threading.Event()
+        worker = Worker(app, stop=stop, name="embedded-worker")
+        thread = threading.Thread(target=worker.run, name="embedded-worker", daemon=True)
+        thread.start()
+        _embedded[id(app)] = (thread, stop)
+        log.info("started the embedded job worker thread")
         return thread
+
+
+def stop_embedded_worker(app: Flask, timeout: float = 30) -> None:
+    """Ask the app's embedded worker to finish its job and stop, and wait for it."""
+    with _embedded_lock:
+        running = _embedded.pop(id(app), None)
+    if running is not None:
+        running[1].set()
+        running[0].join(timeout)

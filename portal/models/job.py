@@ -68,7 +68,7 @@ class ScheduledRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The duty's name, e.g. "bill-monthly".
     duty: Mapped[str] = mapped_column(String(64))
-    #: The period it fired for, e.g. "2026-03-02T09" for an hourly duty.
+    #: The period it fired for, e.g. "2026-03-02T09:00:00" for an hourly duty.
     period: Mapped[str] = mapped_column(String(32))
     #: The job it enqueued.
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))

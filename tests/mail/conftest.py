@@ -12,8 +12,6 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from portal.extensions import db
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -87,16 +85,3 @@ def deliver_to(app, monkeypatch):
         monkeypatch.setitem(app.config, "SMTP_URL", server.url)
 
     return configure
-
-
-@pytest.fixture(scope="session")
-def pg_pool_closed_at_exit(postgres_app):
-    """Close the PostgreSQL app's pooled connections when the run ends.
-
-    Pooled connections left open until interpreter exit raise ResourceWarning, which
-    filterwarnings=error turns into a failed run.
-    """
-    yield postgres_app
-    with postgres_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
