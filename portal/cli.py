@@ -153,7 +153,9 @@ def reconcile_command(older_than: int | None) -> None:
     click.echo(f"{len(results)} attempt(s) checked")
 
 
-def _run_worker(queues: tuple[str, ...], concurrency: int, once: bool, poll: float | None = None) -> None:
+def _run_worker(
+    queues: tuple[str, ...], concurrency: int, once: bool, poll: float | None = None, schedule: bool = True
+) -> None:
     import logging
     import signal
     import threading
@@ -179,7 +181,9 @@ def _run_worker(queues: tuple[str, ...], concurrency: int, once: bool, poll: flo
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, finish_then_stop)
     try:
-        report = run_workers(app, queues=list(queues) or None, concurrency=concurrency, once=once, stop=stop)
+        report = run_workers(
+            app, queues=list(queues) or None, concurrency=concurrency, once=once, stop=stop, schedule=schedule
+        )
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -200,10 +204,16 @@ def _run_worker(queues: tuple[str, ...], concurrency: int, once: bool, poll: flo
 )
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
 @click.option("--once", is_flag=True, help="Run every job that is due now, then exit (scripts and tests).")
-def worker_command(queues: tuple[str, ...], concurrency: int, once: bool) -> None:
+@click.option(
+    "--schedule/--no-schedule",
+    default=True,
+    show_default=True,
+    help="Also fire the scheduled duties (each fires once per period however many workers do).",
+)
+def worker_command(queues: tuple[str, ...], concurrency: int, once: bool, schedule: bool) -> None:
     """Run background jobs of any type and the scheduled duties; SIGTERM or SIGINT finish the current job and stop."""
     names = tuple(name.strip() for value in queues for name in value.split(",") if name.strip())
-    _run_worker(names, concurrency, once)
+    _run_worker(names, concurrency, once, schedule=schedule)
 
 
 @portal_cli.command("deliver-mail")

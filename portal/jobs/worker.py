@@ -105,11 +105,12 @@ def run_workers(
     concurrency: int = 1,
     once: bool = False,
     stop: threading.Event | None = None,
+    schedule: bool = True,
 ) -> RunReport:
     """Run `concurrency` worker loops in threads of this process until `stop` is set (or, with once, drained)."""
     stop = stop or threading.Event()
     workers = [
-        Worker(app, queues=queues, once=once, stop=stop, schedule=(n == 0), name=f"worker-{n}")
+        Worker(app, queues=queues, once=once, stop=stop, schedule=schedule and n == 0, name=f"worker-{n}")
         for n in range(concurrency)
     ]
     if concurrency == 1:

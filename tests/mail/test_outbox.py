@@ -209,3 +209,28 @@ def test_smtp_login_is_used(deliver_to):
         controller.stop()
     assert logins == [(b"user", b"s3cret")]
     assert len(inbox.messages) == 1
+
+
+def test_a_delivery_whose_outcome_was_lost_is_sent_again_with_the_same_message_id(
+    smtp_server, deliver_to, time_machine
+):
+    # At-least-once: the SMTP server accepted the mail, then the worker lost it before its commit
+    # (here the connection breaks after acceptance). The retry carries the same Message-ID, so the
+    # recipient's mail system can tell the two copies are one message.
+    time_machine.move_to("2026-03-02 09:00", tick=False)
+    deliver_to(smtp_server)
+    [message_id] = queued(make_merchant())
+
+    class AcceptedThenLost(SmtpTransport):
+        def send(self, message):
+            super().send(message)
+            raise ConnectionResetError("connection lost after the server accepted the message")
+
+    report = deliver_due(AcceptedThenLost(parse_smtp_url(smtp_server.url)))
+    assert (report.sent, report.retrying) == (0, 1)
+    time_machine.shift(retry_delay(1))
+    assert deliver_due(configured_transport()).sent == 1
+
+    first, second = smtp_server.messages
+    assert first["Message-ID"] == second["Message-ID"] == db.session.get(OutboxMessage, message_id).message_id
+    assert db.session.get(OutboxMessage, message_id).status == "sent"
