@@ -22,6 +22,7 @@ def upgrade():
         sa.Column("merchant_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("queue", sa.String(length=32), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -43,7 +44,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.create_index("ix_jobs_due", ["status", "queue", "run_at"], unique=False)
+        batch_op.create_index("ix_jobs_due", ["status", "priority", "run_at"], unique=False)
         batch_op.create_index("ix_jobs_lease", ["status", "lease_until"], unique=False)
         batch_op.create_index(batch_op.f("ix_jobs_merchant_id"), ["merchant_id"], unique=False)
 
@@ -75,6 +76,7 @@ def upgrade():
         sa.column("merchant_id", sa.Integer),
         sa.column("kind", sa.String),
         sa.column("queue", sa.String),
+        sa.column("priority", sa.Integer),
         sa.column("payload", sa.JSON),
         sa.column("status", sa.String),
         sa.column("attempts", sa.Integer),
@@ -100,6 +102,7 @@ def upgrade():
                     merchant_id=row.merchant_id,
                     kind="mail.deliver",
                     queue="mail",
+                    priority=10,
                     payload={"message_id": row.id},
                     status="queued",
                     attempts=min(row.attempts, 7),

@@ -40,6 +40,8 @@ class JobType:
     #: Called with the payload and the claimed job inside an app context; it flushes, the worker commits.
     handler: Callable[[dict[str, Any], Job], None]
     queue: str = DEFAULT_QUEUE
+    #: Higher runs first among due jobs.
+    priority: int = 0
     max_attempts: int = 8
     #: Longer than the job ever runs: a worker still holding it after this is presumed dead.
     lease: timedelta = timedelta(minutes=10)
@@ -80,6 +82,7 @@ def enqueue(
     job = Job(
         kind=kind,
         queue=queue or (known.queue if known else DEFAULT_QUEUE),
+        priority=known.priority if known else 0,
         payload=payload or {},
         merchant_id=merchant_id,
         status="queued",
@@ -129,14 +132,31 @@ def give_up_on_lost_jobs(now: datetime) -> int:
 def claim_next(queues: Sequence[str] | None = None, now: datetime | None = None) -> Claim | None:
     """Take the next due job for this worker, in a transaction of its own (committed before it runs)."""
     now = now or utcnow()
-    query = select(Job.id, Job.kind).where(_claimable(now)).order_by(Job.run_at, Job.id).limit(1)
+    # Two simple queries rather than one with OR, so each walks its index even with 100,000 jobs queued.
+    lost = (
+        select(Job.id, Job.kind)
+        .where(Job.status == "running", Job.lease_until < now, Job.attempts < Job.max_attempts)
+        .order_by(Job.lease_until)
+    )
+    due = (
+        select(Job.id, Job.kind)
+        .where(Job.status == "queued", Job.run_at <= now)
+        .order_by(Job.priority.desc(), Job.run_at, Job.id)
+    )
     if queues:
-        query = query.where(Job.queue.in_(list(queues)))
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Concurrent workers skip the rows another one is claiming instead of queueing behind it.
-        query = query.with_for_update(skip_locked=True)
+        lost = lost.where(Job.queue.in_(list(queues)))
+        due = due.where(Job.queue.in_(list(queues)))
+    locking = db.session.get_bind().dialect.name == "postgresql"
     for _ in range(10):
-        row = db.session.execute(query).first()
+        row = None
+        for query in (lost, due):
+            query = query.limit(1)
+            if locking:
+                # Concurrent workers skip the rows another one is claiming instead of queueing behind it.
+                query = query.with_for_update(skip_locked=True)
+            row = db.session.execute(query).first()
+            if row is not None:
+                break
         if row is None:
             db.session.commit()
             return None
