@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 #: Errors that mean "the database is unreachable or restarting": wait and try again, never exit.
 DATABASE_TROUBLE = (DBAPIError, PendingRollbackError)
 LONGEST_BLIP_WAIT = 30.0
+#: With --once, failures in a row (about 30 s of waiting) after which the worker gives up.
+ONCE_GIVES_UP_AFTER = 5
 
 
 class Worker:
@@ -78,6 +80,8 @@ class Worker:
                 except DATABASE_TROUBLE as exc:
                     self.busy = False
                     failures += 1
+                    if self.once and failures > ONCE_GIVES_UP_AFTER:
+                        raise  # a script asked for one pass: report the outage instead of waiting forever
                     wait = min(2.0 ** (failures - 1), LONGEST_BLIP_WAIT)
                     log.warning(
                         "%s: database unavailable (%s); retrying in %.0f s",
