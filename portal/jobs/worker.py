@@ -66,10 +66,14 @@ class Worker:
                     claim = claim_next(self.queues)
                     if claim is not None:
                         self.busy = True
-                        started = time.perf_counter()
+                        started, cpu = time.perf_counter(), time.thread_time()
                         run_claimed(claim, self.report)
                         log.info(
-                            "job %s (%s) finished in %.3f s", claim.job_id, claim.kind, time.perf_counter() - started
+                            "job %s (%s) finished in %.3f s, CPU %.3f s",
+                            claim.job_id,
+                            claim.kind,
+                            time.perf_counter() - started,
+                            time.thread_time() - cpu,
                         )
                     failures = 0
                     self.busy = False
