@@ -27,8 +27,25 @@ except ImportError:  # pragma: no cover - a prototype, not part of the product
 
 import sqlalchemy as sa  # noqa: E402
 
-CONNINFO_ENV = "BENCH_PROCRASTINATE_CONNINFO"
-queue = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=os.environ.get(CONNINFO_ENV, "")))
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_jobs"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def conninfo(url: str) -> str:
+    plain = sa.engine.make_url(url).set(drivername="postgresql")
+    return plain.update_query_dict({"application_name": "bench-worker"}).render_as_string(hide_password=False)
+
+
+ARGS = parse_args()
+queue = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(ARGS.database_url)))
 _flask_app = None
 
 
@@ -79,11 +96,6 @@ def deliver_mail(message_id: int) -> None:
         db.session.commit()
 
 
-def conninfo(url: str) -> str:
-    plain = sa.engine.make_url(url).set(drivername="postgresql")
-    return plain.update_query_dict({"application_name": "bench-worker"}).render_as_string(hide_password=False)
-
-
 def main() -> None:
     from bench import month_end as base
     from portal import create_app
@@ -91,19 +103,13 @@ def main() -> None:
     from portal.models.job import Job
     from portal.services.billing import bill_monthly
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", base.DEFAULT_URL))
-    args = parser.parse_args()
+    args = ARGS
     n, url = args.customers, args.database_url
 
     base.ensure_database(url)
     app = create_app({"SECRET_KEY": "bench-secret", "DATABASE_URL": url, "TESTING": True})
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the set-up")
     base.build(app, n)
-    os.environ[CONNINFO_ENV] = conninfo(url)
-    queue.connector = procrastinate.SyncPsycopgConnector(conninfo=conninfo(url))
     with queue.open():
         queue.schema_manager.apply_schema()
 
@@ -126,7 +132,7 @@ def main() -> None:
             }
             processes = [
                 subprocess.Popen(
-                    [sys.executable, __file__, "--worker"],
+                    [sys.executable, __file__, "--worker", "--database-url", url],
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -175,8 +181,9 @@ def main() -> None:
 
 
 def worker() -> None:
+    flask_app()  # imported and configured before polling, as `flask portal worker` is
     queue.run_worker(concurrency=1, wait=True, install_signal_handlers=True)
 
 
 if __name__ == "__main__":
-    worker() if "--worker" in sys.argv else main()
+    worker() if ARGS.worker else main()
