@@ -44,7 +44,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.create_index("ix_jobs_due", ["status", "priority", "run_at"], unique=False)
+        batch_op.create_index("ix_jobs_due", ["status", "priority", "run_at", "id"], unique=False)
         batch_op.create_index("ix_jobs_lease", ["status", "lease_until"], unique=False)
         batch_op.create_index(batch_op.f("ix_jobs_merchant_id"), ["merchant_id"], unique=False)
 
@@ -102,7 +102,7 @@ def upgrade():
                     merchant_id=row.merchant_id,
                     kind="mail.deliver",
                     queue="mail",
-                    priority=10,
+                    priority=0,
                     payload={"message_id": row.id},
                     status="queued",
                     attempts=min(row.attempts, 7),

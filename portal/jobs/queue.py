@@ -40,8 +40,8 @@ class JobType:
     #: Called with the payload and the claimed job inside an app context; it flushes, the worker commits.
     handler: Callable[[dict[str, Any], Job], None]
     queue: str = DEFAULT_QUEUE
-    #: Higher runs first among due jobs.
-    priority: int = 0
+    #: Lower runs first among due jobs (0 first).
+    priority: int = 10
     max_attempts: int = 8
     #: Longer than the job ever runs: a worker still holding it after this is presumed dead.
     lease: timedelta = timedelta(minutes=10)
@@ -82,7 +82,7 @@ def enqueue(
     job = Job(
         kind=kind,
         queue=queue or (known.queue if known else DEFAULT_QUEUE),
-        priority=known.priority if known else 0,
+        priority=known.priority if known else 10,
         payload=payload or {},
         merchant_id=merchant_id,
         status="queued",
@@ -141,7 +141,7 @@ def claim_next(queues: Sequence[str] | None = None, now: datetime | None = None)
     due = (
         select(Job.id, Job.kind)
         .where(Job.status == "queued", Job.run_at <= now)
-        .order_by(Job.priority.desc(), Job.run_at, Job.id)
+        .order_by(Job.priority, Job.run_at, Job.id)  # the order of ix_jobs_due: no sort, whatever the backlog
     )
     if queues:
         lost = lost.where(Job.queue.in_(list(queues)))

@@ -141,7 +141,7 @@ def _record_failure(payload: dict[str, Any], job: Job, error: str, final: bool) 
 @job_type(
     DELIVER,
     queue=MAIL_QUEUE,
-    priority=10,
+    priority=0,
     max_attempts=MAX_ATTEMPTS,
     lease=LEASE,
     first_retry=FIRST_RETRY,

@@ -21,7 +21,7 @@ class Job(Base):
         CheckConstraint(f"status IN {JOB_STATUSES!r}", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         # The workers' claim: due jobs by priority and time; expired leases by status and lease.
-        Index("ix_jobs_due", "status", "priority", "run_at"),
+        Index("ix_jobs_due", "status", "priority", "run_at", "id"),
         Index("ix_jobs_lease", "status", "lease_until"),
     )
 
@@ -32,8 +32,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(64))
     #: Workers started with --queues take only these: "mail" or "default".
     queue: Mapped[str] = mapped_column(String(32), default="default")
-    #: Higher runs first among due jobs: a mail ready to go passes the renders still waiting.
-    priority: Mapped[int] = mapped_column(Integer, default=0)
+    #: Lower runs first among due jobs (0 first): a mail ready to go (0) passes the renders still waiting (10).
+    priority: Mapped[int] = mapped_column(Integer, default=10)
     #: The handler's arguments: ids and small values only, never documents.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: queued → running → done; back to queued with a later run_at after a failure; failed for good (dead letter).
