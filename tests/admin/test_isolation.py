@@ -9,8 +9,10 @@ from flask import url_for
 
 from portal.admin.views import bp
 from portal.extensions import db
+from portal.jobs.queue import enqueue
 from portal.models import ApiKey, Customer, Invoice, Product, StaffUser
 from portal.models.document import InvoiceAttachment
+from portal.models.job import Job
 from portal.services import attachments, billing, products
 from tests.admin.conftest import make_staff
 from tests.factories import make_api_key, make_invoice
@@ -48,6 +50,7 @@ OBJECT_ENDPOINTS = {
     "admin.invoice_payment_methods": ("POST",),
     "admin.settings_staff_active": ("POST",),
     "admin.settings_api_key_revoke": ("POST",),
+    "admin.job_retry": ("POST",),
 }
 
 
@@ -76,6 +79,8 @@ def victim_objects(app, staff):
             open_invoice, filename="contract.pdf", data=b"%PDF-1.4 secret", uploaded_by=colleague
         )
         make_api_key(merchant)
+        failed = enqueue("invoice.send", {"invoice_id": open_invoice.id, "to": customer.email}, merchant_id=merchant.id)
+        failed.status = "failed"
         db.session.commit()
         key = db.session.query(ApiKey).filter_by(merchant_id=merchant.id).one()
         return {
@@ -88,6 +93,7 @@ def victim_objects(app, staff):
             "user_id": colleague.id,
             "key_id": key.id,
             "attachment_id": attachment.id,
+            "job_id": failed.id,
         }
 
 
@@ -153,6 +159,7 @@ def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_o
         assert db.session.get(StaffUser, victim_objects["user_id"]).active is True
         assert db.session.get(Customer, victim_objects["customer_id"]).link_version == 1
         assert db.session.get(InvoiceAttachment, victim_objects["attachment_id"]) is not None
+        assert db.session.get(Job, victim_objects["job_id"]).status == "failed"
 
 
 def test_lists_show_only_the_merchants_own_rows(app, staff, rival, victim_objects):
