@@ -25,7 +25,7 @@ from portal.models import Customer, Merchant
 from portal.models.document import RenderedDocument
 from portal.models.mail import OutboxMessage
 from portal.services import customers, email_templates, merchants
-from tests.factories import credit, line, make_api_key, make_customer, make_invoice, make_merchant
+from tests.factories import credit, line, make_api_key, make_customer, make_invoice, make_merchant, run_jobs
 from tests.portal.conftest import SPEC_DAY, plain, sign_in
 
 pytestmark = pytest.mark.usefixtures("ctx")
@@ -61,8 +61,9 @@ def _observe(client, api_key: str, invoice, note) -> dict:
     # Render afresh rather than read the stored PDFs back: the rendering itself must not change.
     db.session.execute(delete(RenderedDocument))
     pdfs = {"invoice": pdf_text(invoice_pdf(invoice)), "credit_note": pdf_text(credit_note_pdf(note))}
-    message = send_invoice(invoice)
-    db.session.flush()
+    send_invoice(invoice)
+    run_jobs(["default"])  # the worker renders the PDF and composes the mail
+    message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     attachment = next(part for part in message.attachments if part.content_type == "application/pdf")
     mail = {
         "subject": message.subject,
