@@ -1,6 +1,6 @@
 # The portal as an operator runs it: the built wheel on a slim Python, WeasyPrint's libraries, a non-root user.
 #   docker build -t invoice-portal .        (compose.yaml builds it for you)
-# The image runs gunicorn on port 8000; compose.yaml runs the mail worker and the scheduler from it too.
+# The image runs gunicorn on port 8000; compose.yaml runs the job worker from it too.
 
 FROM python:3.11-slim-bookworm AS wheel
 WORKDIR /src

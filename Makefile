@@ -44,7 +44,7 @@ demo-password: install
 
 # Print the mail the demo queued (without PORTAL_SMTP_URL nothing is sent).
 demo-mail: install
-	@$(DEMO_ENV) $(BIN)/flask portal deliver-mail --once
+	@$(DEMO_ENV) $(BIN)/flask portal worker --once
 
 # Debian packages the suite needs: Chromium for the browser tests, Pango and fonts for WeasyPrint,
 # zbar to scan the EPC QR codes as a banking app would, nginx for the tests that run the portal

@@ -7,6 +7,7 @@ duplicate can only happen when a worker dies between the SMTP server's acceptanc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from portal.mail.transport import Transport, configured_transport
 from portal.models.base import utcnow
 from portal.models.job import Job
 from portal.models.mail import OutboxAttachment, OutboxMessage
+
+log = logging.getLogger(__name__)
 
 DELIVER = "mail.deliver"
 MAIL_QUEUE = "mail"
@@ -131,11 +134,18 @@ def build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
 
 def _record_failure(payload: dict[str, Any], job: Job, error: str, final: bool) -> None:
     message = db.session.get(OutboxMessage, payload.get("message_id"))
+    kind = message.kind if message is not None else "?"
     if message is not None:
         message.attempts = job.attempts
         message.last_error = error
         if final:
             message.status = "failed"
+    if final:
+        log.error("mail %s (%s) failed after %s attempts: %s", payload.get("message_id"), kind, job.attempts, error)
+    else:
+        log.warning(
+            "mail %s (%s) not sent (attempt %s), will retry: %s", payload.get("message_id"), kind, job.attempts, error
+        )
 
 
 @job_type(
@@ -167,6 +177,7 @@ def deliver_message(payload: dict[str, Any], job: Job) -> None:
     message.sent_at = utcnow()
     message.delivered_via = transport.name
     message.last_error = None
+    log.info("mail %s (%s) sent via %s", message_pk, message.kind, transport.name)
 
 
 def deliver_due(transport: Transport | None = None, *, limit: int = 100) -> DeliveryReport:

@@ -14,7 +14,8 @@ from portal.jobs.queue import enqueue
 from portal.mail.outbox import queue_mail
 from portal.models.job import Job, ScheduledRun
 from tests.factories import make_merchant
-from tests.jobs.conftest import TcpProxy, job_statuses, wait_for
+from tests.fakes.tcp_proxy import TcpProxy
+from tests.jobs.conftest import job_statuses, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -129,7 +130,9 @@ def test_a_database_blip_does_not_kill_the_worker(pg, workers, tmp_path):
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
     log = tmp_path / "runs.log"
-    process = workers.start(database_url=proxy.url(pg.config["SQLALCHEMY_DATABASE_URI"]))
+    process = workers.start(
+        database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    )
     [before] = sleep_jobs(pg, log)
     wait_for(lambda: job_statuses(pg, "test.sleep") == [(before, "done", 1)], what="the first job")
 

@@ -11,7 +11,7 @@ import yaml
 from portal.cli import portal_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web", "mail", "scheduler")
+APP_SERVICES = ("migrate", "web", "worker")
 
 
 def compose() -> dict:
@@ -29,8 +29,9 @@ def flask_commands(words: list[str]) -> list[list[str]]:
     return [shlex.split(match) for match in re.findall(r"flask --app portal ([a-z -]+)", text)]
 
 
-def test_compose_runs_web_mail_worker_scheduler_postgresql_and_redis():
+def test_compose_runs_web_the_job_worker_postgresql_and_redis_and_no_scheduler():
     services = compose()["services"]
+    # The workers fire the scheduled duties themselves: no scheduler container, no cron.
     assert set(services) == {*APP_SERVICES, "db", "redis"}
     assert services["db"]["image"].startswith("postgres:") and services["redis"]["image"].startswith("redis:")
     for name in APP_SERVICES:
@@ -51,10 +52,9 @@ def test_compose_runs_web_mail_worker_scheduler_postgresql_and_redis():
 
 def test_compose_commands_are_real_cli_commands():
     services = compose()["services"]
-    invoked = {name: flask_commands(command_words(services[name])) for name in ("migrate", "mail", "scheduler")}
+    invoked = {name: flask_commands(command_words(services[name])) for name in ("migrate", "worker")}
     assert invoked["migrate"] == [["db", "upgrade"]]
-    assert invoked["mail"] == [["portal", "deliver-mail"]]
-    assert [words[:2] for words in invoked["scheduler"]] == [["portal", "reconcile"], ["portal", "bill-monthly"]]
+    assert invoked["worker"] == [["portal", "worker"]]
     for commands in invoked.values():
         for words in commands:
             if words[0] == "portal":

@@ -32,7 +32,11 @@ def test_healthz_and_readyz_when_all_is_well(client):
     assert client.get("/healthz").get_data(as_text=True) == "ok"
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert response.get_json() == {
+        "status": "ready",
+        "checks": {"database": "ok"},
+        "jobs": {"oldest_queued_age_seconds": None},
+    }
 
 
 # -- PostgreSQL behind a proxy the test cuts -------------------------------------------------------
