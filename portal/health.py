@@ -65,7 +65,7 @@ def readyz():
     if not storage.startswith("memory://"):
         checks["redis"] = _check(lambda: limiter.storage.check())
     ready = all(state == "ok" for state in checks.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": checks, "jobs": None}
+    body: dict = {"status": "ready" if ready else "unavailable", "checks": checks}
     if checks["database"] == "ok":
         # Reported, not judged: a backlog means "add workers", not "send this web process no traffic".
         age = _check_value(oldest_queued_age)
