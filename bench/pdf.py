@@ -24,6 +24,7 @@ from portal import create_app  # noqa: E402
 from portal.customer.access import SESSION_CUSTOMER, SESSION_LINK_VERSION  # noqa: E402
 from portal.documents.pdf import invoice_pdf, invoice_source  # noqa: E402
 from portal.domain.invoices import Line  # noqa: E402
+from portal.domain.parties import Address  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.services import customers, invoices, merchants  # noqa: E402
 from portal.services.demo import _logo  # noqa: E402
@@ -61,7 +62,15 @@ def main() -> None:
             upgrade()
             merchant = merchants.create_merchant(name="Atelier Lumen", slug="bench", timezone="UTC")
             merchant.logo_png = _logo()
-            merchant.support_email = "billing@lumen.example"
+            # Documents cannot be finalized without the seller's legal name and address (art. 226).
+            merchants.set_company(
+                merchant,
+                legal_name="Atelier Lumen SRL",
+                address=Address("Rue Haute 112", None, "1000", "Bruxelles", "BE"),
+                email="billing@lumen.example",
+                vat_number="BE0712345630",
+                iban="BE68 5390 0754 7034",
+            )
             merchant.terms = "Payment within 30 days."
             customer = customers.create_customer(merchant, name="Jane Cooper", email="jane@example.com")
             lines = [
