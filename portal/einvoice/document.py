@@ -7,21 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from portal.domain.errors import DomainError
-from portal.domain.invoices import Line, compute_totals
+from portal.domain.errors import DomainError, InvalidAmount
+from portal.domain.invoices import Line, Totals, compute_totals
 from portal.domain.money import currency_exponent
 
 # The parties are the finalize snapshot's own value objects (the API's `seller` and `buyer`); the writers
 # import them from here.
 from portal.domain.parties import Address, Buyer, Seller  # noqa: F401
-from portal.domain.vat import CATEGORY_CODES, NEEDS_BUYER_VAT, NEEDS_REASON
+from portal.domain.vat import NEEDS_BUYER_VAT, NEEDS_REASON, TaxCategory, check_category_rate, tax_category
 
-#: EN 16931 VAT category codes (UNCL5305 subset), in the order breakdowns list them.
-TAX_CATEGORIES = CATEGORY_CODES
-#: Categories whose breakdown must state why no VAT is charged.
-EXEMPT_CATEGORIES = frozenset(category.value for category in NEEDS_REASON)
-#: Categories that need the buyer's VAT number (BR-AE-02, BR-IC-02).
-BUYER_VAT_CATEGORIES = frozenset(category.value for category in NEEDS_BUYER_VAT)
 KINDS = ("invoice", "credit_note")
 
 
@@ -49,16 +43,13 @@ class DocumentLine:
     net: int
 
     @classmethod
-    def issued(cls, line: Line, tax_category: str | None = None) -> DocumentLine:
-        """Take the domain's line and its VAT category; the net is the domain's, never recomputed.
-
-        Without a category a line is standard rated, or zero rated at 0 % (BR-S-05 forbids S at 0 %).
-        """
+    def issued(cls, line: Line) -> DocumentLine:
+        """Take the domain's line as it is: its category, and its net, never recomputed."""
         return cls(
             description=line.description.strip(),
             quantity=line.quantity,
             unit_amount=line.unit_amount,
-            tax_category=tax_category or ("S" if line.tax_rate > 0 else "Z"),
+            tax_category=line.tax_category.value,
             tax_rate=line.tax_rate,
             discount_percent=line.discount_percent,
             net=line.net,
@@ -80,8 +71,8 @@ class TaxGroup:
     #: The subtotal less this group's share of the invoice discount: what is taxed.
     base: int
     amount: int
+    #: Why no VAT is charged, as the document states it (categories other than S and Z).
     exemption_reason: str | None = None
-    exemption_code: str | None = None
 
     @property
     def discount(self) -> int:
@@ -170,20 +161,19 @@ class EDocument:
             raise ValueError(f"{self.kind} {self.number}: " + "; ".join(problems))
 
     def _check_categories(self) -> None:
-        categories = {group.category for group in self.taxes}
+        # The domain's rules (a rate above 0 only for S), applied to rows that may not come from its lines.
         for group in self.taxes:
-            if group.category not in TAX_CATEGORIES:
-                raise NotExpressible(f"Unknown VAT category {group.category!r}", "tax_category")
-            if group.category == "S" and group.rate <= 0:
-                raise NotExpressible("Standard-rated (S) lines need a VAT rate above 0 %", "tax_rate")
-            if group.category != "S" and (group.rate != 0 or group.amount != 0):
-                raise NotExpressible(
-                    f"Category {group.category} lines carry no VAT: their rate must be 0 %", "tax_rate"
-                )
-        if "O" in categories and len(categories) > 1:
+            try:
+                check_category_rate(tax_category(group.category), group.rate)
+            except InvalidAmount as exc:
+                raise NotExpressible(exc.message, exc.field) from None
+            if group.category != TaxCategory.STANDARD.value and group.amount != 0:
+                raise NotExpressible(f"Category {group.category} lines carry no VAT", "tax_rate")
+        categories = self.categories
+        if TaxCategory.NOT_SUBJECT.value in categories and len(categories) > 1:
             # BR-O-11: a document not subject to VAT cannot hold taxed or exempt lines as well.
             raise NotExpressible("Lines not subject to VAT (O) cannot share a document with other categories", "lines")
-        needing_vat = sorted(categories & BUYER_VAT_CATEGORIES)
+        needing_vat = sorted(categories & {category.value for category in NEEDS_BUYER_VAT})
         if needing_vat and not self.buyer.vat_number:
             raise NotExpressible(f"Category {needing_vat[0]} needs the customer's VAT number", "buyer")
 
@@ -196,38 +186,22 @@ class EDocument:
         return frozenset(group.category for group in self.taxes)
 
 
-def tax_groups(
-    lines: Sequence[DocumentLine],
-    domain_lines: Sequence[Line],
-    discount_percent: Decimal,
-    exemption_reasons: Mapping[str, str] | None = None,
-) -> tuple[TaxGroup, ...]:
-    """Return the VAT breakdown per (category, rate), computed by the domain once per category.
-
-    `compute_totals` discounts and taxes per rate, rounding once each; running it on each category's
-    lines gives exactly one rounding per (category, rate), as SPEC §7 asks.
-    """
-    reasons = exemption_reasons or {}
-    by_category: dict[str, list[int]] = {}
-    for index, line in enumerate(lines):
-        by_category.setdefault(line.tax_category, []).append(index)
-    order = {category: position for position, category in enumerate(TAX_CATEGORIES)}
+def tax_groups(lines: Sequence[Line], totals: Totals, exemption_reasons: Mapping[str, str]) -> tuple[TaxGroup, ...]:
+    """Return the VAT breakdown as the domain computed it, one row per (category, rate), with its lines' sum."""
     groups = []
-    for category in sorted(by_category, key=lambda c: order.get(c, len(order))):
-        indexes = by_category[category]
-        totals = compute_totals([domain_lines[i] for i in indexes], discount_percent)
-        for tax in totals.taxes:
-            subtotal = sum(lines[i].net for i in indexes if lines[i].tax_rate == tax.rate)
-            groups.append(
-                TaxGroup(
-                    category=category,
-                    rate=tax.rate,
-                    subtotal=subtotal,
-                    base=tax.base,
-                    amount=tax.amount,
-                    exemption_reason=_text(reasons, category) if category in EXEMPT_CATEGORIES else None,
-                )
+    for tax in totals.taxes:
+        category = tax.category
+        subtotal = sum(line.net for line in lines if line.tax_category is category and line.tax_rate == tax.rate)
+        groups.append(
+            TaxGroup(
+                category=category.value,
+                rate=tax.rate,
+                subtotal=subtotal,
+                base=tax.base,
+                amount=tax.amount,
+                exemption_reason=_text(exemption_reasons, category.value) if category in NEEDS_REASON else None,
             )
+        )
     return tuple(groups)
 
 
@@ -239,18 +213,13 @@ def issued_document(
     currency: str,
     seller: Seller,
     buyer: Buyer,
-    lines: Sequence[tuple[Line, str | None]],
+    lines: Sequence[Line],
     discount_percent: Decimal = Decimal("0"),
     exemption_reasons: Mapping[str, str] | None = None,
     **details,
 ) -> EDocument:
-    """Build the document from the domain's lines (each with its VAT category) and the domain's totals."""
-    domain_lines = [line for line, _ in lines]
-    document_lines = tuple(DocumentLine.issued(line, category) for line, category in lines)
-    taxes = tax_groups(document_lines, domain_lines, discount_percent, exemption_reasons)
-    subtotal = sum(line.net for line in document_lines)
-    discount = sum(group.discount for group in taxes)
-    tax = sum(group.amount for group in taxes)
+    """Build the document from the domain's lines and the domain's totals (one compute_totals, as issued)."""
+    totals = compute_totals(lines, discount_percent)
     return EDocument(
         kind=kind,
         number=number,
@@ -258,13 +227,13 @@ def issued_document(
         currency=currency,
         seller=seller,
         buyer=buyer,
-        lines=document_lines,
-        taxes=taxes,
+        lines=tuple(DocumentLine.issued(line) for line in lines),
+        taxes=tax_groups(lines, totals, exemption_reasons or {}),
         discount_percent=discount_percent,
-        subtotal=subtotal,
-        discount=discount,
-        net=subtotal - discount,
-        tax=tax,
-        total=subtotal - discount + tax,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        net=totals.net,
+        tax=totals.tax,
+        total=totals.total,
         **details,
     )

@@ -20,7 +20,10 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from portal.domain.identifiers import InvalidIdentifier, check_company_number
 from portal.domain.money import EXACT_PRECISION, Money, round_half_up
+from portal.domain.payment_references import format_reference, normalize_reference
+from portal.domain.vat import NEEDS_REASON, VATEX_CODES, TaxCategory, default_exemption_reason
 from portal.einvoice.document import Address, DocumentLine, EDocument, TaxGroup
 
 #: The largest gap between stated amounts that the rules accept (R040, R120: 0.02), with a margin.
@@ -31,15 +34,6 @@ TYPE_CODES = {"invoice": "380", "credit_note": "381"}
 #: UNCL5189 code and text for a discount.
 DISCOUNT_REASON_CODE = "95"
 DISCOUNT_REASON = "Discount"
-#: CEF VATEX codes for categories that have one meaning; E has many (art. 132, 135…), so it goes by text.
-EXEMPTION_CODES = {"AE": "VATEX-EU-AE", "K": "VATEX-EU-IC", "G": "VATEX-EU-G", "O": "VATEX-EU-O"}
-EXEMPTION_TEXTS = {
-    "E": "Exempt from VAT",
-    "AE": "Reverse charge",
-    "K": "Intra-community supply",
-    "G": "Export outside the EU",
-    "O": "Not subject to VAT",
-}
 #: UNCL4461 payment means: SEPA credit transfer, credit transfer, instrument not defined.
 SEPA_CREDIT_TRANSFER, CREDIT_TRANSFER, NOT_DEFINED = "58", "30", "1"
 #: IBAN country codes of the SEPA scheme.
@@ -176,12 +170,15 @@ def document_allowances(document: EDocument) -> tuple[DocumentAllowance, ...]:
 
 
 def exemption(group: TaxGroup) -> tuple[str | None, str | None]:
-    """Return the exemption reason text and VATEX code a breakdown row states (none for S and Z)."""
-    if group.category not in EXEMPTION_TEXTS:
+    """Return the exemption reason text and VATEX code a breakdown row states (none for S and Z).
+
+    The code is the domain's (E has many legal grounds, so it goes by its wording alone); the text is the
+    wording the document was issued with, or the English legal wording when it has none.
+    """
+    category = TaxCategory(group.category)
+    if category not in NEEDS_REASON:
         return None, None
-    code = group.exemption_code or EXEMPTION_CODES.get(group.category)
-    text = group.exemption_reason or (None if code else EXEMPTION_TEXTS[group.category])
-    return text, code
+    return group.exemption_reason or default_exemption_reason(category, "en"), VATEX_CODES.get(category)
 
 
 def buyer_address(document: EDocument) -> Address:
@@ -232,26 +229,26 @@ def vat_identifier(vat_number: str, country: str) -> str:
     return vat
 
 
-def _belgian_enterprise_number(value: str) -> str | None:
-    digits = re.sub(r"\D", "", value)
-    if len(digits) == 9:
-        digits = "0" + digits
-    if len(digits) != 10 or 97 - int(digits[:8]) % 97 != int(digits[8:]):
-        return None
-    return digits
+#: ISO 6523 schemes of the company registers whose numbers the domain checks: BE enterprise number,
+#: NL KvK, FR SIREN (9 digits) and SIRET (14).
+REGISTRATION_SCHEMES = {"BE": {10: "0208"}, "NL": {8: "0106"}, "FR": {9: "0002", 14: "0009"}}
 
 
 def legal_registration(company_number: str | None, country: str) -> tuple[str, str | None] | None:
-    """Return the company number and its ISO 6523 scheme where one is known (0208 BE, 0106 NL, 0002/0009 FR)."""
+    """Return the company number and its ISO 6523 scheme where one is known (0208 BE, 0106 NL, 0002/0009 FR).
+
+    A number that fails its register's rules is stated as written, without a scheme.
+    """
     if not company_number:
         return None
-    if country == "BE" and (number := _belgian_enterprise_number(company_number)):
-        return number, "0208"
-    digits = re.sub(r"\D", "", company_number)
-    if country == "NL" and len(digits) == 8:
-        return digits, "0106"
-    if country == "FR" and len(digits) in (9, 14):
-        return digits, "0002" if len(digits) == 9 else "0009"
+    schemes = REGISTRATION_SCHEMES.get(country)
+    if schemes:
+        try:
+            digits = re.sub(r"\D", "", check_company_number(company_number, country))
+        except InvalidIdentifier:
+            digits = ""
+        if len(digits) in schemes:
+            return digits, schemes[len(digits)]
     return company_number.strip(), None
 
 
@@ -286,7 +283,7 @@ def payment_means_code(iban: str | None, currency: str) -> str:
 
 def payment_id(reference: str) -> str:
     """Write a structured reference as banks read it: +++123/4567/89012+++ (OGM/VCS) or RF18539007547034."""
-    compact = _compact(reference.replace("+", "").replace("*", ""))
-    if compact.isdigit() and len(compact) == 12:
-        return f"+++{compact[:3]}/{compact[3:7]}/{compact[7:]}+++"
-    return compact
+    compact = normalize_reference(reference)
+    if compact is None:
+        return _compact(reference)
+    return compact if compact.startswith("RF") else format_reference(compact)

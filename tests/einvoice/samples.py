@@ -107,18 +107,19 @@ EXEMPTION_REASONS = {
 }
 
 
-def line(quantity="1", unit_amount=10000, rate="21", discount="0", description="Consulting") -> Line:
+def line(quantity="1", unit_amount=10000, rate="21", discount="0", description="Consulting", category=None) -> Line:
     return Line(
         description=description,
         quantity=Decimal(quantity),
         unit_amount=unit_amount,
         tax_rate=Decimal(rate),
         discount_percent=Decimal(discount),
+        tax_category=category,
     )
 
 
 def invoice(
-    lines: list[tuple[Line, str]],
+    lines: list[Line],
     *,
     seller: Seller = SELLER,
     buyer: Buyer = BUYER_BE,

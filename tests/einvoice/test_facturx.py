@@ -20,7 +20,7 @@ PDFAID = "http://www.aiim.org/pdfa/ns/id/"
 @pytest.fixture(scope="module")
 def made():
     """Render one Factur-X PDF for the whole module: what it was made from, and the fetcher that served it."""
-    document = invoice([(line("2", 4999, "21", "10"), "S"), (line("1", 1999, "6"), "S")], discount="5")
+    document = invoice([line("2", 4999, "21", "10", category="S"), line("1", 1999, "6", category="S")], discount="5")
     cii = cii_xml(document)
     fetcher = RestrictedURLFetcher()
     rendered = weasyprint.HTML(
