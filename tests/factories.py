@@ -26,8 +26,10 @@ LEGAL_IDENTITY = {
 
 
 def make_merchant(name: str = "Acme", *, policy: LateFeePolicy | None = SPEC_POLICY, **fields) -> Merchant:
-    merchant = merchants.create_merchant(name=name, slug=f"m{next(_counter)}", timezone=fields.pop("timezone", "UTC"))
-    fields = {"legal_name": name, **LEGAL_IDENTITY, **fields}
+    slug = f"m{next(_counter)}"
+    merchant = merchants.create_merchant(name=name, slug=slug, timezone=fields.pop("timezone", "UTC"))
+    # Settings → Company requires an email too: it is the seller's e-invoice address.
+    fields = {"legal_name": name, **LEGAL_IDENTITY, "support_email": f"billing@{slug}.example", **fields}
     for key, value in fields.items():
         setattr(merchant, key, value)
     if policy is not None:

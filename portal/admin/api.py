@@ -10,11 +10,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from portal.admin import api_schemas as s
+from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
     InvalidTransition,
@@ -71,6 +72,8 @@ class Operation:
     status: int
     response: type[BaseModel] | None
     errors: tuple[int, ...] = field(default=())
+    #: What a success answers with: JSON (the response model), or a file (the view returns a Download).
+    content_type: str = "application/json"
 
 
 OPERATIONS: list[Operation] = []
@@ -86,11 +89,12 @@ def operation(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
+    content_type: str = "application/json",
 ) -> Callable:
-    """Register a view as an API operation: parse, call, commit once, serialize."""
+    """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
     def decorate(view: Callable) -> Callable:
-        op = Operation(method, rule, view.__name__, summary, body, query, status, response, errors)
+        op = Operation(method, rule, view.__name__, summary, body, query, status, response, errors, content_type)
         OPERATIONS.append(op)
 
         def endpoint(**path_args: Any):
@@ -110,6 +114,10 @@ def operation(
                 raise
             if result is None:
                 return "", status
+            if isinstance(result, Download):
+                sent = Response(result.data, status, mimetype=result.content_type)
+                sent.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+                return sent
             return jsonify(result.model_dump(mode="json")), status
 
         endpoint.__name__ = view.__name__
@@ -637,6 +645,32 @@ def get_credit_note(credit_note_id: int):
     return _credit_note_out(credit_notes.get_credit_note(g.merchant, credit_note_id))
 
 
+# --- e-invoices ---------------------------------------------------------------------------------
+
+
+@operation(
+    "get",
+    "/invoices/<int:invoice_id>/ubl",
+    summary="Fetch the invoice as a Peppol BIS Billing 3.0 UBL e-invoice "
+    "(409 for a draft, 422 when EN 16931 cannot state it)",
+    content_type="application/xml",
+    errors=(401, 404, 409, 422),
+)
+def get_invoice_ubl(invoice_id: int):
+    return ubl_download(_invoice_or_404(invoice_id))
+
+
+@operation(
+    "get",
+    "/credit-notes/<int:credit_note_id>/ubl",
+    summary="Fetch the credit note as a Peppol BIS Billing 3.0 UBL CreditNote (422 when EN 16931 cannot state it)",
+    content_type="application/xml",
+    errors=(401, 404, 422),
+)
+def get_credit_note_ubl(credit_note_id: int):
+    return ubl_download(credit_notes.get_credit_note(g.merchant, credit_note_id))
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 
@@ -730,7 +764,12 @@ def openapi_document() -> dict[str, Any]:
             for name, prop in query_schema["properties"].items():
                 parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
         responses: dict[str, Any] = {}
-        if op.response is None:
+        if op.content_type != "application/json":
+            responses[str(op.status)] = {
+                "description": op.summary,
+                "content": {op.content_type: {"schema": {"type": "string"}}},
+            }
+        elif op.response is None:
             responses[str(op.status)] = {"description": "Done"}
         else:
             responses[str(op.status)] = {

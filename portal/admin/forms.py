@@ -415,6 +415,10 @@ class ReadyNotificationForm(FlaskForm):
     enabled = BooleanField("Email each invoice to its customer as soon as it is finalized")
 
 
+class MailAttachmentsForm(FlaskForm):
+    ubl = BooleanField("Attach the e-invoice (UBL XML, Peppol BIS Billing 3.0) to invoice emails as well")
+
+
 class EmailTemplateForm(FlaskForm):
     """One language's invoice mail; the page posts a plain `language` field beside the prefixed ones."""
 

@@ -14,6 +14,7 @@ from portal.admin.forms import (
     EmailTemplateForm,
     LateFeeForm,
     LogoForm,
+    MailAttachmentsForm,
     PasswordForm,
     ProviderForm,
     ReadyNotificationForm,
@@ -230,6 +231,7 @@ def settings_email_templates():
         "admin/settings/email_templates.html",
         forms=forms,
         ready_form=ReadyNotificationForm(formdata=None, enabled=merchant().send_when_finalized),
+        attachments_form=MailAttachmentsForm(formdata=None, ubl=merchant().attach_ubl_to_mail),
         own={language: own for language, (_text, own) in templates.items()},
         section="email_templates",
     ), status
@@ -248,6 +250,21 @@ def settings_ready_notification():
             "success",
         )
     return redirect(url_for("admin.settings_email_templates"), code=303)
+
+
+@bp.post("/settings/mail-attachments")
+def settings_mail_attachments():
+    form = MailAttachmentsForm()
+    if form.validate_on_submit():
+        merchants.set_attach_ubl_to_mail(merchant(), form.ubl.data)
+        db.session.commit()
+        flash(
+            "Invoice emails now carry the e-invoice (XML) beside the PDF."
+            if form.ubl.data
+            else "Invoice emails carry the PDF only.",
+            "success",
+        )
+    return redirect(url_for("admin.settings_email_templates", _anchor="mail-attachments"), code=303)
 
 
 # -- Payment providers ---------------------------------------------------------------------------

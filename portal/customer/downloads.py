@@ -1,8 +1,8 @@
-"""PDF, zip and attachment downloads of the signed-in customer's documents."""
+"""PDF, e-invoice, zip and attachment downloads of the signed-in customer's documents."""
 
 from __future__ import annotations
 
-from flask import Response, abort
+from flask import Response, abort, render_template, url_for
 
 from portal.customer import bp
 from portal.customer.access import current_customer, customer_credit_note, customer_invoice
@@ -12,10 +12,12 @@ from portal.documents.archive import (
     invoice_download,
     invoice_filename,
     safe_filename,
+    ubl_download,
 )
 from portal.documents.pdf import credit_note_pdf, invoice_pdf
+from portal.einvoice.document import NotExpressible
 from portal.extensions import db
-from portal.models import Customer
+from portal.models import CreditNote, Customer, Invoice
 
 
 def _customer() -> Customer:
@@ -49,6 +51,27 @@ def credit_note_pdf_view(number: str):
     pdf = credit_note_pdf(note)
     db.session.commit()
     return _file(pdf, "application/pdf", credit_note_filename(note.number), "inline")
+
+
+def _ubl(row: Invoice | CreditNote, pdf_url: str) -> Response | tuple[str, int]:
+    try:
+        download = ubl_download(row)
+    except NotExpressible:
+        # The PDF is the document; the page says so instead of a file that would break the rules.
+        return render_template("customer/no_einvoice.html", number=row.number, pdf_url=pdf_url), 422
+    return _file(download.data, download.content_type, download.filename)
+
+
+@bp.get("/invoices/<number>/ubl")
+def invoice_ubl_view(number: str):
+    invoice = customer_invoice(_customer(), number)
+    return _ubl(invoice, url_for("customer.invoice_pdf_view", number=invoice.number))
+
+
+@bp.get("/credit-notes/<number>/ubl")
+def credit_note_ubl_view(number: str):
+    note = customer_credit_note(_customer(), number)
+    return _ubl(note, url_for("customer.credit_note_pdf_view", number=note.number))
 
 
 @bp.get("/invoices/<number>/download")

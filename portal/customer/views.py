@@ -50,6 +50,7 @@ from portal.i18n import LANGUAGE_NAMES, SESSION_LANGUAGE, SESSION_READER_LANGUAG
 from portal.mail.notifications import send_fresh_link
 from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
+from portal.services.einvoices import ubl_available
 from portal.services.languages import set_customer_language
 from portal.services.links import LinkExpired, LinkInvalid, read_portal_link
 from portal.services.portal_pages import (
@@ -288,6 +289,7 @@ def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, st
         amount_due=page.amount_due,
         days_overdue=page.days_overdue,
         attachments=page.attachments,
+        ubl_available=ubl_available(invoice),
         doc=page.document,
         comment_form=comment_form,
     )
@@ -333,6 +335,7 @@ def credit_note(number: str):
         note=note,
         invoice=note.invoice,
         doc=credit_note_view(note),
+        ubl_available=ubl_available(note),
     )
     return _no_store(Response(html))
 

@@ -1,4 +1,4 @@
-"""The invoice's download bundle: its PDF alone, or a zip with its credit notes and attachments."""
+"""The invoice's download bundle: its PDF alone, or a zip with each document's PDF and e-invoice, and attachments."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.documents.pdf import credit_note_pdf, invoice_pdf
+from portal.einvoice.document import NotExpressible
 from portal.extensions import db
-from portal.models import Invoice
+from portal.models import CreditNote, Invoice
 from portal.models.document import InvoiceAttachment
+from portal.services.einvoices import ubl
+
+#: The zip's note naming the documents that have no e-invoice, and why.
+NO_EINVOICE_FILENAME = "no-e-invoice.txt"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # A fixed timestamp keeps the zip of unchanged documents byte-for-byte the same.
@@ -41,6 +47,17 @@ def invoice_filename(invoice: Invoice) -> str:
 def credit_note_filename(number: str) -> str:
     """Return e.g. credit-note-CN-2026-0003.pdf."""
     return safe_filename(f"credit-note-{number}.pdf")
+
+
+def ubl_filename(row: Invoice | CreditNote) -> str:
+    """Return e.g. invoice-2026-0007.xml or credit-note-CN-2026-0003.xml."""
+    kind = "credit-note" if isinstance(row, CreditNote) else "invoice"
+    return safe_filename(f"{kind}-{row.number}.xml")
+
+
+def ubl_download(row: Invoice | CreditNote) -> Download:
+    """Return the Peppol BIS 3.0 UBL of a finalized invoice or credit note (NotExpressible when it has none)."""
+    return Download(ubl_filename(row), "application/xml", ubl(row))
 
 
 def build_zip(members: list[tuple[str, bytes]]) -> bytes:
@@ -77,12 +94,28 @@ def invoice_attachments(invoice: Invoice) -> list[InvoiceAttachment]:
 
 
 def invoice_download(invoice: Invoice) -> Download:
-    """Return the invoice's PDF, or a zip of it, its credit notes' PDFs and its attachments when there are any."""
-    pdf = invoice_pdf(invoice)
-    attachments = invoice_attachments(invoice)
-    if not invoice.credit_notes and not attachments:
-        return Download(invoice_filename(invoice), "application/pdf", pdf)
-    members = [(invoice_filename(invoice), pdf)]
-    members += [(credit_note_filename(note.number), credit_note_pdf(note)) for note in invoice.credit_notes]
-    members += [(attachment.filename, attachment.data) for attachment in attachments]
+    """Return the invoice's PDF alone, or a zip whenever there is more: each document's PDF and UBL, the attachments.
+
+    The invoice and each credit note come as their PDF and, when EN 16931 can state them, their UBL
+    e-invoice (the PDF carries the same as Factur-X). A document without one is named in a note.
+    """
+    documents = [(invoice, invoice_filename(invoice), invoice_pdf(invoice))]
+    documents += [(note, credit_note_filename(note.number), credit_note_pdf(note)) for note in invoice.credit_notes]
+    members: list[tuple[str, bytes]] = []
+    missing: list[str] = []
+    for row, filename, pdf in documents:
+        members.append((filename, pdf))
+        try:
+            members.append((ubl_filename(row), ubl(row)))
+        except NotExpressible as exc:
+            missing.append(f"{row.number}: {exc.message}")
+    members += [(attachment.filename, attachment.data) for attachment in invoice_attachments(invoice)]
+    if len(members) == 1:
+        return Download(invoice_filename(invoice), "application/pdf", members[0][1])
+    if missing:
+        explanation = _(
+            "These documents have no e-invoice (XML): the European standard EN 16931 cannot state them "
+            "as they were issued. Their PDFs are complete."
+        )
+        members.append((NO_EINVOICE_FILENAME, "\n".join([explanation, "", *missing, ""]).encode()))
     return Download(safe_filename(f"invoice-{invoice.number}.zip"), "application/zip", build_zip(members))

@@ -1,4 +1,8 @@
-"""Invoice and credit-note PDFs: WeasyPrint behind a restricted URL fetcher, and a cache of finalized ones."""
+"""Invoice and credit-note PDFs: WeasyPrint behind a restricted URL fetcher, and a cache of finalized ones.
+
+A finalized document's PDF is a Factur-X PDF/A-3 carrying its CII e-invoice as factur-x.xml; a draft's
+preview, and a document no EN 16931 e-invoice can state, is a plain PDF.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,12 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from portal.documents import html
 from portal.documents.context import DocumentView, credit_note_view, invoice_view
+from portal.einvoice.facturx import write_facturx
 from portal.extensions import db
 from portal.models import CreditNote, Invoice, Merchant
 from portal.models.base import utcnow
 from portal.models.document import RenderedDocument
+from portal.services.einvoices import facturx_cii
 from portal.theming import THEMES_DIR, brand_css, merchant_theme, theme_file
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,14 @@ class RestrictedURLFetcher(URLFetcher):
 
 
 @dataclass(frozen=True)
+class FacturX:
+    """What makes the PDF a Factur-X: the CII to embed, and the document's date for the attachment's."""
+
+    cii: bytes
+    issued_on: date
+
+
+@dataclass(frozen=True)
 class PdfSource:
     """Everything WeasyPrint is given: the HTML, the stylesheets and the theme folder as base URL."""
 
@@ -88,6 +102,8 @@ class PdfSource:
     theme_stylesheet_url: str | None
     base_url: str
     fingerprint: str = field(default="", compare=False)
+    #: Set for a finalized document that an e-invoice can state: the PDF is then a PDF/A-3 carrying it.
+    facturx: FacturX | None = None
 
 
 @functools.cache
@@ -101,7 +117,9 @@ def _theme_digest(theme: str) -> str:
     return digest.hexdigest()
 
 
-def _source(template: str, view: DocumentView, merchant: Merchant, language: str) -> PdfSource:
+def _source(
+    template: str, view: DocumentView, merchant: Merchant, language: str, facturx: FacturX | None = None
+) -> PdfSource:
     theme = merchant_theme(merchant)
     page = html.render(template, view=view, language=language)
     stylesheets = (BASE_STYLESHEET.read_text(), brand_css(merchant))
@@ -113,7 +131,9 @@ def _source(template: str, view: DocumentView, merchant: Merchant, language: str
     digest = hashlib.sha256()
     for part in (weasyprint.__version__, page, *stylesheets, theme or "", _theme_digest(theme)):
         digest.update(part.encode() + b"\0")
-    return PdfSource(page, stylesheets, theme_url, base_url, digest.hexdigest())
+    # The embedded XML is part of the file: a PDF cached before it (or with another) is out of date.
+    digest.update(b"factur-x\0" + facturx.cii if facturx else b"plain\0")
+    return PdfSource(page, stylesheets, theme_url, base_url, digest.hexdigest(), facturx)
 
 
 def write_pdf(source: PdfSource, fetcher: RestrictedURLFetcher | None = None) -> bytes:
@@ -125,7 +145,15 @@ def write_pdf(source: PdfSource, fetcher: RestrictedURLFetcher | None = None) ->
     if source.theme_stylesheet_url:
         stylesheets.append(weasyprint.CSS(url=source.theme_stylesheet_url, url_fetcher=fetcher))
     document = weasyprint.HTML(string=source.html, base_url=source.base_url, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=stylesheets)
+    if source.facturx is None:
+        return document.write_pdf(stylesheets=stylesheets)
+    rendered = document.render(stylesheets=stylesheets)
+    return write_facturx(rendered, source.facturx.cii, issued_on=source.facturx.issued_on, url_fetcher=fetcher)
+
+
+def _facturx(row: Invoice | CreditNote) -> FacturX | None:
+    cii = facturx_cii(row)
+    return FacturX(cii, row.issue_date) if cii is not None else None
 
 
 def invoice_source(invoice: Invoice, as_of: date | None = None) -> PdfSource:
@@ -133,18 +161,19 @@ def invoice_source(invoice: Invoice, as_of: date | None = None) -> PdfSource:
     language = invoice.document_language
     with force_locale(language):
         view = invoice_view(invoice, as_of or invoice.merchant.today())
-        return _source("documents/invoice.html", view, invoice.merchant, language)
+        return _source("documents/invoice.html", view, invoice.merchant, language, _facturx(invoice))
 
 
 def credit_note_source(note: CreditNote) -> PdfSource:
     """Return what the credit note's PDF is rendered from, in the language it was issued in."""
     language = note.document_language
     with force_locale(language):
-        return _source("documents/credit_note.html", credit_note_view(note), note.invoice.merchant, language)
+        view = credit_note_view(note)
+        return _source("documents/credit_note.html", view, note.invoice.merchant, language, _facturx(note))
 
 
 def invoice_pdf(invoice: Invoice, as_of: date | None = None) -> bytes:
-    """Return the invoice's PDF; a draft is rendered afresh with a DRAFT mark, a finalized one is cached."""
+    """Return the invoice's PDF; a draft is rendered afresh with a DRAFT mark, a finalized one (Factur-X) is cached."""
     source = invoice_source(invoice, as_of)
     if invoice.status == "draft":
         return write_pdf(source)

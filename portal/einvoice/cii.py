@@ -8,7 +8,7 @@ from decimal import Decimal
 from lxml import etree
 
 from portal.einvoice import en16931
-from portal.einvoice.document import Address, EDocument, NotExpressible
+from portal.einvoice.document import Address, EDocument
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -132,11 +132,11 @@ class _Writer:
             _ram(_ram(party, "SpecifiedLegalOrganization"), "ID", number, **({"schemeID": scheme} if scheme else {}))
 
     def electronic_address(self, party, country: str, company: str | None, vat: str | None, email: str | None):
+        # Optional in EN 16931 (BT-34, BT-49): stated when the party has an identifier or an email.
         found = en16931.endpoint(country, company, vat, email)
-        if found is None:
-            raise NotExpressible("A party needs an email address or a registration number for its electronic address")
-        scheme, value = found
-        _ram(_ram(party, "URIUniversalCommunication"), "URIID", value, schemeID=scheme)
+        if found is not None:
+            scheme, value = found
+            _ram(_ram(party, "URIUniversalCommunication"), "URIID", value, schemeID=scheme)
 
     def vat(self, party: etree._Element, vat_number: str | None, country: str) -> None:
         if vat_number and self.states_vat_numbers:

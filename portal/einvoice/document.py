@@ -132,6 +132,9 @@ class EDocument:
             raise NotExpressible("An e-invoice needs at least one line", "lines")
         if not self.seller.legal_name or not (self.seller.address and self.seller.address.country):
             raise NotExpressible("An e-invoice needs the seller's legal name and country", "seller")
+        if not (self.seller.vat_number or self.seller.company_number):
+            # BR-CO-26: the buyer must be able to identify the seller by a registration or VAT number.
+            raise NotExpressible("An e-invoice needs the seller's VAT or company number", "seller")
         self._check_amounts_add_up()
         self._check_categories()
 

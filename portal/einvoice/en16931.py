@@ -252,10 +252,11 @@ def legal_registration(company_number: str | None, country: str) -> tuple[str, s
     return company_number.strip(), None
 
 
-def endpoint(
-    country: str, company_number: str | None, vat_number: str | None, email: str | None
-) -> tuple[str, str] | None:
-    """Return (scheme, id) of the party's electronic address: its registration, its VAT number, else its email."""
+def peppol_endpoint(country: str, company_number: str | None, vat_number: str | None) -> tuple[str, str] | None:
+    """Return (scheme, id) of the party's Peppol participant identifier: its registration, else its VAT number.
+
+    A consumer has neither, and Peppol has no scheme for an email address: it is not on Peppol.
+    """
     registration = legal_registration(company_number, country)
     if registration and registration[1]:
         return registration[1], registration[0]
@@ -263,9 +264,17 @@ def endpoint(
         return VAT_ENDPOINT_SCHEMES[country], vat_identifier(vat_number, country)
     if company_number and country in COMPANY_ENDPOINT_SCHEMES:
         return COMPANY_ENDPOINT_SCHEMES[country], re.sub(r"\D", "", company_number)
-    if email:
-        return EMAIL_SCHEME, email
     return None
+
+
+def endpoint(
+    country: str, company_number: str | None, vat_number: str | None, email: str | None
+) -> tuple[str, str] | None:
+    """Return (scheme, id) of the party's electronic address: its Peppol identifier, else its email (EN 16931's EM)."""
+    found = peppol_endpoint(country, company_number, vat_number)
+    if found is None and email:
+        return EMAIL_SCHEME, email
+    return found
 
 
 def compact_iban(iban: str) -> str:

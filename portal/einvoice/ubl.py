@@ -88,10 +88,14 @@ class _Writer:
             _cbc(element, "PostalZone", address.postal_code)
         _cbc(_cac(element, "Country"), "IdentificationCode", address.country)
 
-    def endpoint(self, party: etree._Element, country: str, company: str | None, vat: str | None, email: str | None):
-        found = en16931.endpoint(country, company, vat, email)
+    def endpoint(self, party: etree._Element, role: str, country: str, company: str | None, vat: str | None):
+        found = en16931.peppol_endpoint(country, company, vat)
         if found is None:
-            raise NotExpressible("A party needs an email address or a registration number for its Peppol address")
+            # PEPPOL-EN16931-R010/R020 and CL008: both parties need a participant identifier, and Peppol
+            # lists no scheme for an email address; consumers are not on Peppol (their Factur-X PDF is).
+            raise NotExpressible(
+                f"Peppol BIS Billing 3.0 addresses the {role} by a company or VAT number, and it has neither", role
+            )
         scheme, value = found
         _cbc(party, "EndpointID", value, schemeID=scheme)
 
@@ -111,7 +115,7 @@ class _Writer:
     def seller(self, party: etree._Element) -> None:
         seller = self.doc.seller
         country = seller.address.country
-        self.endpoint(party, country, seller.company_number, seller.vat_number, seller.email)
+        self.endpoint(party, "seller", country, seller.company_number, seller.vat_number)
         if seller.vat_number and not self.states_vat_numbers and not seller.company_number:
             # Without its VAT number the seller still needs an identifier (BR-CO-26).
             _cbc(_cac(party, "PartyIdentification"), "ID", en16931.vat_identifier(seller.vat_number, country))
@@ -130,7 +134,7 @@ class _Writer:
     def buyer(self, party: etree._Element) -> None:
         buyer = self.doc.buyer
         address = en16931.buyer_address(self.doc)
-        self.endpoint(party, address.country, buyer.company_number, buyer.vat_number, buyer.email)
+        self.endpoint(party, "buyer", address.country, buyer.company_number, buyer.vat_number)
         _cbc(_cac(party, "PartyName"), "Name", buyer.billed_name)
         self.address(party, address)
         if buyer.vat_number and self.states_vat_numbers:

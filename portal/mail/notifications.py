@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -9,10 +10,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.documents.archive import invoice_filename
+from portal.documents.archive import invoice_filename, ubl_download
 from portal.documents.html import format_day, format_money
 from portal.documents.pdf import invoice_pdf
 from portal.domain.money import Money
+from portal.einvoice.document import NotExpressible
 from portal.extensions import db
 from portal.jobs.queue import PermanentError, enqueue, job_type
 from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain, fill_text
@@ -155,7 +157,7 @@ def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False) -> Outb
         link=make_portal_link(customer, invoice).url,
         test_for=customer.name if test else None,
     )
-    pdf = MailAttachment(invoice_filename(invoice), "application/pdf", invoice_pdf(invoice, as_of))
+    files = invoice_mail_files(invoice, as_of)
     return queue_mail(
         merchant_id=merchant.id,
         kind="invoice_test" if test else "invoice",
@@ -166,8 +168,21 @@ def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False) -> Outb
         reply_to=merchant.support_email,
         from_name=merchant.name,
         invoice_id=invoice.id,
-        attachments=(*composed.inline, pdf),
+        attachments=(*composed.inline, *files),
     )
+
+
+def invoice_mail_files(invoice: Invoice, as_of: date) -> tuple[MailAttachment, ...]:
+    """Return the files the invoice mail carries: its PDF (Factur-X), and its UBL when the merchant asks for it."""
+    files = [MailAttachment(invoice_filename(invoice), "application/pdf", invoice_pdf(invoice, as_of))]
+    if invoice.merchant.attach_ubl_to_mail:
+        try:
+            ubl = ubl_download(invoice)
+        except NotExpressible:
+            pass  # no e-invoice can state it: the PDF alone, as the download does
+        else:
+            files.append(MailAttachment(ubl.filename, ubl.content_type, ubl.data))
+    return tuple(files)
 
 
 def send_fresh_link(customer: Customer) -> None:

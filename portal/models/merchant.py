@@ -70,6 +70,8 @@ class Merchant(IdentityColumns, Base):
     late_grace_days: Mapped[int] = mapped_column(Integer, default=0)
     #: "Invoice ready for payment": finalizing an invoice mails the customer its link at once.
     send_when_finalized: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The invoice mail carries the UBL e-invoice (invoice-<number>.xml) beside the PDF.
+    attach_ubl_to_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="merchant")

@@ -203,9 +203,17 @@ def load_demo() -> DemoLogins:
     invoices.record_payment(issue(jane, design, 5), amount=25000, paid_on=today, method="card")
 
     # The other customers see the portal in their own language.
-    for customer in (camille, daan):
-        issue(customer, web + design, 45)
-        issue(customer, design, 5)
+    issue(camille, web + design, 45)
+    issue(camille, design, 5)
+    daans = issue(daan, web + design, 45)
+    issue(daan, design, 5)
+    # A company's credit note: its download holds each document's PDF and Peppol e-invoice (XML).
+    credit_notes.issue_credit_note(
+        daans,
+        lines=_lines(("Hosting, 2 months not used", "2", 1500, "21", "10")),
+        issue_date=daans.issue_date + timedelta(days=20),
+        reason="Hosting started two months late",
+    )
     issue(lena, web_abroad, 45)
     issue(lena, design_abroad, 5)
 

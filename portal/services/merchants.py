@@ -97,6 +97,12 @@ def set_send_when_finalized(merchant: Merchant, enabled: bool) -> None:
     db.session.flush()
 
 
+def set_attach_ubl_to_mail(merchant: Merchant, enabled: bool) -> None:
+    """Choose whether the invoice mail carries the UBL e-invoice beside its PDF."""
+    merchant.attach_ubl_to_mail = bool(enabled)
+    db.session.flush()
+
+
 def create_staff_user(merchant: Merchant, *, email: str, name: str, password: str) -> StaffUser:
     """Create a staff login for the merchant."""
     email = email.strip().lower()

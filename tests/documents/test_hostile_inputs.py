@@ -9,6 +9,7 @@ import pypdf
 import pytest
 
 from portal.documents.pdf import PdfSource, RestrictedURLFetcher, credit_note_pdf, invoice_pdf, write_pdf
+from portal.services.einvoices import facturx_cii
 from portal.theming import THEMES_DIR
 from tests.factories import credit, line, make_customer, make_invoice, make_merchant
 
@@ -64,9 +65,11 @@ def test_hostile_text_in_every_field_fetches_nothing(http_trap, audit_log, secre
 
     assert http_trap.hits == []
     assert touched(audit_log, secret_file, port) == []
-    for data in pdfs:
+    for data, document in zip(pdfs, (invoice, note), strict=True):
         reader = pypdf.PdfReader(io.BytesIO(data))
-        assert reader.attachments == {}
+        # The only file inside is the document's own e-invoice (Factur-X), the hostile text escaped in it.
+        assert reader.attachments == {"factur-x.xml": [facturx_cii(document)]}
+        assert SECRET.encode() not in reader.attachments["factur-x.xml"][0]
         text = "".join(page.extract_text() for page in reader.pages)
         assert SECRET not in text
         assert "<img src=" in text.replace("\n", " ")  # shown as text, never interpreted

@@ -241,17 +241,25 @@ def test_endpoint_schemes(country, company, vat, expected):
 
 
 @pytest.mark.parametrize("buyer", [CONSUMER, CONSUMER_NO_ADDRESS], ids=["consumer", "consumer without address"])
-def test_a_consumer_is_addressed_by_email(rules, buyer):
-    """EN 16931 takes an email as electronic address (EM); Peppol's own code list has no scheme for consumers."""
+def test_a_consumer_is_addressed_by_email_in_factur_x_and_has_no_peppol_ubl(rules, buyer):
+    """EN 16931 takes an email as electronic address (EM); Peppol lists no such scheme, so no UBL for consumers.
+
+    Writing one would break PEPPOL-EN16931-CL008 (or R010 without an address): a consumer is not on Peppol.
+    """
     document = invoice([line("2", 3000, "21", category="S")], buyer=buyer)
-    rules.assert_valid(cii_xml(document))
-    ubl = ubl_xml(document)
-    root = etree.fromstring(ubl)
-    endpoint = "cac:AccountingCustomerParty/cac:Party/cbc:EndpointID"
-    assert root.xpath(f"{endpoint}/@schemeID", namespaces=NS) == ["EM"]
-    assert _texts(root, endpoint) == [buyer.email]
-    fatal = rules.fatal(ubl)
-    assert [(f.id, "AccountingCustomerParty" in f.location) for f in fatal] == [("PEPPOL-EN16931-CL008", True)]
+    cii = cii_xml(document)
+    rules.assert_valid(cii)
+    address = _cii(document).xpath("//ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID", namespaces=NS)
+    assert [(element.get("schemeID"), element.text) for element in address] == [("EM", buyer.email)]
+    with pytest.raises(NotExpressible, match="buyer by a company or VAT number"):
+        ubl_xml(document)
+
+
+def test_a_seller_needs_a_vat_or_company_number():
+    """BR-CO-26: the buyer identifies the seller by one of them."""
+    seller = replace(SELLER, vat_number=None, company_number=None)
+    with pytest.raises(NotExpressible, match="seller's VAT or company number"):
+        invoice([line(category="S")], seller=seller)
 
 
 def test_a_credit_note_references_the_invoice_it_corrects():
