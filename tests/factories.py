@@ -22,13 +22,14 @@ LEGAL_IDENTITY = {
     "postal_code": "1000",
     "city": "Brussels",
     "country": "BE",
+    "vat_number": "BE0403170701",
 }
 
 
 def make_merchant(name: str = "Acme", *, policy: LateFeePolicy | None = SPEC_POLICY, **fields) -> Merchant:
     slug = f"m{next(_counter)}"
     merchant = merchants.create_merchant(name=name, slug=slug, timezone=fields.pop("timezone", "UTC"))
-    # Settings → Company requires an email too: it is the seller's e-invoice address.
+    # Settings → Company requires an email too; with the VAT number the documents are e-invoices (Factur-X).
     fields = {"legal_name": name, **LEGAL_IDENTITY, "support_email": f"billing@{slug}.example", **fields}
     for key, value in fields.items():
         setattr(merchant, key, value)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.documents.pdf import credit_note_pdf, invoice_pdf
-from portal.einvoice.document import NotExpressible
+from portal.einvoice.document import NotExpressible, NotOnPeppol
 from portal.extensions import db
 from portal.models import CreditNote, Invoice
 from portal.models.document import InvoiceAttachment
@@ -96,8 +96,9 @@ def invoice_attachments(invoice: Invoice) -> list[InvoiceAttachment]:
 def invoice_download(invoice: Invoice) -> Download:
     """Return the invoice's PDF alone, or a zip whenever there is more: each document's PDF and UBL, the attachments.
 
-    The invoice and each credit note come as their PDF and, when EN 16931 can state them, their UBL
-    e-invoice (the PDF carries the same as Factur-X). A document without one is named in a note.
+    The invoice and each credit note come as their PDF and, when their customer is on Peppol, their
+    UBL e-invoice (the PDF carries the same as Factur-X). A document EN 16931 cannot state at all is
+    named in a note.
     """
     documents = [(invoice, invoice_filename(invoice), invoice_pdf(invoice))]
     documents += [(note, credit_note_filename(note.number), credit_note_pdf(note)) for note in invoice.credit_notes]
@@ -107,6 +108,8 @@ def invoice_download(invoice: Invoice) -> Download:
         members.append((filename, pdf))
         try:
             members.append((ubl_filename(row), ubl(row)))
+        except NotOnPeppol:
+            pass  # a consumer's documents: the Factur-X PDF is their e-invoice
         except NotExpressible as exc:
             missing.append(f"{row.number}: {exc.message}")
     members += [(attachment.filename, attachment.data) for attachment in invoice_attachments(invoice)]

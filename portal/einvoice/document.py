@@ -25,6 +25,12 @@ class NotExpressible(DomainError):
     code = "einvoice_not_expressible"
 
 
+class NotOnPeppol(NotExpressible):
+    """Signal a party Peppol cannot address (a consumer): the document is a Factur-X e-invoice, not a Peppol one."""
+
+    code = "not_on_peppol"
+
+
 def _text(data: Mapping, key: str) -> str | None:
     value = data.get(key)
     return (value.strip() or None) if isinstance(value, str) else None

@@ -7,7 +7,7 @@ from decimal import Decimal
 from lxml import etree
 
 from portal.einvoice import en16931
-from portal.einvoice.document import Address, EDocument, NotExpressible
+from portal.einvoice.document import Address, EDocument, NotOnPeppol
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -93,7 +93,7 @@ class _Writer:
         if found is None:
             # PEPPOL-EN16931-R010/R020 and CL008: both parties need a participant identifier, and Peppol
             # lists no scheme for an email address; consumers are not on Peppol (their Factur-X PDF is).
-            raise NotExpressible(
+            raise NotOnPeppol(
                 f"Peppol BIS Billing 3.0 addresses the {role} by a company or VAT number, and it has neither", role
             )
         scheme, value = found
