@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from portal.domain.invoices import Line
 from portal.domain.late_fees import LateFeePolicy
+from portal.domain.parties import Address
 from portal.extensions import db
 from portal.models import Customer, Invoice, Merchant
 from portal.services import credit_notes, customers, invoices, merchants
@@ -46,6 +47,17 @@ def make_customer(merchant: Merchant, name: str = "Jane Cooper", language: str =
     """A customer; fields may name company, address (an Address), vat_number, company_number, phone."""
     email = fields.pop("email", f"customer{next(_counter)}@example.com")
     return customers.create_customer(merchant, name=name, email=email, language=language, **fields)
+
+
+def make_company_customer(merchant: Merchant, name: str = "Jan Peeters", **fields) -> Customer:
+    """A Belgian company customer: its VAT number is its Peppol address, so its documents have a UBL."""
+    fields = {
+        "company": "Peeters BV",
+        "vat_number": "BE0417497106",
+        "address": Address("Meir 1", None, "2000", "Antwerpen", "BE"),
+        **fields,
+    }
+    return make_customer(merchant, name, **fields)
 
 
 def line(
