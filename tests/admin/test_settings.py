@@ -181,6 +181,29 @@ def test_email_template_per_language(app, staff):
         assert db.session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == staff.merchant_id)) is None
 
 
+def test_the_ubl_attachment_of_invoice_mails_is_off_until_turned_on(app, staff, rival):
+    page = "/admin/settings/email-templates"
+
+    def attached(merchant_id: int) -> bool:
+        with app.app_context():
+            return db.session.get(Merchant, merchant_id).attach_ubl_to_mail
+
+    def checkbox() -> str:
+        form = staff.get(page).get_data(as_text=True).split('id="mail-attachments"')[1].split("</form>")[0]
+        assert 'name="ubl"' in form
+        return form
+
+    assert "checked" not in checkbox() and attached(staff.merchant_id) is False
+
+    response = staff.post("/admin/settings/mail-attachments", {"ubl": "y"}, page=page)
+    assert response.status_code == 303 and response.headers["Location"].endswith("#mail-attachments")
+    assert "checked" in checkbox()
+    assert attached(staff.merchant_id) is True and attached(rival.merchant_id) is False
+
+    staff.post("/admin/settings/mail-attachments", {}, page=page)
+    assert attached(staff.merchant_id) is False
+
+
 def test_payment_provider_settings(app, staff):
     page = "/admin/settings/payments"
     bad = staff.post(page, {"provider": "mollie", "mollie-enabled": "y", "mollie-api_key": "nonsense"}, page=page)

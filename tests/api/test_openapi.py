@@ -58,8 +58,10 @@ def _check(document, path, method, response):
     assert str(response.status_code) in responses, (method, path, response.status_code, response.json)
     spec = responses[str(response.status_code)]
     if "content" in spec:
-        schema = spec["content"]["application/json"]["schema"]
-        _validator(document, schema).validate(response.json)
+        [content_type] = spec["content"]
+        assert response.mimetype == content_type, (method, path, response.mimetype)
+        schema = spec["content"][content_type]["schema"]
+        _validator(document, schema).validate(response.json if content_type == "application/json" else response.text)
     else:
         assert response.data == b""
 
@@ -127,6 +129,8 @@ def test_walk_every_operation(api, document, time_machine):
             201,
         ),
         ("get_credit_note", "get", "/credit-notes/{credit_note_id}", None, 200),
+        ("get_invoice_ubl", "get", "/invoices/{invoice_id}/ubl", None, 200),
+        ("get_credit_note_ubl", "get", "/credit-notes/{credit_note_id}/ubl", None, 200),
         ("create_portal_link", "post", "/customers/{customer_id}/portal-links", lambda: {}, 201),
         ("revoke_links", "post", "/customers/{customer_id}/revoke-links", None, 204),
         (

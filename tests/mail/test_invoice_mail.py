@@ -13,9 +13,10 @@ from portal.extensions import db
 from portal.mail.notifications import send_invoice
 from portal.models.mail import EmailTemplate
 from portal.services.demo import _logo
+from portal.services.einvoices import facturx_cii, ubl
 from portal.services.errors import Conflict
-from portal.services.merchants import create_staff_user
-from tests.factories import make_customer, make_invoice, make_merchant, run_jobs
+from portal.services.merchants import create_staff_user, set_attach_ubl_to_mail
+from tests.factories import make_company_customer, make_customer, make_invoice, make_merchant, run_jobs
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
@@ -144,3 +145,45 @@ def test_a_draft_cannot_be_sent():
     invoice = make_invoice(make_customer(make_merchant()), finalize=False)
     with pytest.raises(Conflict):
         send_invoice(invoice)
+
+
+def _files(message) -> dict[str, tuple[str, bytes]]:
+    return {part.get_filename(): (part.get_content_type(), part.get_content()) for part in message.iter_attachments()}
+
+
+def test_the_mailed_pdf_is_factur_x(smtp_server, deliver_to):
+    deliver_to(smtp_server)
+    invoice = make_invoice(make_customer(make_merchant("Acme")))
+    send_invoice(invoice)
+    db.session.commit()
+
+    deliver()
+
+    [message] = smtp_server.messages
+    content_type, pdf = _files(message)["invoice-2026-0001.pdf"]
+    assert content_type == "application/pdf"
+    assert pypdf.PdfReader(io.BytesIO(pdf)).attachments == {"factur-x.xml": [facturx_cii(invoice)]}
+
+
+def test_the_ubl_goes_with_the_mail_only_when_the_merchant_asks(smtp_server, deliver_to):
+    deliver_to(smtp_server)
+    merchant = make_merchant("Acme")
+    invoice = make_invoice(make_company_customer(merchant))
+    consumers = make_invoice(make_customer(merchant))
+    assert merchant.attach_ubl_to_mail is False  # off unless the merchant turns it on
+    send_invoice(invoice)
+    db.session.commit()
+    deliver()  # the worker composes the mail: with the setting as it is when the job runs
+    set_attach_ubl_to_mail(merchant, True)
+    send_invoice(invoice)
+    send_invoice(consumers)  # a consumer is not on Peppol: the (Factur-X) PDF alone
+    db.session.commit()
+
+    deliver()
+
+    without, with_ubl, consumer = (_files(message) for message in smtp_server.messages)
+    assert set(without) == {"invoice-2026-0001.pdf"}
+    assert set(with_ubl) == {"invoice-2026-0001.pdf", "invoice-2026-0001.xml"}
+    assert with_ubl["invoice-2026-0001.xml"][0] == "application/xml"
+    assert with_ubl["invoice-2026-0001.xml"][1] == ubl(invoice)
+    assert set(consumer) == {"invoice-2026-0002.pdf"}
