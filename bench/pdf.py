@@ -1,5 +1,8 @@
 """Benchmark the invoice PDF: first render against a bare WeasyPrint render, and a repeated download.
 
+The portal's PDF of a finalized invoice is a Factur-X PDF/A-3 (its CII e-invoice embedded); the bare
+render is the same HTML as a plain PDF, so the ratio includes what Factur-X costs.
+
 Run: .venv/bin/python bench/pdf.py   (uses its own temporary SQLite database)
 """
 
@@ -96,7 +99,8 @@ def main() -> None:
             db.session.commit()
             source = invoice_source(invoice)
             bare = statistics.median(timed(lambda: bare_render(source))[0] for _ in range(3))
-            pages = len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
+            reader = pypdf.PdfReader(io.BytesIO(pdf))
+            pages, embedded = len(reader.pages), sorted(reader.attachments)
             # A content change (a payment) in a warm process: templates compiled, fingerprint new.
             invoices.record_payment(invoice, amount=10000, paid_on=date(2026, 1, 20), method="bank_transfer")
             changed, current_pdf = timed(lambda: invoice_pdf(invoice))
@@ -111,7 +115,7 @@ def main() -> None:
         assert response.status_code == 200 and response.data == current_pdf, "the download must reuse the cached PDF"
         repeated = [timed(lambda: client.get(url))[0] for _ in range(REPEATS)]
 
-    print(f"Invoice with {LINES} lines: {pages} pages, {len(pdf):,} bytes")
+    print(f"Invoice with {LINES} lines: {pages} pages, {len(pdf):,} bytes, embedded files: {embedded or 'none'}")
     print(f"first render (portal pipeline): {first * 1000:8.1f} ms")
     print(f"bare WeasyPrint, same HTML:     {bare * 1000:8.1f} ms  (median of 3)")
     print(f"ratio first render / bare:      {first / bare:8.2f}  (includes compiling the templates once)")
