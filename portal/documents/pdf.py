@@ -131,8 +131,9 @@ def _source(
     digest = hashlib.sha256()
     for part in (weasyprint.__version__, page, *stylesheets, theme or "", _theme_digest(theme)):
         digest.update(part.encode() + b"\0")
-    # The embedded XML is part of the file: a PDF cached before it (or with another) is out of date.
-    digest.update(b"factur-x\0" + facturx.cii if facturx else b"plain\0")
+    if facturx is not None:
+        # The embedded XML is part of the file: a plain PDF cached before (or one with other XML) is out of date.
+        digest.update(b"factur-x\0" + facturx.cii)
     return PdfSource(page, stylesheets, theme_url, base_url, digest.hexdigest(), facturx)
 
 

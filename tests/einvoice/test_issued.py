@@ -8,14 +8,18 @@ from decimal import Decimal
 
 import pypdf
 import pytest
+from flask_babel import force_locale
 from lxml import etree
 from sqlalchemy import select
 
+from portal.documents import pdf as pdf_module
+from portal.documents.context import invoice_view
 from portal.documents.pdf import credit_note_pdf, invoice_pdf
 from portal.einvoice import en16931
 from portal.einvoice.document import NotExpressible, NotOnPeppol
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice
+from portal.models.document import RenderedDocument
 from portal.services import einvoices
 from portal.services.demo import _logo
 from portal.services.errors import Conflict
@@ -143,18 +147,6 @@ def test_the_einvoice_states_the_snapshot_as_issued_never_late_charges(business,
     assert texts(note_ubl, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID") == [invoice.number]
 
 
-def test_the_payment_reference_is_stated_when_the_invoice_has_one(business, monkeypatch):
-    """One function feeds it: when invoices keep their structured reference, the e-invoices carry it."""
-    _, customer = business
-    invoice = make_invoice(customer)
-    assert texts(einvoices.ubl(invoice), "cac:PaymentMeans/cbc:PaymentID") == []
-
-    monkeypatch.setattr(einvoices, "invoice_payment_reference", lambda invoice: "090933755493")
-
-    assert texts(einvoices.ubl(invoice), "cac:PaymentMeans/cbc:PaymentID") == ["+++090/9337/55493+++"]
-    assert texts(einvoices.facturx_cii(invoice), "//ram:PaymentReference") == ["+++090/9337/55493+++"]
-
-
 def test_a_draft_has_no_einvoice_and_its_preview_stays_a_plain_pdf(business):
     _, customer = business
     draft = make_invoice(customer, finalize=False)
@@ -184,6 +176,23 @@ def test_finalized_pdfs_are_factur_x(business, rules, kind):
     assert pdf_a_part(pdf) == ["3"]
     # PDF/A forbids interpolated images: the logo is drawn with crisp edges.
     assert interpolated_images(pdf) == [False]
+
+
+def test_a_plain_pdf_cached_before_e_invoices_is_rendered_again_as_factur_x(business):
+    _, customer = business
+    invoice = make_invoice(customer)
+    # What the cache holds from before PDFs were Factur-X: the same page rendered plain, under its fingerprint.
+    with force_locale("en"):
+        view = invoice_view(invoice, invoice.merchant.today())
+        before = pdf_module._source("documents/invoice.html", view, invoice.merchant, "en")
+    plain = pdf_module._cached(before, "invoice", invoice.id, invoice.merchant_id, "en")
+    assert attachments(plain) == {} and db.session.scalar(select(RenderedDocument.pdf)) == plain
+
+    upgraded = invoice_pdf(invoice)
+
+    assert list(attachments(upgraded)) == ["factur-x.xml"] and pdf_a_part(upgraded) == ["3"]
+    assert db.session.scalar(select(RenderedDocument.pdf)) == upgraded
+    assert invoice_pdf(invoice) == upgraded  # and it is cached again
 
 
 # -- what EN 16931 cannot state ------------------------------------------------------------------
