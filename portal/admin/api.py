@@ -651,8 +651,8 @@ def get_credit_note(credit_note_id: int):
 @operation(
     "get",
     "/invoices/<int:invoice_id>/ubl",
-    summary="Fetch the invoice as a Peppol BIS Billing 3.0 UBL e-invoice "
-    "(409 for a draft, 422 when EN 16931 cannot state it)",
+    summary="Fetch the invoice as a Peppol BIS Billing 3.0 UBL Invoice (409 for a draft; "
+    "422 when the customer is not on Peppol or EN 16931 cannot state it)",
     content_type="application/xml",
     errors=(401, 404, 409, 422),
 )
@@ -663,7 +663,8 @@ def get_invoice_ubl(invoice_id: int):
 @operation(
     "get",
     "/credit-notes/<int:credit_note_id>/ubl",
-    summary="Fetch the credit note as a Peppol BIS Billing 3.0 UBL CreditNote (422 when EN 16931 cannot state it)",
+    summary="Fetch the credit note as a Peppol BIS Billing 3.0 UBL CreditNote "
+    "(422 when the customer is not on Peppol or EN 16931 cannot state it)",
     content_type="application/xml",
     errors=(401, 404, 422),
 )
