@@ -92,7 +92,7 @@ def test_a_job_whose_worker_was_killed_is_retried_after_its_lease(pg, workers, t
 def test_a_scheduled_duty_fires_once_per_period_with_three_workers(pg, workers):
     team = [workers.start() for _ in range(3)]
     # Each worker looks at the schedule every 0.2 s: three ticks race for every period.
-    wait_for(lambda: len(job_statuses(pg, "duty.test-tick")) >= 4, timeout=30, what="four ticks")
+    wait_for(lambda: len(job_statuses(pg, "duty.test-tick")) >= 4, timeout=90, what="four ticks")
     for process in team:
         process.send_signal(signal.SIGTERM)
     for process in team:
