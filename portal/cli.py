@@ -180,6 +180,8 @@ def _run_worker(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, finish_then_stop)
+    # Said once the stop signals are handled: a supervisor (or a test) may stop it cleanly from here on.
+    click.echo(f"worker: started ({', '.join(queues) or 'all queues'}, {concurrency} thread(s))", err=True)
     try:
         report = run_workers(
             app, queues=list(queues) or None, concurrency=concurrency, once=once, stop=stop, schedule=schedule

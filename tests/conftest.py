@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -26,13 +28,17 @@ def _xdist_worker() -> int | None:
     return int(worker[2:]) if worker.startswith("gw") else None
 
 
+# Two checkouts on one machine (worktrees, a CI clone) running the suite at once must not share databases.
+_CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+
+
 def _per_worker_database(url: str) -> str:
-    """Give each xdist worker a PostgreSQL database of its own, so workers never reset each other's schema."""
+    """Give each xdist worker (of each checkout) a PostgreSQL database of its own, so none resets another's schema."""
     worker = _xdist_worker()
     if worker is None or not url.startswith("postgresql"):
         return url
     base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{base.database}_gw{worker}"
+    name = f"{base.database}_{_CHECKOUT}_gw{worker}"
     engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:

@@ -91,6 +91,9 @@ def test_a_job_whose_worker_was_killed_is_retried_after_its_lease(pg, workers, t
 
 def test_a_scheduled_duty_fires_once_per_period_with_three_workers(pg, workers):
     team = [workers.start() for _ in range(3)]
+    # A worker still importing when the signal comes would die of it: wait until each handles SIGTERM.
+    for process in team:
+        wait_for(lambda p=process: "worker: started" in workers.output(p), timeout=90, what="the worker to start")
     # Each worker looks at the schedule every 0.2 s: three ticks race for every period.
     wait_for(lambda: len(job_statuses(pg, "duty.test-tick")) >= 4, timeout=90, what="four ticks")
     for process in team:
