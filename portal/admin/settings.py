@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
@@ -366,6 +366,7 @@ def settings_password():
     try:
         access.change_password(current_user, current=form.current_password.data, new=form.new_password.data)
         db.session.commit()
+        login_user(current_user._get_current_object())  # this session carries on; every other one ended
     except DomainError as exc:
         return _staff_page(password_form=form, status=failure(exc, form))
     flash("Your password is changed.", "success")

@@ -173,6 +173,9 @@ def _safe_next(target: str | None) -> str:
 
 @bp.post("/logout")
 def logout():
+    # Signing out ends the session everywhere: a copy of this cookie must not stay signed in.
+    access.end_sessions(current_user)
+    db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("admin.login"), code=303)

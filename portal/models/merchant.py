@@ -119,6 +119,9 @@ class StaffUser(UserMixin, Base):
     #: werkzeug scrypt hash.
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Goes up on sign-out, password change and deactivation; a session signed for another value is refused,
+    #: so a copied session cookie stops working then (the signed cookie alone proves nothing after that).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     merchant: Mapped[Merchant] = relationship(back_populates="staff")
@@ -126,6 +129,10 @@ class StaffUser(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login reads this
         return self.active
+
+    def get_id(self) -> str:
+        """Return what Flask-Login keeps in the session: the id and the session version ("12:3")."""
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiKey(Base):

@@ -11,6 +11,9 @@ from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
 from portal.services.errors import Conflict, NotFound
 
+#: The largest id a database integer column holds; a bigger one in a session names nobody.
+MAX_ID = 2**31 - 1
+
 # Checked when no account matches, so a wrong address costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -26,12 +29,25 @@ def authenticate_staff(email: str, password: str) -> StaffUser | None:
     return user
 
 
-def load_staff_user(user_id: str) -> StaffUser | None:
-    """Return the active staff account with this id (Flask-Login's user loader)."""
-    if not user_id.isdigit():
+def load_staff_user(session_id: str) -> StaffUser | None:
+    """Return the active staff account a session names ("id:version", Flask-Login's user loader).
+
+    A session signed before the account's last sign-out, password change or deactivation names an
+    older version and is refused, however valid its signature.
+    """
+    user_id, _, version = (session_id or "").partition(":")
+    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > MAX_ID:
         return None
     user = db.session.get(StaffUser, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Make every session the account holds invalid (sign-out everywhere, new password, deactivation)."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.flush()
 
 
 def list_staff(merchant: Merchant) -> list[StaffUser]:
@@ -53,6 +69,8 @@ def set_staff_active(user: StaffUser, active: bool, *, acting: StaffUser) -> Non
     """Enable or disable a staff login; nobody locks themselves out."""
     if user.id == acting.id and not active:
         raise Conflict("You cannot disable your own account", "active")
+    if user.active and not active:
+        end_sessions(user)
     user.active = active
     db.session.flush()
 
@@ -69,7 +87,7 @@ def set_password(user: StaffUser, new: str) -> None:
     if len(new or "") < 10:
         raise DomainError("A password needs at least 10 characters", "new_password")
     user.password_hash = generate_password_hash(new)
-    db.session.flush()
+    end_sessions(user)  # whoever held the old password holds no session either
 
 
 def list_api_keys(merchant: Merchant) -> list[ApiKey]:
