@@ -29,18 +29,80 @@ _OPENDOCUMENT = {
 }
 
 
+#: Limits on what an office document (a zip) may hold, checked from its directory before anything is unpacked:
+#: a file of a few megabytes that inflates to gigabytes (a zip bomb) is refused without being read.
+MAX_ZIP_MEMBERS = 2000
+MAX_ZIP_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_ZIP_TOTAL_BYTES = 256 * 1024 * 1024
+#: Uncompressed size over compressed size; XML compresses well, though rarely past 100 to 1.
+MAX_ZIP_RATIO = 200
+#: The OpenDocument "mimetype" member holds one short line.
+_MIMETYPE_MAX_BYTES = 100
+_CHUNK = 64 * 1024
+_END_OF_DIRECTORY = b"PK\x05\x06"
+
+
+class UnsafeArchive(Exception):
+    """A zip that would unpack to far more than its size, or holds too many members."""
+
+
+def _declared_member_count(data: bytes) -> int | None:
+    """Return the member count the zip's end-of-directory record declares (None: no record, not a zip)."""
+    # The record is the last 22 bytes, before a comment of at most 64 KiB.
+    at = data.rfind(_END_OF_DIRECTORY, max(0, len(data) - 22 - 0xFFFF))
+    if at < 0 or len(data) < at + 22:
+        return None
+    return int.from_bytes(data[at + 10 : at + 12], "little")
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise UnsafeArchive(f"{len(infos)} members")
+    total = 0
+    for info in infos:
+        if info.file_size > MAX_ZIP_MEMBER_BYTES:
+            raise UnsafeArchive(f"{info.filename} declares {info.file_size} bytes")
+        if info.file_size > _CHUNK and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise UnsafeArchive(f"{info.filename} inflates {info.file_size} / {info.compress_size}")
+        total += info.file_size
+    if total > MAX_ZIP_TOTAL_BYTES:
+        raise UnsafeArchive(f"{total} bytes in all")
+
+
+def _read_bounded(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """Read a member, at most `limit` bytes whatever its header declares (headers can lie)."""
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise UnsafeArchive(f"{name} declares {info.file_size} bytes")
+    data = bytearray()
+    with archive.open(info) as member:
+        while chunk := member.read(min(_CHUNK, limit + 1 - len(data))):
+            data += chunk
+            if len(data) > limit:
+                raise UnsafeArchive(f"{name} holds more than it declares")
+    return bytes(data)
+
+
 def _zip_type(data: bytes) -> str | None:
+    """Return the office document type a zip holds, or None; UnsafeArchive for a bomb."""
+    count = _declared_member_count(data)
+    if count is None:
+        return None
+    if count > MAX_ZIP_MEMBERS:  # before zipfile builds an entry per member
+        raise UnsafeArchive(f"{count} members declared")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_members(archive)
             names = archive.namelist()
             if "mimetype" in names:
-                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                declared = _read_bounded(archive, "mimetype", _MIMETYPE_MAX_BYTES).decode("ascii", "replace").strip()
                 return declared if declared in _OPENDOCUMENT else None
             if "[Content_Types].xml" in names:
                 for prefix, content_type in _OOXML.items():
                     if any(name.startswith(prefix) for name in names):
                         return content_type
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError):
         return None
     return None
 
@@ -49,7 +111,8 @@ def sniff_content_type(data: bytes) -> str | None:
     """Return the MIME type the file's own bytes show, or None when it is not an accepted kind.
 
     The browser's Content-Type and the file name are never trusted: an HTML or SVG file renamed
-    to .pdf would otherwise be served to customers under a type of the uploader's choosing.
+    to .pdf would otherwise be served to customers under a type of the uploader's choosing. A zip
+    that would unpack to far more than its size raises UnsafeArchive before any of it is unpacked.
     """
     if data.startswith(b"%PDF-"):
         return "application/pdf"
@@ -80,7 +143,13 @@ def add_attachment(invoice: Invoice, *, filename: str, data: bytes, uploaded_by:
     count = len(list_attachments(invoice))
     if count >= MAX_ATTACHMENTS:
         raise DomainError(f"An invoice holds at most {MAX_ATTACHMENTS} attachments", "file")
-    content_type = sniff_content_type(data)
+    try:
+        content_type = sniff_content_type(data)
+    except UnsafeArchive:
+        raise DomainError(
+            "This file unpacks to far more than its size (or holds too many files) and cannot be checked safely",
+            "file",
+        ) from None
     if content_type is None:
         raise DomainError(f"Attach {ALLOWED_DESCRIPTION}", "file")
     attachment = InvoiceAttachment(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+import tracemalloc
 import zipfile
 
 import pytest
@@ -91,6 +93,80 @@ def test_attachments_are_size_limited(app, staff, invoice_id):
     response = attach(staff, invoice_id, b"%PDF-" + b"0" * (10 * 1024 * 1024), "huge.pdf")
     assert response.status_code == 422
     assert "at most 10 MB" in response.get_data(as_text=True)
+
+
+def zip_bomb(name: str, size: int, others: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """Write a real zip whose member `name` holds `size` bytes of zeros (deflate shrinks them about 1000 times)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for other, text in others:
+            archive.writestr(other, text)
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        chunk = bytes(1024 * 1024)
+        with archive.open(info, "w") as member:
+            for _ in range(size // len(chunk)):
+                member.write(chunk)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bombs() -> dict[str, bytes]:
+    return {
+        # OpenDocument's type check reads the "mimetype" member: 320 MB of it.
+        "odt-mimetype": zip_bomb("mimetype", 320 * 1024 * 1024),
+        # A Word file whose document inflates to 200 MB: stored, it would reach the customers.
+        "docx-document": zip_bomb("word/document.xml", 200 * 1024 * 1024, (("[Content_Types].xml", "<Types/>"),)),
+    }
+
+
+@pytest.mark.parametrize("kind", ["odt-mimetype", "docx-document"])
+def test_a_zip_bomb_is_refused_quickly_without_unpacking_it(app, staff, invoice_id, bombs, kind):
+    bomb = bombs[kind]
+    assert len(bomb) < 1024 * 1024
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        response = attach(staff, invoice_id, bomb, "contract.odt" if kind == "odt-mimetype" else "contract.docx")
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 422
+    assert "unpacks to far more than its size" in response.get_data(as_text=True)
+    assert elapsed < 5
+    assert peak < 32 * 1024 * 1024, f"{peak} bytes allocated"
+    with app.app_context():
+        assert db.session.scalar(select(InvoiceAttachment)) is None
+
+
+def test_a_zip_of_too_many_members_is_refused(app, staff, invoice_id):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        for n in range(5000):
+            archive.writestr(f"word/media/{n}.xml", "")
+    response = attach(staff, invoice_id, buffer.getvalue(), "many.docx")
+    assert response.status_code == 422
+    assert "too many files" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(InvoiceAttachment)) is None
+
+
+def test_an_opendocument_file_with_a_lying_mimetype_header_is_read_within_bounds(app, staff, invoice_id):
+    """The members' sizes are checked from the directory, and the one member read is read in bounded chunks."""
+    from portal.services.attachments import UnsafeArchive, _read_bounded
+
+    bomb = zip_bomb("mimetype", 8 * 1024 * 1024)
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
+        archive.getinfo("mimetype").file_size = 50  # a header that understates what the member holds
+        with pytest.raises((UnsafeArchive, zipfile.BadZipFile)):
+            _read_bounded(archive, "mimetype", 100)
+    odt = io.BytesIO()
+    with zipfile.ZipFile(odt, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", "<office:document-content/>" * 2000)
+    assert attach(staff, invoice_id, odt.getvalue(), "letter.odt").status_code == 303
 
 
 def test_ways_to_pay_per_invoice(app, staff, invoice_id):
