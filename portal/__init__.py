@@ -9,13 +9,14 @@ def create_app(config: Any = None):
     """Create the application; `config` (a class or a mapping) overrides the environment."""
     from flask import Flask
 
-    from portal import cli, errors, extensions, health, logs, web_security
+    from portal import cli, errors, extensions, health, input_checks, logs, web_security
     from portal.bundled import bundled_dir
     from portal.config import Config
     from portal.i18n import select_locale
     from portal.jobs import load_job_types
 
     app = Flask(__name__, instance_relative_config=True)
+    input_checks.register_converters(app)  # before any rule is added
     app.config.from_object(Config)
     app.config.from_prefixed_env("PORTAL")
     if isinstance(config, dict):
@@ -43,6 +44,7 @@ def create_app(config: Any = None):
     app.register_blueprint(customer_bp)
     app.register_blueprint(webhooks_bp)
     errors.register(app)
+    input_checks.register(app)
     health.register(app)
     web_security.register(app)
     cli.register(app)

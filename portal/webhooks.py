@@ -9,6 +9,7 @@ from flask import Blueprint, request
 from sqlalchemy import select
 
 from portal.extensions import csrf, db
+from portal.input_checks import parse_db_id
 from portal.models.online_payment import PaymentAttempt
 from portal.payments.base import ProviderError, UnknownPayment
 from portal.payments.registry import build_provider, default_credentials, merchant_credentials, provider_for
@@ -63,10 +64,11 @@ def _stripe_attempt(payload: bytes) -> PaymentAttempt | None:
     """Find the attempt an unverified event names, only to choose the secret that verifies it."""
     session_id, reference = StripeProvider.event_references(payload)
     attempt = attempt_for_provider_payment("stripe", session_id) if session_id else None
-    if attempt is None and reference and reference.isdigit():
+    reference_id = parse_db_id(reference)
+    if attempt is None and reference_id is not None:
         attempt = db.session.scalar(
             select(PaymentAttempt).where(
-                PaymentAttempt.id == int(reference),
+                PaymentAttempt.id == reference_id,
                 PaymentAttempt.provider == "stripe",
                 PaymentAttempt.provider_payment_id.is_(None),
             )

@@ -16,6 +16,7 @@ from portal.admin.forms import (
 from portal.admin.views import bp, failure, form_status, load, merchant
 from portal.domain.errors import DomainError
 from portal.extensions import db
+from portal.input_checks import db_int, parse_db_id
 from portal.services import billing, customers, links, products
 from portal.services.invoice_lists import InvoiceFilters, search_invoices
 
@@ -25,7 +26,7 @@ PAGE_SIZE = 50
 @bp.get("/customers")
 def customer_list():
     query = request.args.get("q", "")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=db_int))
     rows, has_more = customers.search_customers(merchant(), query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("admin/customers/list.html", customers=rows, query=query, page=page, has_more=has_more)
 
@@ -152,7 +153,7 @@ def charge_delete(charge_id: int):
 @bp.post("/customers/<int:customer_id>/draft-from-charges")
 def draft_from_charges(customer_id: int):
     customer = load(customers.get_customer, customer_id)
-    selected = [int(value) for value in request.form.getlist("charge_id") if value.isdigit()]
+    selected = [n for n in map(parse_db_id, request.form.getlist("charge_id")) if n is not None]
     try:
         invoice = billing.draft_from_charges(customer, charge_ids=selected or None)
         db.session.commit()

@@ -25,6 +25,7 @@ from portal.documents.pdf import invoice_pdf
 from portal.domain.errors import DomainError
 from portal.domain.invoices import Line, compute_totals
 from portal.extensions import db
+from portal.input_checks import db_int
 from portal.mail import notifications
 from portal.payments.registry import PROVIDERS, enabled_providers
 from portal.services import (
@@ -62,7 +63,7 @@ def invoices_list():
         issued_to=_day(request.args.get("to")),
         query=request.args.get("q", "")[:100],
     )
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=db_int))
     rows, has_more = search_invoices(merchant(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template(
         "admin/invoices/list.html",
@@ -111,7 +112,7 @@ def _editor_form(invoice=None) -> InvoiceForm:
         today = merchant().today()
         form = InvoiceForm(
             formdata=None,
-            customer_id=request.args.get("customer_id", type=int),
+            customer_id=request.args.get("customer_id", type=db_int),
             currency=merchant().default_currency,
             issue_date=today,
             due_date=today + timedelta(days=30),

@@ -47,6 +47,7 @@ from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.extensions import db, limiter
 from portal.i18n import LANGUAGE_NAMES, SESSION_LANGUAGE, SESSION_READER_LANGUAGE, show_in_document_language
+from portal.input_checks import db_int
 from portal.mail.notifications import send_fresh_link
 from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
@@ -260,7 +261,7 @@ def overview():
         issued_to=None if form.issued_to.errors else form.issued_to.data,
         number="" if form.number.errors else (form.number.data or ""),
     )
-    pages = {section: request.args.get(f"{section}_page", 1, type=int) for section in SECTIONS}
+    pages = {section: request.args.get(f"{section}_page", 1, type=db_int) for section in SECTIONS}
     page = customer_overview(customer, filters, pages)
     return _no_store(
         Response(

@@ -7,12 +7,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.domain.errors import DomainError
 from portal.extensions import db
+from portal.input_checks import parse_db_id
 from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
 from portal.services.errors import Conflict, NotFound
-
-#: The largest id a database integer column holds; a bigger one in a session names nobody.
-MAX_ID = 2**31 - 1
 
 # Checked when no account matches, so a wrong address costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -36,9 +34,10 @@ def load_staff_user(session_id: str) -> StaffUser | None:
     older version and is refused, however valid its signature.
     """
     user_id, _, version = (session_id or "").partition(":")
-    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > MAX_ID:
+    user_id = parse_db_id(user_id)
+    if user_id is None:
         return None
-    user = db.session.get(StaffUser, int(user_id))
+    user = db.session.get(StaffUser, user_id)
     if user is None or not user.active or str(user.session_version) != version:
         return None
     return user
