@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from urllib.parse import quote
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,6 +20,7 @@ from portal.admin.forms import (
     minor_units,
 )
 from portal.admin.views import admin_money, admin_number, bp, failure, form_status, load, merchant
+from portal.documents.archive import content_disposition
 from portal.documents.pdf import invoice_pdf
 from portal.domain.errors import DomainError
 from portal.domain.invoices import Line, compute_totals
@@ -411,7 +411,7 @@ def invoice_attachment_add(invoice_id: int):
         return _detail(invoice, 422, attachment_form=form)
     upload = form.file.data
     try:
-        attachments.add_attachment(
+        attachment = attachments.add_attachment(
             invoice,
             filename=upload.filename,
             data=upload.read(attachments.MAX_ATTACHMENT_BYTES + 1),
@@ -420,7 +420,7 @@ def invoice_attachment_add(invoice_id: int):
         db.session.commit()
     except DomainError as exc:
         return _detail(invoice, failure(exc, form), attachment_form=form)
-    flash(f"{upload.filename} attached. The customer can download it from the invoice.", "success")
+    flash(f"{attachment.download_name} attached. The customer can download it from the invoice.", "success")
     return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id, _anchor="attachments"), code=303)
 
 
@@ -432,8 +432,9 @@ def invoice_attachment(invoice_id: int, attachment_id: int):
     except DomainError:
         abort(404)
     response = Response(attachment.data, mimetype=attachment.content_type)
-    # Always a download, never rendered in the admin's origin.
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(attachment.filename)
+    # Always a download, never rendered in the admin's origin; an ASCII name for old clients, the real one beside it.
+    response.headers["Content-Disposition"] = content_disposition("attachment", attachment.download_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -7,11 +7,11 @@ from flask import Response, abort, render_template, url_for
 from portal.customer import bp
 from portal.customer.access import current_customer, customer_credit_note, customer_invoice
 from portal.documents.archive import (
+    content_disposition,
     credit_note_filename,
     invoice_attachments,
     invoice_download,
     invoice_filename,
-    safe_filename,
     ubl_download,
 )
 from portal.documents.pdf import credit_note_pdf, invoice_pdf
@@ -30,8 +30,7 @@ def _customer() -> Customer:
 
 def _file(data: bytes, content_type: str, filename: str, disposition: str = "attachment") -> Response:
     response = Response(data, mimetype=content_type)
-    # safe_filename keeps to [A-Za-z0-9._-], so the quoted value needs no escaping.
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{safe_filename(filename)}"'
+    response.headers["Content-Disposition"] = content_disposition(disposition, filename)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -87,4 +86,4 @@ def invoice_attachment_view(number: str, attachment_id: int):
     attachment = next((a for a in invoice_attachments(invoice) if a.id == attachment_id), None)
     if attachment is None:
         abort(404)
-    return _file(attachment.data, attachment.content_type, attachment.filename)
+    return _file(attachment.data, attachment.content_type, attachment.download_name)

@@ -6,11 +6,13 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.documents.pdf import credit_note_pdf, invoice_pdf
+from portal.domain.file_names import clean_file_name
 from portal.einvoice.document import NotExpressible, NotOnPeppol
 from portal.extensions import db
 from portal.models import CreditNote, Invoice
@@ -37,6 +39,15 @@ def safe_filename(name: str, default: str = "file") -> str:
     cleaned = _UNSAFE.sub("_", name).lstrip("._")
     cleaned = re.sub(r"\.{2,}", ".", cleaned)[:120]
     return cleaned or default
+
+
+def content_disposition(disposition: str, name: str) -> str:
+    """Return a Content-Disposition value: the ASCII-safe name, and the clean name itself (RFC 6266) when it differs."""
+    ascii_name = safe_filename(name)
+    value = f'{disposition}; filename="{ascii_name}"'
+    if ascii_name != name:
+        value += "; filename*=UTF-8''" + quote(clean_file_name(name), safe="")
+    return value
 
 
 def invoice_filename(invoice: Invoice) -> str:
@@ -112,7 +123,7 @@ def invoice_download(invoice: Invoice) -> Download:
             pass  # a consumer's documents: the Factur-X PDF is their e-invoice
         except NotExpressible as exc:
             missing.append(f"{row.number}: {exc.message}")
-    members += [(attachment.filename, attachment.data) for attachment in invoice_attachments(invoice)]
+    members += [(attachment.download_name, attachment.data) for attachment in invoice_attachments(invoice)]
     if len(members) == 1:
         return Download(invoice_filename(invoice), "application/pdf", members[0][1])
     if missing:

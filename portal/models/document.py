@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.domain.file_names import name_for_type
 from portal.models.base import Base, UTCDateTime, utcnow
 
 DOCUMENT_KINDS = ("invoice", "credit_note")
@@ -46,7 +47,8 @@ class InvoiceAttachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
-    #: The uploaded file's name, as given; reduced to safe characters whenever it is served.
+    #: The uploaded file's name without control or direction characters, its extension the detected type's
+    #: (rows from before that rule are cleaned when served: see download_name).
     filename: Mapped[str] = mapped_column(String(255))
     #: MIME type checked at upload (PDF, images, office documents).
     content_type: Mapped[str] = mapped_column(String(100))
@@ -56,3 +58,8 @@ class InvoiceAttachment(Base):
     #: Staff member who uploaded it.
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def download_name(self) -> str:
+        """Return the name shown and served: clean, with the extension of the type the file's bytes showed."""
+        return name_for_type(self.filename, self.content_type)

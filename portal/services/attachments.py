@@ -8,6 +8,7 @@ import zipfile
 from sqlalchemy import select
 
 from portal.domain.errors import DomainError
+from portal.domain.file_names import clean_file_name, name_for_type
 from portal.extensions import db
 from portal.models import Invoice, StaffUser
 from portal.models.document import InvoiceAttachment
@@ -107,6 +108,24 @@ def _zip_type(data: bytes) -> str | None:
     return None
 
 
+#: Legacy .doc/.xls/.ppt share one container (OLE compound file) with installers (.msi) and mail (.msg);
+#: the name of the main stream, stored in UTF-16 in the container's directory, tells them apart.
+_LEGACY_OFFICE_STREAMS = (
+    ("WordDocument", "application/msword"),
+    ("Workbook", "application/vnd.ms-excel"),
+    ("Book", "application/vnd.ms-excel"),
+    ("PowerPoint Document", "application/vnd.ms-powerpoint"),
+)
+
+
+def _legacy_office_type(data: bytes) -> str | None:
+    for stream, content_type in _LEGACY_OFFICE_STREAMS:
+        # A directory entry: the name in UTF-16LE, then its terminating NUL character.
+        if (stream + "\0").encode("utf-16-le") in data:
+            return content_type
+    return None
+
+
 def sniff_content_type(data: bytes) -> str | None:
     """Return the MIME type the file's own bytes show, or None when it is not an accepted kind.
 
@@ -123,15 +142,15 @@ def sniff_content_type(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "application/vnd.ms-office"  # legacy .doc/.xls/.ppt share one container format
+        return _legacy_office_type(data)
     if data.startswith(b"PK\x03\x04"):
         return _zip_type(data)
     return None
 
 
 def add_attachment(invoice: Invoice, *, filename: str, data: bytes, uploaded_by: StaffUser | None) -> InvoiceAttachment:
-    """Attach a checked file to an invoice."""
-    filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
+    """Attach a checked file to an invoice, named without control or direction characters, with its type's extension."""
+    filename = clean_file_name(filename)
     if not data:
         raise DomainError("Choose a file to attach", "file")
     if not filename:
@@ -155,7 +174,7 @@ def add_attachment(invoice: Invoice, *, filename: str, data: bytes, uploaded_by:
     attachment = InvoiceAttachment(
         merchant_id=invoice.merchant_id,
         invoice_id=invoice.id,
-        filename=filename,
+        filename=name_for_type(filename, content_type),
         content_type=content_type,
         size=len(data),
         data=data,

@@ -169,6 +169,83 @@ def test_an_opendocument_file_with_a_lying_mimetype_header_is_read_within_bounds
     assert attach(staff, invoice_id, odt.getvalue(), "letter.odt").status_code == 303
 
 
+def legacy_office(stream: str) -> bytes:
+    """An OLE compound file's header and a directory entry naming its main stream (UTF-16, as Office writes it)."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    return header + (stream + "\0").encode("utf-16-le").ljust(64, b"\0") + bytes(448)
+
+
+def customer_client(app, staff):
+    client = app.test_client()
+    with app.app_context():
+        link = make_portal_link(db.session.get(Customer, staff.customer_id)).url
+    assert client.get(link.replace("http://portal.test", "")).status_code == 303
+    return client
+
+
+def test_names_lose_direction_and_control_characters_and_take_the_detected_types_extension(app, staff, invoice_id):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    uploads = [
+        (b"%PDF-1.7\n...", "x.exe", "x.pdf"),
+        (png, "invoice\u202egnp.exe", "invoicegnp.png"),  # shown as "invoiceexe.png" with the override
+        (b"%PDF-1.7\n...", "\u2066Quote\u2069\u200f\u061c\x01 été.pdf", "Quote été.pdf"),
+        (legacy_office("WordDocument"), "letter.txt", "letter.doc"),
+        (legacy_office("Workbook"), "budget.doc", "budget.xls"),
+    ]
+    for data, name, _ in uploads:
+        response = attach(staff, invoice_id, data, name)
+        assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context():
+        rows = list(db.session.scalars(select(InvoiceAttachment).order_by(InvoiceAttachment.id)))
+        assert [row.filename for row in rows] == [served for _, _, served in uploads]
+        assert [row.content_type for row in rows][-2:] == ["application/msword", "application/vnd.ms-excel"]
+        ids = [row.id for row in rows]
+        number = db.session.get(Invoice, invoice_id).number
+
+    admin_page = staff.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
+    customer = customer_client(app, staff)
+    customer_page = customer.get(f"/invoices/{number}").get_data(as_text=True)
+    for page in (admin_page, customer_page):
+        assert "invoicegnp.png" in page and "Quote été.pdf" in page
+        assert not any(char in page for char in "\u202e\u2066\u2069\u200f\u061c\x01")
+
+    staff_download = staff.get(f"/admin/invoices/{invoice_id}/attachments/{ids[0]}")
+    assert staff_download.headers["Content-Disposition"] == 'attachment; filename="x.pdf"'
+    unicode_download = customer.get(f"/invoices/{number}/attachments/{ids[2]}")
+    assert unicode_download.headers["Content-Disposition"] == (
+        "attachment; filename=\"Quote_t_.pdf\"; filename*=UTF-8''Quote%20%C3%A9t%C3%A9.pdf"
+    )
+    archive = zipfile.ZipFile(io.BytesIO(customer.get(f"/invoices/{number}/download").data))
+    assert {"x.pdf", "invoicegnp.png", "letter.doc", "budget.xls"} <= set(archive.namelist())
+
+
+def test_a_name_stored_before_the_rule_is_cleaned_when_served(app, staff, invoice_id):
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        row = InvoiceAttachment(
+            merchant_id=invoice.merchant_id,
+            invoice_id=invoice.id,
+            filename="report\u202efdp.exe",
+            content_type="application/pdf",
+            size=12,
+            data=b"%PDF-1.7\n...",
+        )
+        db.session.add(row)
+        db.session.commit()
+        attachment_id, number = row.id, invoice.number
+    download = customer_client(app, staff).get(f"/invoices/{number}/attachments/{attachment_id}")
+    assert download.headers["Content-Disposition"] == 'attachment; filename="reportfdp.pdf"'
+    page = staff.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
+    assert "reportfdp.pdf" in page and "\u202e" not in page
+
+
+def test_other_compound_files_such_as_installers_are_refused(app, staff, invoice_id):
+    response = attach(staff, invoice_id, legacy_office("SummaryInformation"), "setup.doc")
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(InvoiceAttachment)) is None
+
+
 def test_ways_to_pay_per_invoice(app, staff, invoice_id):
     with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
