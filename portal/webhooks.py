@@ -13,7 +13,7 @@ from portal.input_checks import parse_db_id
 from portal.models.online_payment import PaymentAttempt
 from portal.payments.base import ProviderError, UnknownPayment
 from portal.payments.registry import build_provider, default_credentials, merchant_credentials, provider_for
-from portal.payments.stripe import InvalidSignature, StripeProvider
+from portal.payments.stripe import InvalidSignature, MalformedEvent, StripeProvider
 from portal.services.online_payments import apply_provider_payment, attempt_for_provider_payment
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -92,6 +92,10 @@ def stripe():
         notice = build_provider("stripe", credentials).parse_webhook(payload, request.headers.get("Stripe-Signature"))
     except InvalidSignature as exc:
         log.warning("Stripe webhook rejected: %s", exc)
+        return _empty(400)
+    except MalformedEvent as exc:
+        # Signed by Stripe (or with our secret), yet not an event we can read: say so, change nothing.
+        log.warning("Stripe webhook rejected: a signed but malformed event: %s", exc)
         return _empty(400)
     if notice is None or attempt is None or notice.payment is None:
         log.info("Stripe webhook ignored: %s", "an event we do not use" if notice is None else "no payment of ours")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import stripe as stripe_sdk
 
+from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.payments.base import (
     EXPIRED,
@@ -35,7 +37,48 @@ SESSION_EVENTS = (
 
 
 class InvalidSignature(Exception):
-    """The Stripe-Signature header does not match the body, or is too old."""
+    """The Stripe-Signature header does not match the body, or is too old, or from the future."""
+
+
+class MalformedEvent(Exception):
+    """A correctly signed event that is not shaped as Stripe's events are (no session, wrong types)."""
+
+
+def _signed_at(header: str) -> int | None:
+    """Return the header's t= timestamp, read as stripe-python reads it."""
+    for item in header.split(","):
+        key, _, value = item.partition("=")
+        if key == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _session_of(event) -> tuple[str, dict]:
+    """Return the event's type and Checkout Session, checking the shape of what the portal reads."""
+    data = event.get("data")
+    session = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(session, dict):
+        raise MalformedEvent("The event has no data.object")
+    expected = {
+        "id": (str,),
+        "status": (str, type(None)),
+        "payment_status": (str, type(None)),
+        "url": (str, type(None)),
+        "metadata": (dict, type(None)),
+        "amount_total": (int,),
+        "currency": (str,),
+    }
+    for name, types in expected.items():
+        value = session.get(name)
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise MalformedEvent(f"data.object.{name} is missing or of the wrong type")
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 255:
+        raise MalformedEvent("The event has no readable id")
+    return event["type"], session
 
 
 def _session_status(session, intent_status: str | None = None) -> str:
@@ -167,27 +210,36 @@ class StripeProvider(PaymentProvider):
         secret = self.credentials.webhook_secret
         if not secret:
             raise InvalidSignature("No webhook secret is configured")
+        if not signature:
+            raise InvalidSignature("No Stripe-Signature header")
+        tolerance = stripe_sdk.Webhook.DEFAULT_TOLERANCE
         try:
             # verify_header checks the timestamp only when given a tolerance: without one, replays pass.
-            stripe_sdk.WebhookSignature.verify_header(
-                payload, signature, secret, tolerance=stripe_sdk.Webhook.DEFAULT_TOLERANCE
-            )
+            stripe_sdk.WebhookSignature.verify_header(payload, signature, secret, tolerance=tolerance)
             event = json.loads(payload)
-        except (stripe_sdk.SignatureVerificationError, ValueError) as exc:
+        except (stripe_sdk.SignatureVerificationError, ValueError, RecursionError) as exc:
             raise InvalidSignature(str(exc)) from exc
-        event_type = event.get("type")
-        if event_type not in SESSION_EVENTS:
+        # The SDK refuses only old timestamps; one far ahead would let a leaked signature be replayed for as long.
+        signed_at = _signed_at(signature)
+        if signed_at is None or signed_at > time.time() + tolerance:
+            raise InvalidSignature("Timestamp outside the tolerance zone (in the future)")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise MalformedEvent("The event is not a JSON object with a type")
+        if event["type"] not in SESSION_EVENTS:
             return None
-        session = event["data"]["object"]
+        event_type, session = _session_of(event)
         created = event.get("created")
-        at = datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None
-        payment = self._payment(session)
-        if event_type == "checkout.session.async_payment_succeeded":
-            payment = self._payment({**session, "status": "complete", "payment_status": "paid"}, paid_at=at)
-        elif event_type == "checkout.session.async_payment_failed":
-            payment = self._payment(session, intent_status="requires_payment_method")
-        elif payment.status == PAID:
-            payment = self._payment(session, paid_at=at)
+        at = datetime.fromtimestamp(created, UTC) if isinstance(created, int) and 0 < created < 2**33 else None
+        try:
+            payment = self._payment(session)
+            if event_type == "checkout.session.async_payment_succeeded":
+                payment = self._payment({**session, "status": "complete", "payment_status": "paid"}, paid_at=at)
+            elif event_type == "checkout.session.async_payment_failed":
+                payment = self._payment(session, intent_status="requires_payment_method")
+            elif payment.status == PAID:
+                payment = self._payment(session, paid_at=at)
+        except (ProviderUnavailable, DomainError, ValueError) as exc:  # an amount or currency no payment has
+            raise MalformedEvent(str(exc)) from exc
         return WebhookNotice(
-            event_id=event.get("id"), event_type=event_type, provider_payment_id=session["id"], payment=payment
+            event_id=event["id"], event_type=event_type, provider_payment_id=session["id"], payment=payment
         )

@@ -99,6 +99,84 @@ def test_replayed_event_with_an_old_signature_is_refused(pay_app, shop, stripe_a
     assert count(pay_app, WebhookEvent) == 0
 
 
+def test_an_event_signed_for_a_time_in_the_future_is_refused_like_an_old_one(
+    pay_app, shop, stripe_attempt, fake_stripe
+):
+    fake_stripe.complete(stripe_attempt.provider_payment_id)
+    payload = fake_stripe.event(stripe_attempt.provider_payment_id, "checkout.session.completed")
+    ahead = int(time.time()) + 600  # beyond the five-minute tolerance, the other way
+
+    response = post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET, ahead))
+
+    assert response.status_code == 400
+    assert load_invoice(pay_app, shop.invoice_id).status == "open"
+    assert count(pay_app, WebhookEvent) == 0
+
+    # A clock a minute fast is within the tolerance, as Stripe allows for the past.
+    skewed = int(time.time()) + 60
+    assert post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET, skewed)).status_code == 200
+    assert load_invoice(pay_app, shop.invoice_id).status == "paid"
+
+
+def _reshaped(payload: str, change) -> str:
+    event = json.loads(payload)
+    changed = change(event)
+    return json.dumps(event if changed is None else changed)
+
+
+MALFORMED = {
+    "a list": lambda event: [event],
+    "no type": lambda event: event.pop("type"),
+    "no data": lambda event: event.pop("data"),
+    "no data.object": lambda event: event["data"].pop("object"),
+    "data a string": lambda event: event.update(data="cs_test"),
+    "object a list": lambda event: event["data"].update(object=[event["data"]["object"]]),
+    "no session id": lambda event: event["data"]["object"].pop("id"),
+    "session id a number": lambda event: event["data"]["object"].update(id=12),
+    "amount a string": lambda event: event["data"]["object"].update(amount_total="104986"),
+    "amount missing": lambda event: event["data"]["object"].pop("amount_total"),
+    "currency a number": lambda event: event["data"]["object"].update(currency=978),
+    "unknown currency": lambda event: event["data"]["object"].update(currency="zzz"),
+    "metadata a list": lambda event: event["data"]["object"].update(metadata=["attempt_id"]),
+    "status a list": lambda event: event["data"]["object"].update(status=["complete"]),
+    "event id a number": lambda event: event.update(id=7),
+    "event id too long": lambda event: event.update(id="evt_" + "x" * 300),
+}
+
+
+@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_signed_but_malformed_event_answers_400_and_changes_nothing(
+    pay_app, shop, stripe_attempt, fake_stripe, change
+):
+    fake_stripe.complete(stripe_attempt.provider_payment_id)
+    payload = _reshaped(fake_stripe.event(stripe_attempt.provider_payment_id, "checkout.session.completed"), change)
+
+    response = post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET))
+
+    assert response.status_code == 400
+    assert load_invoice(pay_app, shop.invoice_id).status == "open"
+    assert count(pay_app, WebhookEvent) == 0
+
+
+def test_an_event_dated_beyond_any_calendar_is_applied_without_its_date(pay_app, shop, stripe_attempt, fake_stripe):
+    fake_stripe.complete(stripe_attempt.provider_payment_id)
+    payload = _reshaped(
+        fake_stripe.event(stripe_attempt.provider_payment_id, "checkout.session.completed"),
+        lambda event: event.update(created=10**20),
+    )
+    assert post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET)).status_code == 200
+    assert load_invoice(pay_app, shop.invoice_id).status == "paid"
+
+
+def test_an_event_without_a_signature_header_is_refused(pay_app, shop, stripe_attempt, fake_stripe):
+    payload = fake_stripe.event(stripe_attempt.provider_payment_id, "checkout.session.completed")
+    response = pay_app.test_client().post(
+        "/webhooks/stripe", data=payload.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert load_invoice(pay_app, shop.invoice_id).status == "open"
+
+
 @pytest.mark.parametrize(
     "header",
     [
