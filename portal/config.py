@@ -57,6 +57,10 @@ class Config:
     STRIPE_WEBHOOK_SECRET: str | None = None
     #: Secret the stored provider keys are encrypted with; None derives it from SECRET_KEY.
     ENCRYPTION_KEY: str | None = None
+    #: Flask-Limiter limits of the admin sign-in: every attempt per (address, account), and failed
+    #: attempts per account whatever the address (credential stuffing from many addresses).
+    ADMIN_LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    ADMIN_LOGIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"
     #: Flask-Limiter limits of the pay button.
     PAY_RATE_LIMIT_PER_CUSTOMER = "10/minute"
     PAY_RATE_LIMIT_PER_ADDRESS = "30/minute"

@@ -42,14 +42,31 @@ def load_user(user_id: str):
     return access.load_staff_user(user_id)
 
 
+def _login_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
 def _login_rate_key() -> str:
     # Per address and account, so one attacker cannot lock a colleague out from elsewhere.
-    email = (request.form.get("email") or "").strip().lower()[:254]
-    return f"admin-login:{request.remote_addr}:{email}"
+    return f"admin-login:{request.remote_addr}:{_login_email()}"
 
 
 def _login_rate_limit() -> str:
-    return current_app.config.get("ADMIN_LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    return current_app.config["ADMIN_LOGIN_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    # Per account whatever the address: credential stuffing spreads its guesses over many addresses.
+    return f"admin-login-account:{_login_email()}"
+
+
+def _login_account_rate_limit() -> str:
+    return current_app.config["ADMIN_LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_failed(response: Response) -> bool:
+    # Only failures count against the account, so its owner signing in often is never locked out.
+    return response.status_code != 303
 
 
 @bp.record_once
@@ -151,6 +168,7 @@ def admin_chrome() -> dict:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, key_func=_login_rate_key, methods=["POST"])
+@limiter.limit(_login_account_rate_limit, key_func=_login_account_key, methods=["POST"], deduct_when=_login_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("admin.invoices"))

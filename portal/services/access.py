@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.domain.errors import DomainError
+from portal.domain.passwords import password_problem
 from portal.extensions import db
 from portal.input_checks import parse_db_id
 from portal.models import ApiKey, Merchant, StaffUser
@@ -83,8 +84,9 @@ def change_password(user: StaffUser, *, current: str, new: str) -> None:
 
 def set_password(user: StaffUser, new: str) -> None:
     """Give a staff account a new password (after change_password's check, or an operator's reset)."""
-    if len(new or "") < 10:
-        raise DomainError("A password needs at least 10 characters", "new_password")
+    problem = password_problem(new)
+    if problem:
+        raise DomainError(problem, "new_password")
     user.password_hash = generate_password_hash(new)
     end_sessions(user)  # whoever held the old password holds no session either
 

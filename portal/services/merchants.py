@@ -14,6 +14,7 @@ from portal.domain.identifiers import check_bic, check_iban, check_party_numbers
 from portal.domain.late_fees import LateFeePolicy
 from portal.domain.money import currency_exponent
 from portal.domain.parties import Address, Seller
+from portal.domain.passwords import password_problem
 from portal.extensions import db
 from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
@@ -106,8 +107,9 @@ def set_attach_ubl_to_mail(merchant: Merchant, enabled: bool) -> None:
 def create_staff_user(merchant: Merchant, *, email: str, name: str, password: str) -> StaffUser:
     """Create a staff login for the merchant."""
     email = email.strip().lower()
-    if len(password) < 10:
-        raise DomainError("A password needs at least 10 characters", "password")
+    problem = password_problem(password)
+    if problem:
+        raise DomainError(problem, "password")
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise Conflict(f"A staff account for {email} exists already", "email")
     user = StaffUser(

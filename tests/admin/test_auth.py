@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import StaffUser
+from portal.models import Merchant, StaffUser
 from tests.admin.conftest import PASSWORD, csrf_token, login, make_staff
 from tests.factories import make_merchant
 
@@ -120,3 +121,79 @@ def test_pages_are_not_cached_and_carry_the_csp(staff):
     assert response.headers["Cache-Control"] == "no-store"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def _login_from(client, address: str, email: str, password: str = PASSWORD):
+    environ = {"REMOTE_ADDR": address}
+    page = client.get("/admin/login", environ_base=environ).get_data(as_text=True)
+    return client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_token(page), "email": email, "password": password},
+        environ_base=environ,
+    )
+
+
+def test_failed_logins_count_per_account_whatever_the_address(app):
+    """Credential stuffing: each guess from another address, the account is still limited."""
+    with app.app_context():
+        merchant = make_merchant()
+        make_staff(merchant, "stuffed@example.com")
+        make_staff(merchant, "bystander@example.com")
+        db.session.commit()
+    client = app.test_client()
+    statuses = [
+        _login_from(client, f"198.51.100.{n}", "Stuffed@Example.com ", f"guess-{n}").status_code for n in range(11)
+    ]
+    assert statuses == [422] * 10 + [429]
+    assert _login_from(client, "203.0.113.7", "stuffed@example.com").status_code == 429
+    # Another account, from the same addresses, is not affected.
+    assert _login_from(client, "198.51.100.1", "bystander@example.com").status_code == 303
+
+
+def test_successful_logins_do_not_count_against_the_account(app):
+    with app.app_context():
+        make_staff(make_merchant(), "often@example.com")
+        db.session.commit()
+    for n in range(12):
+        client = app.test_client()
+        assert _login_from(client, f"192.0.2.{n}", "often@example.com").status_code == 303
+
+
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("aaaaaaaaaaaa", "one character repeated"),
+        ("............", "one character repeated"),
+        ("Password123", "one of the most common"),
+        ("qwertyuiop", "one of the most common"),
+        ("1234567890", "one of the most common"),
+        ("IloveYou123", "one of the most common"),
+        ("short", "at least 10 characters"),
+    ],
+)
+def test_weak_passwords_are_refused_wherever_staff_passwords_are_set(app, staff, runner, password, message):
+    page = "/admin/settings/staff"
+    created = staff.post(page, {"name": "Weak", "email": "weak@merchant.example", "password": password}, page=page)
+    assert created.status_code == 422 and message in created.get_data(as_text=True)
+    changed = staff.post(
+        "/admin/settings/password", {"current_password": PASSWORD, "new_password": password}, page=page
+    )
+    assert changed.status_code == 422 and message in changed.get_data(as_text=True)
+    with app.app_context():
+        slug = db.session.scalar(select(Merchant.slug).where(Merchant.id == staff.merchant_id))
+    result = runner.invoke(
+        args=["portal", "create-admin", "--merchant", slug, "--email", "cli-weak@example.com", "--password", password]
+    )
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        emails = set(db.session.scalars(select(StaffUser.email)))
+    assert not {"weak@merchant.example", "cli-weak@example.com"} & emails
+    assert login(app.test_client(), staff.email).status_code == 303  # the old password still works
+
+
+def test_the_common_password_list_is_package_data():
+    from portal.domain.passwords import common_passwords
+
+    listed = common_passwords()
+    assert 300 <= len(listed) <= 2000
+    assert {"password123", "qwertyuiop", "1234567890", "iloveyou12"} <= listed
