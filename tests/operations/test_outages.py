@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -251,4 +252,30 @@ def test_while_redis_is_down_limits_count_in_memory_and_readyz_says_so(app, data
         browser.close()
         served.stop()
         proxy.stop()
+    assert "Traceback" not in served.log()
+
+
+def closed_port() -> int:
+    """Return a loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_with_redis_unreachable_from_the_start_requests_answer_and_limits_count_in_memory(app, database_url, tmp_path):
+    config = {"RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{closed_port()}/0"}
+    served = ServedApp(database_url, config, tmp_path / "app.log")
+    browser = requests.Session()
+    browser.trust_env = False
+    try:
+        assert browser.get(served.url + "/healthz").status_code == 200
+        ready = browser.get(served.url + "/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["redis"] == "unavailable"
+        # Pages answer, and the fresh-link form (2 a minute per address) is still limited, in this process.
+        assert browser.get(served.url + "/l/not-a-link").status_code == 404
+        assert ask_for_fresh_links(browser, served.url, 3) == [200, 200, 429]
+        assert "falling back to in-memory storage" in served.log()
+    finally:
+        browser.close()
+        served.stop()
     assert "Traceback" not in served.log()
