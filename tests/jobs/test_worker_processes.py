@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal.extensions import db
 from portal.jobs.queue import enqueue
@@ -151,6 +151,31 @@ def test_a_database_blip_does_not_kill_the_worker(pg, workers, tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     proxy.stop()
+
+
+def test_terminated_database_connections_do_not_kill_the_worker(pg, workers, tmp_path):
+    """An administrator (or a failover) ends every session: the worker reconnects and carries on."""
+    log = tmp_path / "runs.log"
+    process = workers.start()
+    [before] = sleep_jobs(pg, log)
+    wait_for(lambda: job_statuses(pg, "test.sleep") == [(before, "done", 1)], what="the first job")
+
+    with pg.app_context():
+        with db.engine.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        db.session.remove()
+    assert ended >= 1  # at least the worker's own connection
+    [after] = sleep_jobs(pg, log)
+
+    wait_for(lambda: job_statuses(pg, "test.sleep")[-1] == (after, "done", 1), timeout=45, what="a job after")
+    assert process.poll() is None, workers.output(process)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
 
 
 def make_url_of(app):
