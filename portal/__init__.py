@@ -78,6 +78,13 @@ def _derive_settings(app) -> None:
         if not (config["DEVELOPMENT"] or config.get("TESTING")):
             raise RuntimeError("Set PORTAL_SECRET_KEY (a long random string) outside development")
         config["SECRET_KEY"] = "development-only-secret"
+    config["SECRET_KEY_FALLBACKS"] = _key_list(config.get("SECRET_KEY_FALLBACKS"), "PORTAL_SECRET_KEY_FALLBACKS")
+    encryption_keys = _key_list(config.get("ENCRYPTION_KEY"), "PORTAL_ENCRYPTION_KEY")
+    if not encryption_keys and not (config["DEVELOPMENT"] or config.get("TESTING")):
+        raise RuntimeError(
+            "Set PORTAL_ENCRYPTION_KEY (a long random string; a comma-separated list while rotating) outside development"
+        )
+    config["ENCRYPTION_KEY"] = encryption_keys or None
     url = config.get("DATABASE_URL")
     if not url:
         os.makedirs(app.instance_path, exist_ok=True)
@@ -96,6 +103,19 @@ def _derive_settings(app) -> None:
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
         raise RuntimeError(f"PORTAL_PROXY_HOPS must be a whole number of proxies (0 or more), not {hops!r}")
     config["SESSION_COOKIE_SECURE"] = not config["DEVELOPMENT"]
+
+
+def _key_list(value, name: str) -> list[str]:
+    """Return a list of secrets from a comma-separated string (or a JSON list from the environment)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        keys = [str(key).strip() for key in value]
+    else:  # from_prefixed_env reads a secret of digits as a number
+        keys = [key.strip() for key in str(value).split(",")]
+    if not all(keys):
+        raise RuntimeError(f"{name} holds an empty secret (a stray comma?)")
+    return keys
 
 
 def _engine_options(config, url: str) -> dict:

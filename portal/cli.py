@@ -69,6 +69,26 @@ def create_admin_command(slug: str, email: str, name: str, password: str) -> Non
     click.echo(f"Created staff account {user.email}")
 
 
+@portal_cli.command("rotate-encryption-key")
+def rotate_encryption_key_command() -> None:
+    """Re-encrypt every stored provider key with the first PORTAL_ENCRYPTION_KEY (safe to run again).
+
+    Put the new key first and the old ones after it, run this, then drop the old ones.
+    """
+    from portal.services.payment_settings import rotate_encryption_key
+
+    try:
+        rotation = rotate_encryption_key()
+    except RuntimeError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(
+        f"Re-encrypted {rotation.reencrypted} stored provider secret(s) with the first key; "
+        f"{rotation.unchanged} already used it."
+    )
+
+
 @portal_cli.command("create-api-key")
 @click.option("--merchant", "slug", required=True, help="The merchant's slug.")
 @click.option("--name", default="default")

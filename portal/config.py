@@ -8,6 +8,9 @@ class Config:
 
     #: Must be set in production (PORTAL_SECRET_KEY); development gets a fixed key.
     SECRET_KEY: str | None = None
+    #: Keys SECRET_KEY replaced (PORTAL_SECRET_KEY_FALLBACKS, comma-separated): sessions and portal links
+    #: signed with them are still accepted, while everything new is signed with SECRET_KEY.
+    SECRET_KEY_FALLBACKS: list[str] | str = []
     #: Development relaxes the Secure cookie flag and allows the fixed secret key.
     DEVELOPMENT = False
     #: SQLAlchemy URL; None means a SQLite file in the instance folder.
@@ -55,8 +58,10 @@ class Config:
     MOLLIE_API_KEY: str | None = None
     STRIPE_SECRET_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
-    #: Secret the stored provider keys are encrypted with; None derives it from SECRET_KEY.
-    ENCRYPTION_KEY: str | None = None
+    #: Secrets the stored provider keys are encrypted with (PORTAL_ENCRYPTION_KEY, comma-separated: the first
+    #: encrypts, every one decrypts; `flask portal rotate-encryption-key` re-encrypts with the first).
+    #: Required outside development, where it falls back to SECRET_KEY.
+    ENCRYPTION_KEY: list[str] | str | None = None
     #: Flask-Limiter limits of the admin sign-in: every attempt per (address, account), and failed
     #: attempts per account whatever the address (credential stuffing from many addresses).
     ADMIN_LOGIN_RATE_LIMIT = "10 per minute;50 per hour"

@@ -14,9 +14,7 @@ COMMON_PASSWORDS_FILE = "common_passwords.txt"
 def common_passwords() -> frozenset[str]:
     """Return the bundled list of common passwords, in lower case."""
     text = resources.files(__package__).joinpath(COMMON_PASSWORDS_FILE).read_text(encoding="utf-8")
-    return frozenset(
-        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def password_problem(password: str | None) -> str | None:

@@ -40,7 +40,10 @@ class LinkTarget:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    # Signed with SECRET_KEY; links signed with a key since rotated out (SECRET_KEY_FALLBACKS) still open.
+    # itsdangerous signs with the last key and tries every one, as Flask orders them for sessions.
+    config = current_app.config
+    return URLSafeTimedSerializer([*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]], salt=SALT)
 
 
 def _max_age() -> timedelta:

@@ -11,7 +11,7 @@ from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Merchant
 from portal.models.online_payment import ProviderAccount
-from portal.payments.encryption import encrypt_secret, key_hint
+from portal.payments.encryption import encrypt_secret, key_hint, rotate_secret
 from portal.payments.registry import PROVIDERS, default_credentials
 
 # What each provider's keys look like, so a typo is refused here rather than at the customer's checkout.
@@ -96,3 +96,29 @@ def set_provider_account(
     account.enabled = enabled
     db.session.flush()
     return account
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """What `rotate_encryption_key` did: stored secrets re-encrypted, and those already under the first key."""
+
+    reencrypted: int
+    unchanged: int
+
+
+def rotate_encryption_key() -> KeyRotation:
+    """Re-encrypt every stored provider secret with the first ENCRYPTION_KEY (idempotent: current ones stay)."""
+    reencrypted = unchanged = 0
+    for account in db.session.scalars(select(ProviderAccount).order_by(ProviderAccount.id)):
+        for column in ("api_key_encrypted", "webhook_secret_encrypted"):
+            token = getattr(account, column)
+            if token is None:
+                continue
+            rotation = rotate_secret(token)
+            if rotation.changed:
+                setattr(account, column, rotation.token)
+                reencrypted += 1
+            else:
+                unchanged += 1
+    db.session.flush()
+    return KeyRotation(reencrypted, unchanged)

@@ -248,7 +248,9 @@ def test_the_embedded_worker_runs_jobs_inside_the_web_process(database_url, app,
 def test_the_embedded_worker_is_off_with_postgresql_and_in_tests(config):
     from portal import create_app
 
-    quiet = create_app({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", **config})
+    quiet = create_app(
+        {"SECRET_KEY": "x", "ENCRYPTION_KEY": "y", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", **config}
+    )
     assert quiet.before_request_funcs.get(None, []) == [] or all(
         f.__name__ != "_start_worker" for f in quiet.before_request_funcs.get(None, [])
     )
