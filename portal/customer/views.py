@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
-from babel.numbers import format_percent
 from flask import (
     Response,
     abort,
@@ -42,7 +41,7 @@ from portal.customer.access import (
 )
 from portal.customer.forms import CommentForm, FreshLinkForm, LanguageForm, OverviewFilterForm
 from portal.documents.context import credit_note_view
-from portal.documents.html import category_name, format_country
+from portal.documents.html import category_name, format_country, format_rate
 from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.extensions import db, limiter
@@ -149,9 +148,8 @@ def vat_category_name(code: str) -> str:
 
 @bp.app_template_filter("rate")
 def rate_filter(percent: Decimal) -> str:
-    """Format a rate given in percent (12 → 12 %) for the locale."""
-    # The locale's own pattern (12 % in French), keeping every decimal the rate has (5,5 %).
-    return format_percent(percent.scaleb(-2), locale=get_locale(), decimal_quantization=False)
+    """Format a rate given in percent (12 → 12 %) for the locale, as the PDFs do."""
+    return format_rate(percent)
 
 
 @bp.app_template_filter("moment")

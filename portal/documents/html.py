@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import flask_babel
+from babel.numbers import format_percent
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
@@ -57,8 +58,10 @@ def format_country(code: str | None) -> str:
 
 
 def format_rate(value: Decimal) -> str:
-    """Format a percentage given in percent, e.g. '5,5 %' in fr."""
-    return flask_babel.format_percent(value / 100, format="#,##0.####%")
+    """Format a rate given in percent as the locale writes it, e.g. '5,5 %' in fr, '21%' in nl."""
+    # The locale's own pattern (with its no-break space before % in fr and de), keeping every
+    # decimal the rate has: the pages and the PDFs both use this filter.
+    return format_percent(Decimal(value).scaleb(-2), locale=flask_babel.get_locale(), decimal_quantization=False)
 
 
 def environment() -> Environment:
