@@ -22,7 +22,7 @@ translations: $(STAMP)
 # After changing user-facing strings: refresh every catalogue (sorted, no source locations, so
 # branches that add strings merge cleanly), then translate the new empty entries.
 catalogues: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	rm -f translations/messages.pot
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -49,10 +50,10 @@ class OverviewFilterForm(FlaskForm):
         _l("Show"),
         choices=[
             SelectChoice("", _l("All documents")),
-            SelectChoice("open", _l("Open")),
-            SelectChoice("overdue", _l("Overdue")),
-            SelectChoice("paid", _l("Paid")),
-            SelectChoice("void", _l("Cancelled")),
+            SelectChoice("open", lazy_pgettext("filter", "Open")),
+            SelectChoice("overdue", lazy_pgettext("filter", "Overdue")),
+            SelectChoice("paid", lazy_pgettext("filter", "Paid")),
+            SelectChoice("void", lazy_pgettext("filter", "Cancelled")),
             SelectChoice("credit_notes", _l("Credit notes")),
         ],
         default="",
