@@ -32,7 +32,7 @@ INVOICE_MAIL = {
             "Veuillez trouver ci-joint la facture {number} de {merchant}, d’un montant de {amount_due}, "
             "à régler au plus tard le {due_date}.\n\n"
             "{link}\n\n"
-            "Dans votre espace client, vous pouvez consulter la facture, la télécharger, nous poser une question "
+            "Dans votre portail client, vous pouvez consulter la facture, la télécharger, nous poser une question "
             "et la payer en ligne.\n\n"
             "Cordialement,\n{merchant}"
         ),
