@@ -28,17 +28,18 @@ from tests.portal.conftest import plain, sign_in
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
-#: What the documents call the numbers in each language (the translations of the labels).
+#: What the documents call the numbers in each language (the translations of the labels, with the
+#: language's own colon: French puts a no-break space before it).
 LABELS = {
-    "en": {"vat": "VAT number", "company": "Company number", "supply": "Supply date", "country": "Belgium"},
+    "en": {"vat": "VAT number:", "company": "Company number:", "supply": "Supply date", "country": "Belgium"},
     "fr": {
-        "vat": "N° de TVA",
-        "company": "N° d’entreprise",
+        "vat": "N° de TVA\u00a0:",
+        "company": "N° d’entreprise\u00a0:",
         "supply": "Date de livraison ou de prestation",
         "country": "Belgique",
     },
-    "nl": {"vat": "Btw-nummer", "company": "Ondernemingsnummer", "supply": "Leveringsdatum", "country": "België"},
-    "de": {"vat": "USt-IdNr.", "company": "Registernummer", "supply": "Leistungsdatum", "country": "Belgien"},
+    "nl": {"vat": "Btw-nummer:", "company": "Ondernemingsnummer:", "supply": "Leveringsdatum", "country": "België"},
+    "de": {"vat": "USt-IdNr.:", "company": "Registernummer:", "supply": "Leistungsdatum", "country": "Belgien"},
 }
 
 
@@ -56,7 +57,8 @@ def money(minor: int, language: str) -> str:
 
 
 def rate(percent: Decimal, language: str) -> str:
-    return flat(format_percent(percent / 100, format="#,##0.####%", locale=language))
+    """Write a rate as the locale does (21 % in fr and de, 21% in nl and en), as the pages do."""
+    return flat(format_percent(percent / 100, locale=language, decimal_quantization=False))
 
 
 def day(value: date, language: str) -> str:
@@ -197,13 +199,13 @@ def test_a_demo_invoice_pdf_shows_every_mandatory_mention(language, time_machine
     # Both parties: names, addresses, VAT numbers, the seller's company number (art. 226 (3)-(5)).
     for value in (seller.legal_name, seller.address.line1, seller.address.locality, labels["country"]):
         shows(value)
-    shows(f"{labels['vat']}: {seller.vat_number}")
-    shows(f"{labels['company']}: {seller.company_number}")
+    shows(f"{labels['vat']} {seller.vat_number}")
+    shows(f"{labels['company']} {seller.company_number}")
     shows(buyer.billed_name)
     shows(buyer.address.line1)
     shows(buyer.address.locality)
     if buyer.vat_number:
-        shows(f"{labels['vat']}: {buyer.vat_number}")
+        shows(f"{labels['vat']} {buyer.vat_number}")
     # The unique number, the issue and supply dates (art. 226 (1), (2), (7)), and the due date.
     shows(invoice.number)
     shows(day(invoice.issue_date, language))

@@ -213,7 +213,7 @@ def _check_pages(browser: Browser, demo: dict, report: SmokeReport) -> None:
     _expect(token is not None, "a CSRF token on the overview", page)
     status, _, body = browser.post("/language", {"csrf_token": html.unescape(token.group(1)), "language": "fr"})
     french = body.decode()
-    _expect(status == 200 and "Factures ouvertes" in french, "the overview in French (compiled catalogues)", french)
+    _expect(status == 200 and "Factures à payer" in french, "the overview in French (compiled catalogues)", french)
     report.done("language switch → French page (compiled .mo catalogues)")
 
     invoice = _INVOICE_LINK.search(page)

@@ -17,7 +17,7 @@ def _csrf(page: str) -> str:
 def test_the_customers_stored_language_and_locale_formats(ctx, client, spec_day):
     merchant = make_merchant()
     expected = {
-        "fr": ("Factures ouvertes", "1 049,86 €", "30 jours de retard"),
+        "fr": ("Factures à payer", "1 049,86 €", "30 jours de retard"),
         "nl": ("Openstaande facturen", "€ 1.049,86", "30 dagen te laat"),
         "de": ("Offene Rechnungen", "1.049,86 €", "30 Tage überfällig"),
         "en": ("Open invoices", "€1,049.86", "30 days overdue"),

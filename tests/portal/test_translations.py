@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ def _extracted_ids() -> set:
         "_l": None,
         "lazy_gettext": None,
         "pgettext": ((1, "c"), 2),
+        "lazy_pgettext": ((1, "c"), 2),
     }
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
@@ -66,3 +68,49 @@ def test_every_string_in_the_sources_is_in_every_catalogue():
         known = {message.id if isinstance(message.id, str) else tuple(message.id) for message in _catalog(language)}
         missing = sorted(map(str, extracted - known))
         assert missing == [], f"{language}: run pybabel extract/update and translate: {missing[:10]}"
+
+
+#: A %-style placeholder (%(name)s, %(num)d, %s) or a brace one ({n}).
+_PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]|\{(\w*)\}")
+
+
+def _placeholders(text: str) -> list:
+    return sorted(match.group(0) for match in _PLACEHOLDER.finditer(text) if match.group(0) != "%%")
+
+
+def _strings(message) -> tuple:
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_translation_keeps_the_placeholders_of_its_msgid(language):
+    # Babel and msgfmt accept a translation that drops a named placeholder; the reader then loses
+    # the number or date it stood for. Every form of a plural keeps them too ("the first day" has
+    # its own msgid instead of a singular form without %(num)d).
+    wrong = []
+    for message in _catalog(language):
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        expected = {tuple(_placeholders(text)) for text in ids}
+        assert len(expected) == 1, f"the singular and plural msgid differ in placeholders: {ids}"
+        for text in _strings(message):
+            if text and tuple(_placeholders(text)) not in expected:
+                wrong.append((message.context, ids[0], text))
+    assert wrong == []
+
+
+def test_french_punctuation_and_apostrophes():
+    # French puts a no-break space (U+00A0) before : ; ? ! and in 2 000, so the sign never wraps
+    # onto a line of its own, and writes one apostrophe throughout (’).
+    wrong = []
+    for message in _catalog("fr"):
+        for text in _strings(message) if message.id else ():
+            if (
+                re.search(r"[^\u00a0][:;?!]", text)
+                or "'" in text
+                or re.search(r"\d[ \u202f]\d{3}", text)
+                or "\u202f" in text
+            ):
+                wrong.append(text)
+    assert wrong == []
