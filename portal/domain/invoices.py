@@ -39,7 +39,8 @@ class InvoiceStatus(str, enum.Enum):  # noqa: UP042 (str() of a member must stay
 ALLOWED_TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.DRAFT: frozenset({InvoiceStatus.OPEN}),
     InvoiceStatus.OPEN: frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID}),
-    InvoiceStatus.PAID: frozenset(),
+    # A refund or chargeback that makes the outstanding amount positive again reopens it (SPEC §1).
+    InvoiceStatus.PAID: frozenset({InvoiceStatus.OPEN}),
     InvoiceStatus.VOID: frozenset(),
 }
 

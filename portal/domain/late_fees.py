@@ -13,7 +13,7 @@ from portal.domain.money import EXACT_PRECISION, check_decimal, check_int, round
 
 MAX_FEE_MINIMUM = 10**9
 MAX_GRACE_DAYS = 3650
-REDUCTION_KINDS = frozenset({"credit_note", "payment"})
+REDUCTION_KINDS = frozenset({"credit_note", "payment", "refund"})
 
 _HUNDRED = Decimal(100)
 # Simple interest, pro rata per day on a 365-day year, rate in percent.
@@ -41,9 +41,12 @@ NO_LATE_FEES = LateFeePolicy(Decimal(0), Decimal(0), 0, 0)
 
 @dataclass(frozen=True)
 class Reduction:
-    """A credit note or payment that lowered the invoice's balance on a given day."""
+    """A credit note or payment that lowered the invoice's balance on a given day.
 
-    kind: str  # "credit_note" or "payment"
+    A refund (or chargeback) of a payment raises it again: its amount counts the other way.
+    """
+
+    kind: str  # "credit_note", "payment" or "refund"
     on: date
     amount: int
     reference: str  # the credit-note number, or the payment's method/reference
@@ -55,6 +58,11 @@ class Reduction:
             raise TypeError(f"amount must be an int, not {type(self.amount).__name__}")
         if self.amount <= 0:
             raise InvalidAmount(f"A {self.kind} must have a positive amount", "amount")
+
+    @property
+    def signed(self) -> int:
+        """Return how much it lowers the balance (negative for a refund)."""
+        return -self.amount if self.kind == "refund" else self.amount
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,8 @@ class Breakdown:
     segments: tuple[InterestSegment, ...]
     interest: int
     amount_due: int
+    #: Payments refunded or charged back, which raise the balance again.
+    refunds: tuple[Reduction, ...] = ()
 
     def steps(self) -> list[dict]:
         """Return the breakdown as ordered JSON-friendly steps, for display and storage."""
@@ -115,6 +125,15 @@ class Breakdown:
                 "reference": payment.reference,
             }
             for payment in self.payments
+        ]
+        steps += [
+            {
+                "kind": "refund",
+                "date": refund.on.isoformat(),
+                "amount": refund.amount,
+                "reference": refund.reference,
+            }
+            for refund in self.refunds
         ]
         steps.append({"kind": "outstanding", "amount": self.outstanding})
         if self.charged:
@@ -162,7 +181,7 @@ def _interest_segments(
     """Split the time after the due date at each reduction day and charge each balance."""
     if annual_rate == 0:
         return ()
-    balance = max(0, total - sum(r.amount for r in reductions if r.on <= due_date))
+    balance = max(0, total - sum(r.signed for r in reductions if r.on <= due_date))
     later = [r for r in reductions if r.on > due_date]
     segments = []
     boundary = due_date
@@ -184,7 +203,7 @@ def _interest_segments(
     # Several reductions on one day form a single boundary.
     for day, same_day in itertools.groupby(later, key=lambda r: r.on):
         close_segment(day)
-        balance = max(0, balance - sum(r.amount for r in same_day))
+        balance = max(0, balance - sum(r.signed for r in same_day))
         boundary = day
     close_segment(as_of)
     return tuple(segments)
@@ -198,14 +217,16 @@ def compute_breakdown(
     policy: LateFeePolicy | None,
     credit_notes: Sequence[Reduction] = (),
     payments: Sequence[Reduction] = (),
+    refunds: Sequence[Reduction] = (),
 ) -> Breakdown:
     """Compute what is due on as_of: outstanding, late fee and interest per balance segment."""
     check_int(total, "total", maximum=10**18)
     credit_notes = _as_of(credit_notes, as_of)
     payments = _as_of(payments, as_of)
-    reductions = _as_of(credit_notes + payments, as_of)
+    refunds = _as_of(refunds, as_of)
+    reductions = _as_of(credit_notes + payments + refunds, as_of)
 
-    outstanding = max(0, total - sum(r.amount for r in reductions))
+    outstanding = max(0, total - sum(r.signed for r in reductions))
     days_late = (as_of - due_date).days
     policy_in_force = policy or NO_LATE_FEES
     charged = policy is not None and outstanding > 0 and days_late > policy.grace_days
@@ -237,4 +258,5 @@ def compute_breakdown(
         segments=segments,
         interest=interest,
         amount_due=outstanding + fee + interest,
+        refunds=refunds,
     )

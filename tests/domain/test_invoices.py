@@ -166,6 +166,8 @@ def test_full_invoice_discount():
         (InvoiceStatus.DRAFT, InvoiceStatus.OPEN),
         (InvoiceStatus.OPEN, InvoiceStatus.PAID),
         (InvoiceStatus.OPEN, InvoiceStatus.VOID),
+        # A refund or chargeback reopens a paid invoice (SPEC §1).
+        (InvoiceStatus.PAID, InvoiceStatus.OPEN),
     ],
 )
 def test_allowed_transitions(current, target):
@@ -179,7 +181,6 @@ def test_allowed_transitions(current, target):
         (InvoiceStatus.DRAFT, InvoiceStatus.VOID),
         (InvoiceStatus.OPEN, InvoiceStatus.DRAFT),
         (InvoiceStatus.PAID, InvoiceStatus.VOID),
-        (InvoiceStatus.PAID, InvoiceStatus.OPEN),
         (InvoiceStatus.VOID, InvoiceStatus.OPEN),
         (InvoiceStatus.VOID, InvoiceStatus.PAID),
         (InvoiceStatus.OPEN, InvoiceStatus.OPEN),
