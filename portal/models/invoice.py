@@ -30,6 +30,7 @@ from portal.models.merchant import Merchant
 
 if TYPE_CHECKING:
     from portal.models.credit_note import CreditNote
+    from portal.models.ledger import PaymentReversal, Receipt
 
 STATUSES = tuple(s.value for s in InvoiceStatus)
 
@@ -137,8 +138,11 @@ class Invoice(IssuedDocumentColumns, Base):
 
     @property
     def paid(self) -> int:
-        """Return the principal paid so far (late fees and interest excluded)."""
-        return sum(payment.amount for payment in self.payments)
+        """Return the principal paid so far, less what was refunded, charged back or moved to the balance.
+
+        Late fees and interest are excluded.
+        """
+        return sum(payment.kept_principal for payment in self.payments)
 
 
 class InvoiceLine(LineColumns, Base):
@@ -164,6 +168,8 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("fee_amount >= 0 AND interest_amount >= 0", name="late_parts_non_negative"),
+        # One receipt is booked on at most one invoice.
+        UniqueConstraint("receipt_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,13 +182,41 @@ class Payment(Base):
     interest_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     paid_on: Mapped[date] = mapped_column(Date)
-    #: bank_transfer, cash, card, cheque, mollie, stripe or other.
+    #: bank_transfer, cash, card, cheque, direct_debit, mollie, stripe, other, or credit_balance
+    #: (applied from the customer's credit balance).
     method: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str | None] = mapped_column(String(200))
     #: The "view calculation" steps the customer was charged, for online payments.
     breakdown: Mapped[list | None] = mapped_column(JSON)
     #: Staff member who recorded it by hand, if any.
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    #: The money received that this books (NULL for a payment made from the credit balance).
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    receipt: Mapped[Receipt | None] = relationship(back_populates="payment")
+    # Loaded with the payment: the invoice's paid amount is never read without them.
+    reversals: Mapped[list[PaymentReversal]] = relationship(
+        back_populates="payment", lazy="selectin", order_by="PaymentReversal.id"
+    )
+
+    @property
+    def gross(self) -> int:
+        """Return everything collected with it: principal, late fee and interest."""
+        return self.amount + self.fee_amount + self.interest_amount
+
+    @property
+    def kept_principal(self) -> int:
+        """Return the principal still booked on the invoice after reversals."""
+        return self.amount - sum(reversal.principal_amount for reversal in self.reversals)
+
+    @property
+    def kept_late(self) -> int:
+        """Return the late fee and interest still kept after reversals."""
+        return self.fee_amount + self.interest_amount - sum(reversal.late_amount for reversal in self.reversals)
+
+    @property
+    def refunded(self) -> int:
+        """Return how much of it was refunded or charged back."""
+        return sum(r.principal_amount + r.late_amount for r in self.reversals if r.leaving)

@@ -124,9 +124,10 @@ class PaymentAttempt(Base):
     #: Where the customer pays; reused by a second press.
     checkout_url: Mapped[str | None] = mapped_column(String(2048))
     #: The payment row created when the attempt was paid; unique, so a race cannot record two.
+    #: NULL for a paid attempt whose money all went to the credit balance (invoice settled or void meanwhile).
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
-    #: Why a paid attempt was not booked on the invoice, for staff to review (None when booked).
-    review_note: Mapped[str | None] = mapped_column(String(500))
+    #: Stripe's PaymentIntent behind the session (what refunds and disputes name); NULL for Mollie.
+    provider_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     #: When the button was pressed.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Last change of any column.
