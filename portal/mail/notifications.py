@@ -360,3 +360,173 @@ def notify_staff_of_payment(payment: Payment) -> None:
             invoice_id=invoice.id,
             attachments=composed.inline,
         )
+
+
+def _admin_customer_url(customer: Customer) -> str:
+    return public_url("admin.customer_detail", customer_id=customer.id)
+
+
+def _balance(customer: Customer, currency: str) -> int:
+    from sqlalchemy import func
+
+    from portal.models.ledger import CreditEntry
+
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
+                CreditEntry.customer_id == customer.id, CreditEntry.currency == currency
+            )
+        )
+        or 0
+    )
+
+
+def _credit_reason_for_customer(entry) -> str:
+    number = entry.invoice.number if entry.invoice is not None else ""
+    amount = format_money(Money(entry.amount, entry.currency))
+    if entry.reason == "overpayment":
+        return _("We received %(amount)s more than invoice %(number)s needed.", amount=amount, number=number)
+    if entry.reason == "invoice_settled":
+        return _("Your payment for invoice %(number)s arrived after it had already been settled.", number=number)
+    if entry.reason == "invoice_void":
+        return _("Your payment for invoice %(number)s arrived after it was cancelled.", number=number)
+    if entry.reason == "credit_note":
+        return _("A credit note on invoice %(number)s gave back money you had already paid.", number=number)
+    return _("We received a payment from you that no open invoice needed.")
+
+
+def _credit_reason_for_staff(entry) -> str:
+    labels = {
+        "overpayment": _("more than the invoice needed"),
+        "invoice_settled": _("the invoice was already settled"),
+        "invoice_void": _("the invoice was void"),
+        "credit_note": _("the remainder of a credit note"),
+    }
+    return labels.get(entry.reason, _("no open invoice needed it"))
+
+
+def notify_credit_added(entry, balance: int | None = None) -> None:
+    """Tell the customer and the merchant's staff that money went to the customer's credit balance."""
+    customer = db.session.get(Customer, entry.customer_id)
+    merchant = customer.merchant
+    balance = _balance(customer, entry.currency) if balance is None else balance
+    link = make_portal_link(customer).url
+    with force_locale(customer.language):
+        amount = format_money(Money(entry.amount, entry.currency))
+        subject = _("%(amount)s added to your credit balance with %(merchant)s", amount=amount, merchant=merchant.name)
+        composed = compose(
+            merchant,
+            paragraphs=[
+                _("Hello %(name)s,", name=customer.name),
+                _credit_reason_for_customer(entry),
+                _(
+                    "%(amount)s was added to your credit balance, which is now %(balance)s. You can use it to "
+                    "settle an open invoice in your portal, or ask us to refund it.",
+                    amount=amount,
+                    balance=format_money(Money(balance, entry.currency)),
+                ),
+            ],
+            button=Button(_("Open your invoices"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="credit_added",
+        to=customer.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        invoice_id=entry.invoice_id,
+        attachments=composed.inline,
+    )
+    with force_locale(_staff_language()):
+        amount = format_money(Money(entry.amount, entry.currency))
+        subject = _("%(amount)s added to the credit balance of %(customer)s", amount=amount, customer=customer.name)
+        composed = compose(
+            merchant,
+            paragraphs=[
+                _(
+                    "%(amount)s was booked on the credit balance of %(customer)s (%(reason)s), which is now %(balance)s.",
+                    amount=amount,
+                    customer=customer.name,
+                    reason=_credit_reason_for_staff(entry),
+                    balance=format_money(Money(balance, entry.currency)),
+                ),
+                _("Apply it to an open invoice or refund it from the customer's page in the admin area."),
+            ],
+            button=Button(_("Open the customer"), _admin_customer_url(customer)),
+            preheader=subject,
+        )
+    for address in staff_recipients(merchant):
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="credit_notice",
+            to=address,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            invoice_id=entry.invoice_id,
+            attachments=composed.inline,
+        )
+
+
+def notify_staff_of_reversal(reversal) -> None:
+    """Tell the merchant's staff that money went back: a refund or a chargeback, and what it reopened."""
+    from portal.services.invoices import outstanding
+
+    customer = db.session.get(Customer, reversal.customer_id)
+    merchant = customer.merchant
+    invoice = reversal.payment.invoice if reversal.payment is not None else None
+    with force_locale(_staff_language()):
+        amount = format_money(Money(reversal.amount, reversal.currency))
+        if reversal.kind == "charged_back":
+            subject = _("Chargeback of %(amount)s from %(customer)s", amount=amount, customer=customer.name)
+        else:
+            subject = _("Refund of %(amount)s to %(customer)s", amount=amount, customer=customer.name)
+        paragraphs = []
+        if invoice is not None and reversal.principal_amount + reversal.late_amount:
+            left = format_money(Money(outstanding(invoice), invoice.currency))
+            if invoice.status == "open":
+                paragraphs.append(
+                    _(
+                        "%(amount)s of a payment on invoice %(number)s went back. The invoice is open with %(outstanding)s outstanding.",
+                        amount=format_money(Money(reversal.principal_amount + reversal.late_amount, reversal.currency)),
+                        number=invoice.number,
+                        outstanding=left,
+                    )
+                )
+            else:
+                paragraphs.append(
+                    _(
+                        "%(amount)s of a payment on invoice %(number)s went back.",
+                        amount=format_money(Money(reversal.principal_amount + reversal.late_amount, reversal.currency)),
+                        number=invoice.number,
+                    )
+                )
+        if reversal.credit_amount:
+            paragraphs.append(
+                _(
+                    "%(amount)s came out of the credit balance, which is now %(balance)s.",
+                    amount=format_money(Money(reversal.credit_amount, reversal.currency)),
+                    balance=format_money(Money(_balance(customer, reversal.currency), reversal.currency)),
+                )
+            )
+        if invoice is not None:
+            button = Button(_("Open the admin area"), _admin_invoice_url(invoice))
+        else:
+            button = Button(_("Open the customer"), _admin_customer_url(customer))
+        composed = compose(merchant, paragraphs=paragraphs, button=button, preheader=subject)
+    for address in staff_recipients(merchant):
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="refund_notice",
+            to=address,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            invoice_id=invoice.id if invoice is not None else None,
+            attachments=composed.inline,
+        )

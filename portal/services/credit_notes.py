@@ -14,15 +14,32 @@ from portal.domain.vat import NEEDS_BUYER_VAT, exemption_reasons
 from portal.extensions import db
 from portal.models import CreditNote, CreditNoteLine, Invoice, Merchant
 from portal.services.errors import Conflict, NotFound
-from portal.services.invoices import settle_if_paid
+from portal.services.invoices import outstanding, settle_if_paid
 from portal.services.numbering import next_document_number
 
 
 def issue_credit_note(
-    invoice: Invoice, *, lines: Sequence[Line], issue_date: date | None = None, reason: str | None = None
+    invoice: Invoice,
+    *,
+    lines: Sequence[Line],
+    issue_date: date | None = None,
+    reason: str | None = None,
+    remainder_to_credit: bool = False,
+    created_by_id: int | None = None,
 ) -> CreditNote:
-    """Issue and number a credit note; it can never exceed what is still creditable."""
-    if invoice.state is not InvoiceStatus.OPEN:
+    """Issue and number a credit note; it can never exceed what is still creditable.
+
+    What is creditable is what is not paid yet, unless remainder_to_credit: then a paid (or partly
+    paid) invoice can be credited up to its total, and the money already paid beyond what the
+    invoice still needs moves to the customer's credit balance. An invoice the credit note settles
+    becomes paid, and its live checkouts are cancelled.
+    """
+    from portal.services.checkouts import cancel_live_checkouts
+    from portal.services.ledger import lock_invoice, move_to_credit
+
+    invoice = lock_invoice(invoice.id)
+    allowed = (InvoiceStatus.OPEN, InvoiceStatus.PAID) if remainder_to_credit else (InvoiceStatus.OPEN,)
+    if invoice.state not in allowed:
         raise Conflict(f"Only an open invoice can be credited; this one is {invoice.status}", "status")
     merchant = invoice.merchant
     issue_date = issue_date or merchant.today()
@@ -33,7 +50,8 @@ def issue_credit_note(
     if not lines:
         raise DomainError("A credit note needs at least one line", "lines")
     totals = compute_totals(lines)
-    check_credit(totals.total, invoice.total, invoice.credited, invoice.paid)
+    check_credit(totals.total, invoice.total, invoice.credited, 0 if remainder_to_credit else invoice.paid)
+    remainder = max(0, totals.total - outstanding(invoice))
     # A credit note is a document of its own, issued now: it keeps today's parties and language,
     # and the invoice's own exemption wording where it uses the same category in the same language.
     seller, buyer = merchant.legal_identity, invoice.customer.legal_identity
@@ -77,8 +95,13 @@ def issue_credit_note(
     )
     db.session.add(note)
     db.session.flush()
+    if remainder:
+        move_to_credit(invoice, remainder, credit_note=note, on=issue_date, created_by_id=created_by_id)
+    was = invoice.status
     settle_if_paid(invoice, issue_date)
     db.session.flush()
+    if was != invoice.status:
+        cancel_live_checkouts(invoice)
     return note
 
 

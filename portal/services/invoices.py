@@ -29,6 +29,7 @@ from portal.services.email_templates import invoice_mail_in_force
 from portal.services.errors import Conflict, NotFound
 from portal.services.numbering import next_document_number
 
+#: How staff and the API may record money received (online payments are booked by their provider's answer).
 PAYMENT_METHODS = ("bank_transfer", "cash", "card", "cheque", "direct_debit", "mollie", "stripe", "other")
 
 _UNSET = object()
@@ -200,15 +201,22 @@ def finalize_invoice(invoice: Invoice) -> Invoice:
 
 
 def void_invoice(invoice: Invoice) -> Invoice:
-    """Cancel an open invoice that nothing was paid on."""
+    """Cancel an open invoice that nothing was paid on, and stop its live checkouts.
+
+    A checkout the provider will not stop may still be paid: that money goes to the customer's
+    credit balance.
+    """
+    from portal.services.checkouts import cancel_live_checkouts
+
     check_transition(invoice.state, InvoiceStatus.VOID)
-    if invoice.payments:
+    if invoice.paid > 0:
         raise Conflict(
             f"Invoice {invoice.number} has payments recorded: issue a credit note instead of voiding it", "status"
         )
     invoice.status = InvoiceStatus.VOID.value
     invoice.voided_at = utcnow()
     db.session.flush()
+    cancel_live_checkouts(invoice)
     return invoice
 
 
@@ -235,29 +243,39 @@ def record_payment(
     method: str,
     reference: str | None = None,
     recorded_by_id: int | None = None,
-) -> Payment:
-    """Record money received by the merchant (a partial amount is fine)."""
-    if invoice.state is not InvoiceStatus.OPEN:
+    surplus_to_credit: bool = False,
+) -> Payment | None:
+    """Record money the merchant received for an invoice (a partial amount is fine).
+
+    More than the outstanding amount, or money for an invoice that is no longer open, is refused
+    unless surplus_to_credit: then what the invoice cannot take goes to the customer's credit
+    balance (and the payment is None when it took nothing).
+    """
+    from portal.domain.money import Money
+    from portal.services.ledger import MoneySource, book_money_received
+
+    if invoice.state is InvoiceStatus.DRAFT or (invoice.state is not InvoiceStatus.OPEN and not surplus_to_credit):
         raise Conflict(f"Only an open invoice takes payments; this one is {invoice.status}", "status")
     if method not in PAYMENT_METHODS:
         raise DomainError(f"Method must be one of {', '.join(PAYMENT_METHODS)}", "method")
     if paid_on > invoice.merchant.today():
         raise DomainError("A payment cannot be dated in the future", "paid_on")
-    check_payment(amount, outstanding(invoice))
-    payment = Payment(
-        merchant_id=invoice.merchant_id,
-        invoice=invoice,
-        amount=amount,
-        currency=invoice.currency,
-        paid_on=paid_on,
+    if surplus_to_credit:
+        check_payment(amount, amount)  # positive; the surplus goes to the balance
+    else:
+        check_payment(amount, outstanding(invoice))
+    booking = book_money_received(
+        invoice.customer,
+        invoice,
+        Money(amount, invoice.currency),
         method=method,
+        source=MoneySource("recorded"),
+        received_on=paid_on,
         reference=reference,
         recorded_by_id=recorded_by_id,
+        confirm=False,
     )
-    db.session.add(payment)
-    settle_if_paid(invoice, paid_on)
-    db.session.flush()
-    return payment
+    return booking.payment
 
 
 def invoice_breakdown(invoice: Invoice, as_of: date) -> Breakdown | None:
@@ -285,6 +303,12 @@ def invoice_breakdown(invoice: Invoice, as_of: date) -> Breakdown | None:
         payments=[
             Reduction(kind="payment", on=payment.paid_on, amount=payment.amount, reference=payment.method)
             for payment in invoice.payments
+        ],
+        refunds=[
+            Reduction(kind="refund", on=reversal.reversed_on, amount=reversal.principal_amount, reference=reversal.kind)
+            for payment in invoice.payments
+            for reversal in payment.reversals
+            if reversal.principal_amount > 0
         ],
     )
 

@@ -1,0 +1,49 @@
+"""Stopping an invoice's checkouts once it needs no more money (void, settled by credit notes or payments)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Invoice
+from portal.models.base import utcnow
+from portal.models.online_payment import PaymentAttempt
+from portal.payments.base import ProviderError
+from portal.payments.registry import provider_for
+
+log = logging.getLogger(__name__)
+
+
+def cancel_checkout(attempt: PaymentAttempt) -> bool:
+    """Cancel one open checkout at its provider (Mollie cancel, Stripe expire); return whether it stopped.
+
+    A checkout the provider will not stop (the customer started paying, a transfer is under way)
+    stays live: if its money still arrives, it is booked on the credit balance.
+    """
+    if attempt.status != "open" or attempt.provider_payment_id is None:
+        return False
+    provider = provider_for(attempt.merchant_id, attempt.provider, include_disabled=True)
+    if provider is None:
+        return False
+    try:
+        stopped = provider.cancel_payment(attempt.provider_payment_id)
+    except ProviderError as exc:
+        log.warning("Could not cancel attempt %s at %s: %s", attempt.id, attempt.provider, exc)
+        return False
+    if stopped:
+        attempt.status = "superseded"
+        attempt.finished_at = utcnow()
+        db.session.flush()
+    return stopped
+
+
+def cancel_live_checkouts(invoice: Invoice) -> list[PaymentAttempt]:
+    """Cancel every checkout of the invoice that could still take money; return those left running."""
+    attempts = db.session.scalars(
+        select(PaymentAttempt).where(
+            PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.status.in_(("creating", "open", "pending"))
+        )
+    ).all()
+    return [attempt for attempt in attempts if not cancel_checkout(attempt)]
