@@ -159,7 +159,7 @@ def demo_command(as_json: bool, reset_password: bool, reset_hint: str) -> None:
     help="Minutes an attempt must have been open (default: RECONCILE_AFTER_MINUTES).",
 )
 def reconcile_command(older_than: int | None) -> None:
-    """Ask the providers about payments still open and apply what they say, now (the workers also do it every 10 minutes)."""
+    """Ask the providers about payments still open, and recent paid ones for refunds and chargebacks, and apply what they say, now (the workers also do it every 10 minutes)."""
     from datetime import timedelta
 
     from flask import current_app
@@ -167,10 +167,15 @@ def reconcile_command(older_than: int | None) -> None:
     from portal.services.online_payments import reconcile
 
     minutes = current_app.config["RECONCILE_AFTER_MINUTES"] if older_than is None else older_than
-    results = reconcile(timedelta(minutes=int(minutes)))
+    days = current_app.config["RECONCILE_REFUNDS_DAYS"]
+    results = reconcile(timedelta(minutes=int(minutes)), refunds_within=timedelta(days=int(days)))
     for result in results:
-        click.echo(f"attempt {result.attempt_id} ({result.provider}): {result.outcome}")
-    click.echo(f"{len(results)} attempt(s) checked")
+        if not result.was_paid or result.outcome != "final":
+            click.echo(f"attempt {result.attempt_id} ({result.provider}): {result.outcome}")
+    click.echo(f"{sum(1 for r in results if not r.was_paid)} attempt(s) checked")
+    paid = sum(1 for r in results if r.was_paid)
+    if paid:
+        click.echo(f"{paid} paid attempt(s) checked for refunds and chargebacks")
 
 
 def _run_worker(

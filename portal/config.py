@@ -74,6 +74,9 @@ class Config:
     PAY_LOCK_MINUTES = 60
     #: `flask portal reconcile` asks about attempts still open after this many minutes.
     RECONCILE_AFTER_MINUTES = 15
+    #: It also asks about payments paid in the last this many days, for refunds and chargebacks
+    #: whose webhook never came (0: only webhooks report them).
+    RECONCILE_REFUNDS_DAYS = 14
     #: Run one job worker thread inside the web process; None: on with SQLite (the embedded default), off otherwise.
     EMBEDDED_WORKER: bool | None = None
     #: How long an idle worker waits before looking for due jobs again.

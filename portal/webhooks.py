@@ -14,7 +14,11 @@ from portal.models.online_payment import PaymentAttempt
 from portal.payments.base import ProviderError, UnknownPayment
 from portal.payments.registry import build_provider, default_credentials, merchant_credentials, provider_for
 from portal.payments.stripe import InvalidSignature, MalformedEvent, StripeProvider
-from portal.services.online_payments import apply_provider_payment, attempt_for_provider_payment
+from portal.services.online_payments import (
+    apply_provider_payment,
+    apply_reported_reversal,
+    attempt_for_provider_payment,
+)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)
@@ -62,8 +66,15 @@ def mollie():
 
 def _stripe_attempt(payload: bytes) -> PaymentAttempt | None:
     """Find the attempt an unverified event names, only to choose the secret that verifies it."""
-    session_id, reference = StripeProvider.event_references(payload)
+    session_id, reference, intent_id = StripeProvider.event_references(payload)
     attempt = attempt_for_provider_payment("stripe", session_id) if session_id else None
+    if attempt is None and intent_id:
+        # A charge or dispute names the session's PaymentIntent.
+        attempt = db.session.scalar(
+            select(PaymentAttempt).where(
+                PaymentAttempt.provider == "stripe", PaymentAttempt.provider_intent_id == intent_id
+            )
+        )
     reference_id = parse_db_id(reference)
     if attempt is None and reference_id is not None:
         attempt = db.session.scalar(
@@ -97,9 +108,17 @@ def stripe():
         # Signed by Stripe (or with our secret), yet not an event we can read: say so, change nothing.
         log.warning("Stripe webhook rejected: a signed but malformed event: %s", exc)
         return _empty(400)
-    if notice is None or attempt is None or notice.payment is None:
+    if notice is None or attempt is None or (notice.payment is None and notice.reversal is None):
         log.info("Stripe webhook ignored: %s", "an event we do not use" if notice is None else "no payment of ours")
         return _empty(200)
+    if notice.reversal is not None:
+        outcome = apply_reported_reversal(
+            attempt.id, notice.reversal, event_id=notice.event_id or "", event_type=notice.event_type
+        )
+        db.session.commit()
+        log.info("Stripe %s for attempt %s: %s", notice.event_type, attempt.id, outcome)
+        # Before its payment was booked: ask Stripe to deliver it again later.
+        return _empty(503 if outcome == "not_paid" else 200)
     outcome = apply_provider_payment(attempt.id, notice.payment, event_id=notice.event_id, event_type=notice.event_type)
     db.session.commit()
     log.info("Stripe %s for attempt %s: %s", notice.event_type, attempt.id, outcome)

@@ -27,10 +27,14 @@ def bill_monthly_duty(payload: dict[str, Any], job: Job) -> None:
 
 @duty("reconcile", every=timedelta(minutes=10), lease=timedelta(hours=1), max_attempts=3)
 def reconcile_duty(payload: dict[str, Any], job: Job) -> None:
-    """Ask the providers about payments whose webhook never came."""
+    """Ask the providers about payments whose webhook never came, and about refunds of recent ones."""
     from portal.services.online_payments import reconcile
 
-    reconcile(timedelta(minutes=int(current_app.config["RECONCILE_AFTER_MINUTES"])))
+    config = current_app.config
+    reconcile(
+        timedelta(minutes=int(config["RECONCILE_AFTER_MINUTES"])),
+        refunds_within=timedelta(days=int(config["RECONCILE_REFUNDS_DAYS"])),
+    )
 
 
 @duty("clean-up-jobs", every=timedelta(days=1))

@@ -60,6 +60,12 @@ class ProviderPayment:
     checkout_url: str | None = None
     paid_at: datetime | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    #: Refunded so far, in total (None when the answer does not say).
+    refunded: Money | None = None
+    #: Taken back by the payer's bank so far, in total (None when the answer does not say).
+    charged_back: Money | None = None
+    #: The provider's object refunds and disputes name when it is not the payment itself (Stripe's PaymentIntent).
+    intent_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in REPORTED_STATUSES:
@@ -67,13 +73,35 @@ class ProviderPayment:
 
 
 @dataclass(frozen=True)
+class ProviderRefund:
+    """A refund the provider accepted."""
+
+    refund_id: str
+    amount: Money
+    status: str
+
+
+@dataclass(frozen=True)
+class ReportedReversal:
+    """Money a provider reports going back: refunds as a running total, or one chargeback (dispute)."""
+
+    kind: str  # "refunded" or "charged_back"
+    intent_id: str | None
+    #: refunded: everything refunded so far; charged_back: this dispute's amount.
+    amount: Money
+    #: The dispute's id, so each one is booked once (None for a refund total).
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
 class WebhookNotice:
-    """A verified webhook: which payment it is about and, when the event says so, its status."""
+    """A verified webhook: which payment it is about and, when the event says so, its status or money going back."""
 
     event_id: str | None
     event_type: str
-    provider_payment_id: str
+    provider_payment_id: str | None
     payment: ProviderPayment | None
+    reversal: ReportedReversal | None = None
 
 
 class PaymentProvider:
@@ -99,4 +127,16 @@ class PaymentProvider:
 
     def cancel_payment(self, provider_payment_id: str) -> bool:
         """Stop the payment from being paid; return False when it can no longer be stopped."""
+        raise NotImplementedError
+
+    def refund_payment(
+        self,
+        provider_payment_id: str,
+        amount: Money,
+        *,
+        idempotency_key: str,
+        description: str,
+        intent_id: str | None = None,
+    ) -> ProviderRefund:
+        """Send (part of) a paid payment back to the payer; the same idempotency key refunds once."""
         raise NotImplementedError

@@ -19,6 +19,7 @@ from portal.payments.base import (
     CheckoutRequest,
     PaymentProvider,
     ProviderPayment,
+    ProviderRefund,
     ProviderRefused,
     ProviderUnavailable,
     UnknownPayment,
@@ -104,6 +105,8 @@ class MollieProvider(PaymentProvider):
             checkout_url=data.checkout_url,
             paid_at=_parse_time(data.paid_at),
             metadata=dict(data.metadata or {}),
+            refunded=money_from_mollie(data.amount_refunded) if data.amount_refunded else None,
+            charged_back=money_from_mollie(data.amount_chargedback) if data.amount_chargedback else None,
         )
 
     def create_payment(self, request: CheckoutRequest) -> ProviderPayment:
@@ -136,3 +139,22 @@ class MollieProvider(PaymentProvider):
         except ProviderRefused:
             return False
         return payment.status == CANCELED
+
+    def refund_payment(
+        self,
+        provider_payment_id: str,
+        amount: Money,
+        *,
+        idempotency_key: str,
+        description: str,
+        intent_id: str | None = None,
+    ) -> ProviderRefund:
+        """Create a refund on the payment through Mollie's Refunds API."""
+        data = {"amount": mollie_amount(amount), "description": description[:140]}
+
+        def create(client):
+            payment = client.payments.get(provider_payment_id)
+            return payment.refunds.create(data, idempotency_key=idempotency_key)
+
+        refund = self._call(create)
+        return ProviderRefund(refund_id=refund.id, amount=money_from_mollie(refund.amount), status=refund.status)

@@ -19,8 +19,10 @@ from portal.payments.base import (
     CheckoutRequest,
     PaymentProvider,
     ProviderPayment,
+    ProviderRefund,
     ProviderRefused,
     ProviderUnavailable,
+    ReportedReversal,
     UnknownPayment,
     WebhookNotice,
 )
@@ -34,6 +36,8 @@ SESSION_EVENTS = (
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
 )
+#: Events that say money went back: a charge (partly) refunded, a dispute opened (the funds are withdrawn then).
+REVERSAL_EVENTS = ("charge.refunded", "charge.dispute.created")
 
 
 class InvalidSignature(Exception):
@@ -95,11 +99,20 @@ def _session_status(session, intent_status: str | None = None) -> str:
     return PENDING
 
 
-def _money(session) -> Money:
+def _money(session, field: str = "amount_total") -> Money:
     try:
-        return Money(int(session["amount_total"]), str(session["currency"]).upper())
+        return Money(int(session[field]), str(session["currency"]).upper())
     except (KeyError, TypeError, ValueError) as exc:
-        raise ProviderUnavailable("Stripe sent a session without a readable amount") from exc
+        raise ProviderUnavailable(f"Stripe sent an object without a readable {field}") from exc
+
+
+def _id_of(value) -> str | None:
+    """Return the id of a reference Stripe sends either as an id or as the expanded object."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
 
 
 class StripeProvider(PaymentProvider):
@@ -130,7 +143,9 @@ class StripeProvider(PaymentProvider):
                 raise ProviderRefused(f"Stripe refused ({exc.http_status}): {exc.user_message or exc}") from exc
             raise ProviderUnavailable(f"Stripe answered {exc.http_status}: {exc.user_message or exc}") from exc
 
-    def _payment(self, session, intent_status: str | None = None, paid_at: datetime | None = None) -> ProviderPayment:
+    def _payment(
+        self, session, intent_status: str | None = None, paid_at: datetime | None = None, refunded: Money | None = None
+    ) -> ProviderPayment:
         return ProviderPayment(
             provider_payment_id=session["id"],
             status=_session_status(session, intent_status),
@@ -138,6 +153,8 @@ class StripeProvider(PaymentProvider):
             checkout_url=session.get("url"),
             paid_at=paid_at,
             metadata={key: str(value) for key, value in (session.get("metadata") or {}).items()},
+            refunded=refunded,
+            intent_id=_id_of(session.get("payment_intent")),
         )
 
     def create_payment(self, request: CheckoutRequest) -> ProviderPayment:
@@ -174,12 +191,14 @@ class StripeProvider(PaymentProvider):
             raise UnknownPayment(f"Not a Checkout Session id: {provider_payment_id!r}")
         session = self._call(
             lambda client: client.v1.checkout.sessions.retrieve(
-                provider_payment_id, params={"expand": ["payment_intent"]}
+                provider_payment_id, params={"expand": ["payment_intent", "payment_intent.latest_charge"]}
             )
         ).to_dict()
         intent = session.get("payment_intent")
         intent_status = intent.get("status") if isinstance(intent, dict) else None
-        return self._payment(session, intent_status)
+        charge = intent.get("latest_charge") if isinstance(intent, dict) else None
+        refunded = _money(charge, "amount_refunded") if isinstance(charge, dict) else None
+        return self._payment(session, intent_status, refunded=refunded)
 
     def cancel_payment(self, provider_payment_id: str) -> bool:
         """Expire the session; Stripe refuses once it is complete."""
@@ -189,20 +208,48 @@ class StripeProvider(PaymentProvider):
             return False
         return session.get("status") == "expired"
 
+    def refund_payment(
+        self,
+        provider_payment_id: str,
+        amount: Money,
+        *,
+        idempotency_key: str,
+        description: str,
+        intent_id: str | None = None,
+    ) -> ProviderRefund:
+        """Refund (part of) the session's PaymentIntent."""
+        if intent_id is None:
+            intent_id = self.fetch_payment(provider_payment_id).intent_id
+        if intent_id is None:
+            raise ProviderRefused(f"Checkout Session {provider_payment_id} has no payment to refund")
+        params = {
+            "payment_intent": intent_id,
+            "amount": amount.minor,
+            "metadata": {"reason": description[:400], "session": provider_payment_id},
+        }
+        refund = self._call(
+            lambda client: client.v1.refunds.create(params, options={"idempotency_key": idempotency_key})
+        ).to_dict()
+        return ProviderRefund(
+            refund_id=refund["id"], amount=_money(refund, "amount"), status=str(refund.get("status") or "")
+        )
+
     @staticmethod
-    def event_references(payload: bytes) -> tuple[str | None, str | None]:
-        """Return the session id and client reference an unverified event names.
+    def event_references(payload: bytes) -> tuple[str | None, str | None, str | None]:
+        """Return the object id, client reference and PaymentIntent an unverified event names.
 
         Only for choosing the secret that verifies it: nothing else is read before verification.
         """
         try:
-            session = json.loads(payload)["data"]["object"]
-            session_id, reference = session.get("id"), session.get("client_reference_id")
+            thing = json.loads(payload)["data"]["object"]
+            object_id, reference = thing.get("id"), thing.get("client_reference_id")
+            intent = _id_of(thing.get("payment_intent"))
         except (ValueError, KeyError, TypeError, AttributeError):
-            return None, None
+            return None, None, None
         return (
-            session_id if isinstance(session_id, str) else None,
+            object_id if isinstance(object_id, str) else None,
             reference if isinstance(reference, str) else None,
+            intent,
         )
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookNotice | None:
@@ -225,6 +272,8 @@ class StripeProvider(PaymentProvider):
             raise InvalidSignature("Timestamp outside the tolerance zone (in the future)")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise MalformedEvent("The event is not a JSON object with a type")
+        if event["type"] in REVERSAL_EVENTS:
+            return self._reversal_notice(event)
         if event["type"] not in SESSION_EVENTS:
             return None
         event_type, session = _session_of(event)
@@ -242,4 +291,35 @@ class StripeProvider(PaymentProvider):
             raise MalformedEvent(str(exc)) from exc
         return WebhookNotice(
             event_id=event["id"], event_type=event_type, provider_payment_id=session["id"], payment=payment
+        )
+
+    def _reversal_notice(self, event) -> WebhookNotice:
+        """Read a charge.refunded (the running total refunded) or charge.dispute.created (one chargeback)."""
+        data = event.get("data")
+        thing = data.get("object") if isinstance(data, dict) else None
+        if not isinstance(thing, dict) or not isinstance(event.get("id"), str) or not isinstance(thing.get("id"), str):
+            raise MalformedEvent("The event has no data.object with an id")
+        try:
+            return self._read_reversal(event, thing)
+        except (ProviderUnavailable, DomainError, ValueError) as exc:  # an amount or currency no charge has
+            raise MalformedEvent(str(exc)) from exc
+
+    def _read_reversal(self, event, thing) -> WebhookNotice:
+        if event["type"] == "charge.refunded":
+            reversal = ReportedReversal(
+                kind="refunded", intent_id=_id_of(thing.get("payment_intent")), amount=_money(thing, "amount_refunded")
+            )
+        else:
+            reversal = ReportedReversal(
+                kind="charged_back",
+                intent_id=_id_of(thing.get("payment_intent")),
+                amount=_money(thing, "amount"),
+                reference=_id_of(thing),
+            )
+        return WebhookNotice(
+            event_id=event.get("id"),
+            event_type=event["type"],
+            provider_payment_id=None,
+            payment=None,
+            reversal=reversal,
         )

@@ -21,11 +21,12 @@ from sqlalchemy.orm import selectinload
 
 from portal.domain.errors import DomainError
 from portal.domain.invoices import InvoiceStatus
+from portal.domain.ledger import AskedFor
 from portal.domain.money import Money
 from portal.extensions import db
-from portal.mail.notifications import notify_staff_of_payment, send_payment_confirmation
-from portal.models import Customer, Invoice, Payment
+from portal.models import Customer, Invoice
 from portal.models.base import utcnow
+from portal.models.ledger import Receipt
 from portal.models.online_payment import (
     FAILED_STATUSES,
     LIVE_STATUSES,
@@ -43,9 +44,18 @@ from portal.payments.base import (
     ProviderPayment,
     ProviderRefused,
     ProviderUnavailable,
+    ReportedReversal,
 )
 from portal.payments.registry import PROVIDERS, provider_for
-from portal.services.invoices import invoice_breakdown, outstanding, settle_if_paid
+from portal.services.checkouts import cancel_checkout
+from portal.services.invoices import invoice_breakdown
+from portal.services.ledger import (
+    Booking,
+    MoneySource,
+    book_money_received,
+    book_money_returned,
+    sync_reported_reversals,
+)
 from portal.services.links import public_url
 from portal.services.payment_choices import offered_providers
 
@@ -361,44 +371,58 @@ def _paid_on(invoice: Invoice, paid_at: datetime | None) -> date:
     return min(today, paid_at.astimezone(ZoneInfo(invoice.merchant.timezone)).date())
 
 
-def _book_payment(attempt: PaymentAttempt, paid_at: datetime | None) -> Payment | None:
-    """Record the money on the invoice, settle it and queue the mails."""
-    invoice = db.session.execute(
-        select(Invoice)
-        .where(Invoice.id == attempt.invoice_id)
-        .with_for_update()
-        .options(selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    if invoice.status != InvoiceStatus.OPEN.value or attempt.principal_amount > outstanding(invoice):
-        # Settled meanwhile (by staff or a credit note): the money is real, so staff must look.
-        attempt.review_note = (
-            f"Paid {Money(attempt.amount, attempt.currency).format_plain()} while the invoice was "
-            f"{invoice.status} with {outstanding(invoice)} outstanding: refund or book by hand"
-        )
-        log.warning("Attempt %s paid but not booked: %s", attempt.id, attempt.review_note)
-        return None
-    paid_on = _paid_on(invoice, paid_at)
-    payment = Payment(
-        merchant_id=invoice.merchant_id,
-        invoice=invoice,
-        amount=attempt.principal_amount,
-        fee_amount=attempt.fee_amount,
-        interest_amount=attempt.interest_amount,
-        currency=attempt.currency,
-        paid_on=paid_on,
+def _book_payment(attempt: PaymentAttempt, answer: ProviderPayment) -> Booking:
+    """Book the money the provider says arrived: on the invoice up to what it needs, the rest on the balance.
+
+    The invoice may have been paid, credited or voided meanwhile, or the provider may report
+    another amount than the attempt asked: whatever arrived is booked, never parked.
+    """
+    invoice = attempt.invoice
+    booking = book_money_received(
+        attempt.customer,
+        invoice,
+        answer.amount,
         method=attempt.provider,
+        source=MoneySource("payment_attempt", str(attempt.id)),
+        received_on=_paid_on(invoice, answer.paid_at),
         reference=attempt.provider_payment_id,
+        asked=AskedFor(attempt.principal_amount, attempt.fee_amount, attempt.interest_amount),
         breakdown=attempt.breakdown,
     )
-    db.session.add(payment)
-    db.session.flush()
-    attempt.payment_id = payment.id
-    settle_if_paid(invoice, paid_on)
-    db.session.flush()
-    send_payment_confirmation(payment)
-    notify_staff_of_payment(payment)
-    return payment
+    if booking.payment is not None:
+        attempt.payment_id = booking.payment.id
+    if booking.credit is not None:
+        log.warning(
+            "Attempt %s: %s went to the credit balance of customer %s (%s)",
+            attempt.id,
+            Money(booking.credit.amount, booking.credit.currency).format_plain(),
+            attempt.customer_id,
+            booking.credit.reason,
+        )
+    return booking
+
+
+def _sync_reversals(attempt: PaymentAttempt, answer: ProviderPayment) -> list:
+    """Book refunds and chargebacks the provider reports on a paid attempt, beyond those booked already."""
+    if answer.refunded is None and answer.charged_back is None:
+        return []
+    receipt = receipt_of(attempt)
+    if receipt is None:
+        return []
+    return sync_reported_reversals(
+        receipt, refunded=answer.refunded, charged_back=answer.charged_back, on=attempt.invoice.merchant.today()
+    )
+
+
+def receipt_of(attempt: PaymentAttempt) -> Receipt | None:
+    """Return the money received for a paid attempt."""
+    return db.session.scalar(
+        select(Receipt).where(
+            Receipt.merchant_id == attempt.merchant_id,
+            Receipt.source_type == "payment_attempt",
+            Receipt.source_id == str(attempt.id),
+        )
+    )
 
 
 def apply_provider_payment(
@@ -410,9 +434,11 @@ def apply_provider_payment(
 ) -> str:
     """Apply what the provider says about an attempt, at most once; return what happened.
 
-    Only a live attempt changes, only to pending or to a final status, and only when the
-    provider's amount and currency are the attempt's. The attempt row is locked first, so
-    two deliveries at once apply one transition. The caller commits.
+    Only a live attempt changes, only to pending or to a final status. When it is paid, what the
+    provider says arrived is booked, even another amount than asked (the rest of the invoice stays
+    payable, a surplus goes to the credit balance). On a paid attempt, refunds and chargebacks the
+    provider reports are booked. The attempt row is locked first, so two deliveries at once apply
+    one transition. The caller commits.
     """
     attempt = db.session.execute(
         select(PaymentAttempt)
@@ -435,22 +461,24 @@ def apply_provider_payment(
         )
         if not fresh:
             return "duplicate"
-    if attempt.is_final:
-        return "final"
     if attempt.provider_payment_id is None:
         # The process stopped before it stored the provider's answer; the verified event names it.
         attempt.provider_payment_id = answer.provider_payment_id
     elif answer.provider_payment_id != attempt.provider_payment_id:
         log.warning("Attempt %s: answer about %s ignored", attempt.id, answer.provider_payment_id)
         return "other_payment"
-    if answer.amount != Money(attempt.amount, attempt.currency):
-        log.warning(
-            "Attempt %s: provider amount %s differs from %s; ignored",
-            attempt.id,
-            answer.amount.format_plain(),
-            Money(attempt.amount, attempt.currency).format_plain(),
-        )
-        return "amount_mismatch"
+    if answer.intent_id and not attempt.provider_intent_id:
+        attempt.provider_intent_id = answer.intent_id
+    if attempt.is_final and attempt.status == PAID:
+        if _sync_reversals(attempt, answer):
+            db.session.flush()
+            return "reversed"
+        return "final"
+    if attempt.is_final and answer.status != PAID:
+        return "final"
+    if attempt.is_final:
+        # Canceled, expired or replaced here, yet the provider took the money: book it, never drop it.
+        log.warning("Attempt %s was %s but the provider reports it paid", attempt.id, attempt.status)
     if answer.status == OPEN or answer.status == attempt.status:
         return "unchanged"
     if answer.status == PENDING:
@@ -459,10 +487,62 @@ def apply_provider_payment(
         return PENDING
     _finish(attempt, answer.status)
     if answer.status == PAID:
-        _book_payment(attempt, answer.paid_at)
+        if answer.amount != Money(attempt.amount, attempt.currency):
+            log.warning(
+                "Attempt %s: the provider received %s instead of %s; booking what arrived",
+                attempt.id,
+                answer.amount.format_plain(),
+                Money(attempt.amount, attempt.currency).format_plain(),
+            )
+        _book_payment(attempt, answer)
         _register_success(attempt.customer_id, attempt.merchant_id)
+        _sync_reversals(attempt, answer)
     db.session.flush()
     return answer.status
+
+
+def apply_reported_reversal(attempt_id: int, reversal: ReportedReversal, *, event_id: str, event_type: str) -> str:
+    """Book a refund total or a chargeback a provider's verified event reports on a paid attempt, once."""
+    attempt = db.session.execute(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.id == attempt_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    receipt = receipt_of(attempt)
+    if attempt.status != PAID or receipt is None:
+        # Out of order: the payment is not booked yet. Not marked as seen, so the provider's retry applies it.
+        log.warning("Attempt %s: %s reported before the payment was booked", attempt.id, reversal.kind)
+        return "not_paid"
+    if event_id and not _insert_ignoring_conflict(
+        WebhookEvent,
+        {
+            "merchant_id": attempt.merchant_id,
+            "provider": attempt.provider,
+            "event_id": event_id,
+            "event_type": event_type[:100],
+            "attempt_id": attempt.id,
+            "received_at": utcnow(),
+        },
+        ["provider", "event_id"],
+    ):
+        return "duplicate"
+    today = attempt.invoice.merchant.today()
+    if reversal.kind == "refunded":
+        booked = sync_reported_reversals(receipt, refunded=reversal.amount, charged_back=None, on=today)
+    else:
+        booked = book_money_returned(
+            receipt.customer,
+            reversal.amount,
+            kind="charged_back",
+            method=receipt.method,
+            source=MoneySource("provider_chargeback", reversal.reference),
+            returned_on=today,
+            receipt=receipt,
+            note=f"Dispute {reversal.reference}" if reversal.reference else None,
+        )
+    db.session.flush()
+    return reversal.kind if booked else "unchanged"
 
 
 def attempt_for_provider_payment(provider: str, provider_payment_id: str) -> PaymentAttempt | None:
@@ -482,10 +562,16 @@ class Reconciled:
     attempt_id: int
     provider: str
     outcome: str
+    #: True when the attempt was paid already and only asked about for refunds and chargebacks.
+    was_paid: bool = False
 
 
-def reconcile(older_than: timedelta) -> list[Reconciled]:
-    """Ask the providers about attempts still live after `older_than` and apply their answers."""
+def reconcile(older_than: timedelta, *, refunds_within: timedelta | None = None) -> list[Reconciled]:
+    """Ask the providers about attempts still live after `older_than` and apply their answers.
+
+    refunds_within: also ask about attempts paid in that time, and book the refunds and
+    chargebacks the providers report on them.
+    """
     cutoff = utcnow() - older_than
     ids = list(
         db.session.scalars(
@@ -494,16 +580,32 @@ def reconcile(older_than: timedelta) -> list[Reconciled]:
             .order_by(PaymentAttempt.id)
         )
     )
+    paid_ids = []
+    if refunds_within:
+        paid_ids = list(
+            db.session.scalars(
+                select(PaymentAttempt.id)
+                .where(
+                    PaymentAttempt.status == PAID,
+                    PaymentAttempt.finished_at >= utcnow() - refunds_within,
+                    PaymentAttempt.provider_payment_id.is_not(None),
+                )
+                .order_by(PaymentAttempt.id)
+            )
+        )
     db.session.rollback()
     results = []
-    for attempt_id in ids:
+    recent = set(paid_ids)
+    for attempt_id in ids + paid_ids:
         attempt = db.session.get(PaymentAttempt, attempt_id)
         try:
             if attempt.provider_payment_id is None:
                 # Created, or about to be, when the process stopped: the same key finds it.
                 _create_at_provider(attempt)
                 attempt = db.session.get(PaymentAttempt, attempt_id)
-            if attempt.is_final:
+                if attempt.status == "open" and attempt.invoice.status != InvoiceStatus.OPEN.value:
+                    cancel_checkout(attempt)  # voided or settled meanwhile: no checkout should stay open
+            if attempt.is_final and attempt_id not in recent:
                 outcome = attempt.status
             else:
                 answer = _adapter(attempt).fetch_payment(attempt.provider_payment_id)
@@ -519,5 +621,5 @@ def reconcile(older_than: timedelta) -> list[Reconciled]:
             db.session.rollback()
             log.warning("Reconciling attempt %s failed: %s", attempt_id, exc)
             outcome = "unreachable"
-        results.append(Reconciled(attempt_id, attempt.provider, outcome))
+        results.append(Reconciled(attempt_id, attempt.provider, outcome, was_paid=attempt_id in recent))
     return results

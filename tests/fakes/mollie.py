@@ -7,6 +7,7 @@ import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -30,6 +31,8 @@ class FakeMollie(FakeProvider):
         super().__init__()
         self.payments: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[str, Answer]] = {}
+        #: Refunds created through the API, per payment id.
+        self.refunds: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
 
     # -- test controls ----------------------------------------------------------------------
@@ -43,6 +46,41 @@ class FakeMollie(FakeProvider):
             if status in stamp:
                 payment[stamp[status]] = _now()
             payment["isCancelable"] = status == "open"
+            if status == "paid" and "amountRefunded" not in payment:
+                # As Mollie answers for a paid payment: nothing refunded yet, all of it refundable.
+                zero = (
+                    "0"
+                    if _DECIMALS.get(payment["amount"]["currency"], 2) == 0
+                    else "0." + "0" * _DECIMALS.get(payment["amount"]["currency"], 2)
+                )
+                payment["amountRefunded"] = {"value": zero, "currency": payment["amount"]["currency"]}
+                payment["amountRemaining"] = dict(payment["amount"])
+            return payment
+
+    def _add(self, payment: dict, field: str, value: str) -> None:
+        currency = payment["amount"]["currency"]
+        decimals = _DECIMALS.get(currency, 2)
+        before = Decimal(payment.get(field, {}).get("value", "0"))
+        total = (before + Decimal(value)).quantize(Decimal(1).scaleb(-decimals))
+        payment[field] = {"value": f"{total:f}", "currency": currency}
+        taken = Decimal(payment.get("amountRefunded", {}).get("value", "0")) + Decimal(
+            payment.get("amountChargedBack", {}).get("value", "0")
+        )
+        remaining = (Decimal(payment["amount"]["value"]) - taken).quantize(Decimal(1).scaleb(-decimals))
+        payment["amountRemaining"] = {"value": f"{remaining:f}", "currency": currency}
+
+    def refund(self, payment_id: str, value: str) -> dict:
+        """Refund part of a paid payment, as the merchant would from Mollie's dashboard."""
+        with self.lock:
+            payment = self.payments[payment_id]
+            self._add(payment, "amountRefunded", value)
+            return payment
+
+    def chargeback(self, payment_id: str, value: str) -> dict:
+        """Record a chargeback: the payer's bank took the money back (the status stays paid)."""
+        with self.lock:
+            payment = self.payments[payment_id]
+            self._add(payment, "amountChargedBack", value)
             return payment
 
     def send_webhook(self, payment_id: str, *, to: str | None = None) -> int:
@@ -99,6 +137,14 @@ class FakeMollie(FakeProvider):
             return self._error(401, "Missing authentication, or failed to authenticate")
         if request.method == "POST" and path == "/v2/payments":
             return self._create(request)
+        match = re.fullmatch(r"/v2/payments/([^/]+)/refunds", path)
+        if match:
+            payment = self.payments.get(match.group(1))
+            if payment is None:
+                return self._error(404, f"No payment exists with token {match.group(1)}.")
+            if request.method == "POST":
+                return self._idempotent(request, lambda: self._new_refund(payment, request.data))
+            return Answer(200, {"count": 0, "_embedded": {"refunds": self.refunds.get(payment["id"], [])}})
         match = re.fullmatch(r"/v2/payments/([^/]+)", path)
         if match:
             payment = self.payments.get(match.group(1))
@@ -118,6 +164,37 @@ class FakeMollie(FakeProvider):
         data = request.data
         if not isinstance(data, dict):
             return self._error(400, "The request body is not valid JSON")
+        return self._idempotent(request, lambda: self._new_payment(data))
+
+    def _new_refund(self, payment: dict, data: Any) -> Answer:
+        if not isinstance(data, dict) or not isinstance(data.get("amount"), dict):
+            return self._error(422, "The amount is required", "amount")
+        with self.lock:
+            if payment["status"] != "paid":
+                return self._error(422, "The payment cannot be refunded: it is not paid")
+            value = data["amount"].get("value", "")
+            if data["amount"].get("currency") != payment["amount"]["currency"] or not _AMOUNT.fullmatch(value):
+                return self._error(422, "The amount is invalid", "amount")
+            remaining = Decimal(payment.get("amountRemaining", payment["amount"])["value"])
+            if Decimal(value) > remaining:
+                return self._error(422, "The amount is higher than the amount that can be refunded", "amount")
+            self._add(payment, "amountRefunded", value)
+            refund = {
+                "resource": "refund",
+                "id": f"re_fake{next(self._ids):06d}",
+                "amount": {"value": value, "currency": payment["amount"]["currency"]},
+                "status": "pending",
+                "description": data.get("description", ""),
+                "paymentId": payment["id"],
+                "createdAt": _now(),
+                "_links": {
+                    "self": {"href": f"{self.url}/v2/payments/{payment['id']}/refunds", "type": "application/hal+json"}
+                },
+            }
+            self.refunds.setdefault(payment["id"], []).append(refund)
+        return Answer(201, refund, content_type="application/hal+json")
+
+    def _idempotent(self, request: Recorded, create) -> Answer:
         key = request.headers.get("idempotency-key")
         if key:
             with self.lock:
@@ -127,7 +204,7 @@ class FakeMollie(FakeProvider):
                 if body != request.body.decode():
                     return self._error(422, "The idempotency key was used with a different request body")
                 return Answer(answer.status, answer.body, {"Idempotent-Replayed": "true"}, answer.content_type)
-        answer = self._new_payment(data)
+        answer = create()
         if key and answer.status < 500:
             with self.lock:
                 self.idempotent[key] = (request.body.decode(), answer)

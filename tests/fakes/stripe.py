@@ -56,6 +56,8 @@ class FakeStripe(FakeProvider):
         super().__init__()
         self.sessions: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[dict, Answer]] = {}
         self.webhook_secret = webhook_secret
         #: Where the fake's checkout page sends events (the app's /webhooks/stripe).
@@ -71,6 +73,8 @@ class FakeStripe(FakeProvider):
             session["status"] = "complete"
             session["payment_status"] = "paid" if paid else "unpaid"
             self.intents[session["payment_intent"]]["status"] = "succeeded" if paid else "processing"
+            if paid:
+                self._charge(session)
             return session
 
     def settle_async(self, session_id: str, *, succeeded: bool) -> dict:
@@ -79,7 +83,79 @@ class FakeStripe(FakeProvider):
             session = self.sessions[session_id]
             session["payment_status"] = "paid" if succeeded else "unpaid"
             self.intents[session["payment_intent"]]["status"] = "succeeded" if succeeded else "requires_payment_method"
+            if succeeded:
+                self._charge(session)
             return session
+
+    def _charge(self, session: dict) -> dict:
+        """The charge of a succeeded PaymentIntent (what refunds and disputes are about)."""
+        intent = self.intents[session["payment_intent"]]
+        if intent.get("latest_charge"):
+            return self.charges[intent["latest_charge"]]
+        charge_id = f"ch_fake{next(self._ids):06d}"
+        charge = {
+            "id": charge_id,
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": 0,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "refunded": False,
+            "disputed": False,
+            "status": "succeeded",
+        }
+        self.charges[charge_id] = charge
+        intent["latest_charge"] = charge_id
+        return charge
+
+    def charge_of(self, session_id: str) -> dict:
+        with self.lock:
+            return self.charges[self.intents[self.sessions[session_id]["payment_intent"]]["latest_charge"]]
+
+    def refund(self, session_id: str, amount: int) -> dict:
+        """Refund part of the session's charge, as the merchant would from Stripe's dashboard."""
+        with self.lock:
+            charge = self.charge_of(session_id)
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            return charge
+
+    def charge_event(self, session_id: str, event_type: str = "charge.refunded", *, event_id: str | None = None) -> str:
+        """Build an event about the session's charge as it stands now (charge.refunded)."""
+        with self.lock:
+            return self._event(dict(self.charge_of(session_id)), event_type, event_id)
+
+    def dispute_event(self, session_id: str, amount: int, *, dispute_id: str | None = None) -> str:
+        """Build a charge.dispute.created event: the payer's bank takes `amount` back."""
+        with self.lock:
+            charge = self.charge_of(session_id)
+            charge["disputed"] = True
+            dispute = {
+                "id": dispute_id or f"dp_fake{next(self._ids):06d}",
+                "object": "dispute",
+                "amount": amount,
+                "currency": charge["currency"],
+                "charge": charge["id"],
+                "payment_intent": charge["payment_intent"],
+                "reason": "fraudulent",
+                "status": "needs_response",
+            }
+            return self._event(dispute, "charge.dispute.created", None)
+
+    def _event(self, thing: dict, event_type: str, event_id: str | None) -> str:
+        return json.dumps(
+            {
+                "id": event_id or f"evt_fake{next(self._ids):06d}",
+                "object": "event",
+                "api_version": "2025-01-27.acacia",
+                "created": int(time.time()),
+                "data": {"object": thing},
+                "livemode": False,
+                "pending_webhooks": 1,
+                "request": {"id": None, "idempotency_key": None},
+                "type": event_type,
+            }
+        )
 
     def expire(self, session_id: str) -> dict:
         with self.lock:
@@ -146,6 +222,8 @@ class FakeStripe(FakeProvider):
             return self._error(401, f"Invalid API Key provided: {auth[7:15]}***")
         if request.method == "POST" and path == "/v1/checkout/sessions":
             return self._create(request)
+        if request.method == "POST" and path == "/v1/refunds":
+            return self._idempotent(request, lambda: self._new_refund(request.data))
         match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)(/expire)?", path)
         if match:
             session = self.sessions.get(match.group(1))
@@ -163,11 +241,52 @@ class FakeStripe(FakeProvider):
                     expand = list(expand.values())
                 body = dict(session)
                 if "payment_intent" in expand:
-                    body["payment_intent"] = self.intents[session["payment_intent"]]
+                    intent = dict(self.intents[session["payment_intent"]])
+                    if "payment_intent.latest_charge" in expand and intent.get("latest_charge"):
+                        intent["latest_charge"] = dict(self.charges[intent["latest_charge"]])
+                    body["payment_intent"] = intent
                 return Answer(200, body)
         return self._error(404, f"Unrecognized request URL ({request.method}: {path}).")
 
     def _create(self, request: Recorded) -> Answer:
+        return self._idempotent(request, lambda: self._new_session(request.data))
+
+    def _new_refund(self, params: dict) -> Answer:
+        intent = self.intents.get(params.get("payment_intent") or "")
+        if intent is None:
+            return self._error(404, "No such payment_intent", code="resource_missing", param="payment_intent")
+        with self.lock:
+            charge = self.charges.get(intent.get("latest_charge") or "")
+            if charge is None:
+                return self._error(400, "This PaymentIntent does not have a successful charge to refund.")
+            try:
+                amount = int(params.get("amount", charge["amount"] - charge["amount_refunded"]))
+            except ValueError:
+                return self._error(400, "Invalid integer: amount", param="amount")
+            if amount <= 0 or amount > charge["amount"] - charge["amount_refunded"]:
+                return self._error(
+                    400,
+                    f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                    f"({charge['amount'] - charge['amount_refunded']})",
+                    param="amount",
+                    code="amount_too_large",
+                )
+            charge["amount_refunded"] += amount
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            refund = {
+                "id": f"re_fake{next(self._ids):06d}",
+                "object": "refund",
+                "amount": amount,
+                "currency": charge["currency"],
+                "charge": charge["id"],
+                "payment_intent": intent["id"],
+                "metadata": params.get("metadata") or {},
+                "status": "succeeded",
+            }
+            self.refunds[refund["id"]] = refund
+        return Answer(200, refund, {"Request-Id": "req_fake"})
+
+    def _idempotent(self, request: Recorded, create) -> Answer:
         params = request.data
         key = request.headers.get("idempotency-key")
         if key:
@@ -183,7 +302,7 @@ class FakeStripe(FakeProvider):
                         type="idempotency_error",
                     )
                 return Answer(answer.status, answer.body, {"Idempotent-Replayed": "true"})
-        answer = self._new_session(params)
+        answer = create()
         if key and answer.status < 500:
             with self.lock:
                 self.idempotent[key] = (params, answer)

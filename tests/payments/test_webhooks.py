@@ -258,25 +258,41 @@ def test_async_failure_fails_the_attempt(pay_app, shop, stripe_attempt, fake_str
     assert load_invoice(pay_app, shop.invoice_id).status == "open"
 
 
-def test_wrong_amount_changes_nothing(pay_app, shop, stripe_attempt, fake_stripe):
+def test_wrong_amount_books_what_arrived_and_frees_the_pay_button(
+    pay_app, shop, stripe_attempt, fake_stripe, customer_client
+):
     session_id = stripe_attempt.provider_payment_id
     fake_stripe.complete(session_id)
     payload = fake_stripe.event(session_id, "checkout.session.completed", amount_total=100)
 
     assert post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET)).status_code == 200
 
-    assert only_attempt(pay_app).status == "open"
-    assert load_invoice(pay_app, shop.invoice_id).status == "open"
+    assert only_attempt(pay_app).status == "paid"
+    invoice = load_invoice(pay_app, shop.invoice_id)
+    assert invoice.status == "open"
+    # 1.00 arrived instead of 1,049.86: it pays principal, and no late charges were paid with it.
+    assert [(p.amount, p.fee_amount, p.interest_amount) for p in invoice.payments] == [(100, 0, 0)]
+    # The customer is never sent back to the paid checkout: a new one is made for the rest.
+    answer = press_pay(customer_client, shop.number, "stripe")
+    assert answer.status_code == 303 and session_id not in answer.headers["Location"]
+    assert len(fake_stripe.sessions) == 2
 
 
-def test_wrong_currency_changes_nothing(pay_app, shop, stripe_attempt, fake_stripe):
+def test_wrong_currency_goes_to_a_credit_balance_in_that_currency(pay_app, shop, stripe_attempt, fake_stripe):
+    from portal.models import Customer
+    from portal.services.ledger import credit_balances
+
     session_id = stripe_attempt.provider_payment_id
     fake_stripe.complete(session_id)
     payload = fake_stripe.event(session_id, "checkout.session.completed", currency="usd")
 
     post_stripe(pay_app.test_client(), payload, sign(payload, STRIPE_WEBHOOK_SECRET))
 
-    assert only_attempt(pay_app).status == "open"
+    assert only_attempt(pay_app).status == "paid"
+    assert load_invoice(pay_app, shop.invoice_id).status == "open"
+    with pay_app.app_context():
+        assert credit_balances(db.session.get(Customer, shop.customer_id)) == {"USD": 104986}
+        db.session.remove()
 
 
 def test_event_about_an_unknown_session_is_ignored(pay_app, shop, stripe_attempt, fake_stripe):
@@ -331,14 +347,16 @@ def test_mollie_failed_after_paid_changes_nothing(pay_app, shop, mollie_attempt,
     assert count(pay_app, Payment) == 1
 
 
-def test_mollie_wrong_amount_changes_nothing(pay_app, shop, mollie_attempt, fake_mollie):
+def test_mollie_wrong_amount_books_what_arrived(pay_app, shop, mollie_attempt, fake_mollie):
     payment = fake_mollie.set_status(mollie_attempt.provider_payment_id, "paid")
     payment["amount"] = {"value": "1.00", "currency": "EUR"}
 
     pay_app.test_client().post("/webhooks/mollie", data={"id": mollie_attempt.provider_payment_id})
 
-    assert only_attempt(pay_app).status == "open"
-    assert load_invoice(pay_app, shop.invoice_id).status == "open"
+    assert only_attempt(pay_app).status == "paid"
+    invoice = load_invoice(pay_app, shop.invoice_id)
+    assert invoice.status == "open"
+    assert [p.amount for p in invoice.payments] == [100]
 
 
 def test_mollie_outage_asks_for_a_retry(pay_app, shop, mollie_attempt, fake_mollie):
@@ -352,21 +370,26 @@ def test_mollie_outage_asks_for_a_retry(pay_app, shop, mollie_attempt, fake_moll
     assert load_invoice(pay_app, shop.invoice_id).status == "paid"
 
 
-def test_paid_after_the_invoice_was_settled_is_kept_for_review(pay_app, shop, mollie_attempt, fake_mollie):
+def test_paid_after_the_invoice_was_settled_goes_to_the_credit_balance(pay_app, shop, mollie_attempt, fake_mollie):
     from datetime import date
 
-    from portal.models import Invoice
+    from portal.models import Customer, Invoice
+    from portal.services.ledger import credit_balances
     from tests.factories import pay
 
     with pay_app.app_context():
         pay(db.session.get(Invoice, shop.invoice_id), 100000, date(2026, 3, 1))
         db.session.commit()
         db.session.remove()
+    # Settling the invoice cancelled its checkout; say the customer had paid it a moment before.
+    assert fake_mollie.payments[mollie_attempt.provider_payment_id]["status"] == "canceled"
     fake_mollie.set_status(mollie_attempt.provider_payment_id, "paid")
 
     pay_app.test_client().post("/webhooks/mollie", data={"id": mollie_attempt.provider_payment_id})
 
     attempt = only_attempt(pay_app)
     assert attempt.status == "paid" and attempt.payment_id is None
-    assert "refund or book by hand" in attempt.review_note
     assert count(pay_app, Payment) == 1  # only the staff's
+    with pay_app.app_context():
+        assert credit_balances(db.session.get(Customer, shop.customer_id)) == {"EUR": 104986}
+        db.session.remove()
