@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -16,10 +17,19 @@ from portal.domain.invoices import Line
 from portal.domain.money import currency_exponent
 from portal.extensions import db
 from portal.models import Customer, Invoice, Merchant
+from portal.models.base import utcnow
 from portal.models.billing import BillingCycle, BillingRun, Charge, RecurringLine
 from portal.services import invoices
 from portal.services.errors import Conflict, NotFound
 from portal.services.issuing import issue_invoice
+
+log = logging.getLogger(__name__)
+
+
+class ChargesTaken(Conflict):
+    """Another draft claimed one of the charges first."""
+
+    code = "charges_taken"
 
 
 def _check_line(
@@ -94,6 +104,7 @@ def customer_charges(customer: Customer) -> list[Charge]:
 
 
 def _open_charges(customer: Customer, *, currency: str, until: date | None = None) -> list[Charge]:
+    """Return the customer's open charges, locked; charges another draft is taking right now are skipped."""
     statement = select(Charge).where(
         Charge.merchant_id == customer.merchant_id,
         Charge.customer_id == customer.id,
@@ -102,7 +113,28 @@ def _open_charges(customer: Customer, *, currency: str, until: date | None = Non
     )
     if until is not None:
         statement = statement.where(Charge.charged_on <= until)
-    return list(db.session.scalars(statement.order_by(Charge.charged_on, Charge.id)))
+    statement = statement.order_by(Charge.charged_on, Charge.id).with_for_update(skip_locked=True)
+    return list(db.session.scalars(statement))
+
+
+def _claim(charges: Sequence[Charge], invoice: Invoice) -> None:
+    """Put the charges on the invoice, each only if it is still open; raise ChargesTaken if any is not.
+
+    One conditional UPDATE: of two drafts racing for a charge, exactly one changes its row, so a
+    charge can never be on two invoices. The caller rolls back on ChargesTaken.
+    """
+    ids = [charge.id for charge in charges]
+    claimed = db.session.execute(
+        update(Charge)
+        .where(Charge.id.in_(ids), Charge.invoice_id.is_(None))
+        .values(invoice_id=invoice.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != len(ids):
+        raise ChargesTaken("Some of these charges were put on another invoice a moment ago: try again", "charges")
+    for charge in charges:
+        db.session.expire(charge, ["invoice_id", "invoice"])
+    db.session.expire(invoice, ["charges"])
 
 
 def draft_from_charges(
@@ -112,13 +144,21 @@ def draft_from_charges(
     issue_date: date | None = None,
     payment_days: int = 30,
 ) -> Invoice:
-    """Draft an invoice from all of the customer's open charges, or the selected ones."""
+    """Draft an invoice from all of the customer's open charges, or the selected ones.
+
+    The charges are claimed atomically: two drafts made at once never hold the same charge.
+    """
     merchant = customer.merchant
     if charge_ids:
         charges = []
         for charge_id in charge_ids:
-            charge = get_charge(merchant, charge_id)
-            if charge.customer_id != customer.id:
+            charge = db.session.scalar(
+                select(Charge)
+                .where(Charge.id == charge_id, Charge.merchant_id == merchant.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            if charge is None or charge.customer_id != customer.id:
                 raise NotFound("No such charge", "charges")
             if charge.status != "open":
                 raise Conflict(f"The charge {charge.description!r} is already on an invoice", "charges")
@@ -140,8 +180,7 @@ def draft_from_charges(
         due_date=issue_date + timedelta(days=payment_days),
         lines=[charge.to_line() for charge in charges],
     )
-    for charge in charges:
-        charge.invoice = invoice
+    _claim(charges, invoice)
     db.session.flush()
     return invoice
 
@@ -269,8 +308,8 @@ def bill_customer_for_month(cycle: BillingCycle, today: date) -> MonthlyResult |
                     lines=lines,
                     notes=f"Billing period {period}",
                 )
-                for charge in charges:
-                    charge.invoice = invoice
+                if charges:
+                    _claim(charges, invoice)
                 run.invoice = invoice
                 if cycle.auto_send:
                     issue_invoice(invoice, send=True)
@@ -283,16 +322,37 @@ def bill_customer_for_month(cycle: BillingCycle, today: date) -> MonthlyResult |
 
 
 def bill_monthly() -> list[MonthlyResult]:
-    """Bill every active cycle that is due this month in its merchant's time zone, once per month."""
-    cycles = db.session.scalars(
-        select(BillingCycle)
-        .where(BillingCycle.active.is_(True))
-        .options(selectinload(BillingCycle.customer).selectinload(Customer.merchant))
-        .order_by(BillingCycle.merchant_id, BillingCycle.customer_id)
+    """Bill every active cycle that is due this month in its merchant's time zone, once per month.
+
+    Each customer is committed on its own: one that fails is rolled back and reported, and neither
+    undoes nor blocks the others (its month stays unbilled, so the next run tries again).
+    """
+    cycle_ids = list(
+        db.session.scalars(
+            select(BillingCycle.customer_id)
+            .where(BillingCycle.active.is_(True))
+            .order_by(BillingCycle.merchant_id, BillingCycle.customer_id)
+        )
     )
     results = []
-    for cycle in list(cycles):
-        result = bill_customer_for_month(cycle, cycle.customer.merchant.today())
+    for customer_id in cycle_ids:
+        cycle = db.session.get(BillingCycle, customer_id)
+        if cycle is None or not cycle.active:
+            continue
+        try:
+            result = bill_customer_for_month(cycle, cycle.customer.merchant.today())
+            db.session.commit()
+        except Exception as exc:  # one customer's failure must not stop the run
+            db.session.rollback()
+            log.exception("Monthly billing of customer %s failed", customer_id)
+            cycle = db.session.get(BillingCycle, customer_id)
+            result = MonthlyResult(
+                customer=cycle.customer,
+                period=billing_period(utcnow().date()),
+                invoice=None,
+                sent=False,
+                error=f"{type(exc).__name__}: {exc}"[:300],
+            )
         if result is not None:
             results.append(result)
     return results
