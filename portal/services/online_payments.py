@@ -244,6 +244,7 @@ def _create_at_provider(attempt: PaymentAttempt) -> PaymentAttempt:
         db.session.rollback()
         raise PaymentNotStarted(str(exc), refused=False) from exc
     attempt.provider_payment_id = answer.provider_payment_id
+    attempt.provider_intent_id = attempt.provider_intent_id or answer.intent_id
     attempt.checkout_url = answer.checkout_url
     if attempt.status == "creating":
         attempt.status = "open"
