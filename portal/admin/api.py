@@ -26,7 +26,17 @@ from portal.domain.parties import Address, Buyer, Seller, check_address
 from portal.extensions import csrf, db
 from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
-from portal.services import credit_notes, customers, invoices, issuing, links, merchants, payment_settings
+from portal.services import (
+    credit_notes,
+    customers,
+    invoices,
+    issuing,
+    ledger,
+    links,
+    merchants,
+    payment_settings,
+    refunds,
+)
 from portal.services.errors import Conflict, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -196,7 +206,12 @@ def _address_in(address: s.AddressIn | None) -> Address | None:
     )
 
 
-def _customer_out(customer: Customer) -> s.CustomerOut:
+def _balances_out(balances: dict[str, int]) -> list[s.CreditBalanceOut]:
+    return [s.CreditBalanceOut(currency=currency, amount=amount) for currency, amount in sorted(balances.items())]
+
+
+def _customer_out(customer: Customer, balances: dict[str, int] | None = None) -> s.CustomerOut:
+    balances = ledger.credit_balances(customer) if balances is None else balances
     return s.CustomerOut(
         id=customer.id,
         name=customer.name,
@@ -208,6 +223,8 @@ def _customer_out(customer: Customer) -> s.CustomerOut:
         company_number=customer.company_number,
         phone=customer.phone,
         created_at=customer.created_at,
+        credit_balance=balances.get(g.merchant.default_currency, 0),
+        credit_balances=_balances_out(balances),
     )
 
 
@@ -254,6 +271,8 @@ def _payment_out(payment) -> s.PaymentOut:
         paid_on=payment.paid_on,
         method=payment.method,
         reference=payment.reference,
+        refunded=payment.refunded,
+        moved_to_credit=sum(r.principal_amount + r.late_amount for r in payment.reversals if r.kind == "credited"),
     )
 
 
@@ -400,7 +419,8 @@ class CustomerListQuery(BaseModel):
 )
 def list_customers(params: CustomerListQuery):
     rows, has_more = customers.search_customers(g.merchant, params.q, limit=params.limit, offset=params.offset)
-    return s.CustomerListOut(data=[_customer_out(row) for row in rows], has_more=has_more)
+    balances = ledger.customers_with_credit(g.merchant, [row.id for row in rows])
+    return s.CustomerListOut(data=[_customer_out(row, balances.get(row.id, {})) for row in rows], has_more=has_more)
 
 
 @operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut, errors=(401, 404))
@@ -458,6 +478,96 @@ def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
 )
 def revoke_links(customer_id: int):
     customers.revoke_links(customers.get_customer(g.merchant, customer_id))
+
+
+# --- the credit balance and refunds -------------------------------------------------------------
+
+
+def _credit_out(customer: Customer) -> s.CreditOut:
+    balances = ledger.credit_balances(customer)
+    return s.CreditOut(
+        customer_id=customer.id,
+        credit_balance=balances.get(g.merchant.default_currency, 0),
+        credit_balances=_balances_out(balances),
+        entries=[
+            s.CreditEntryOut(
+                id=entry.id,
+                amount=entry.amount,
+                currency=entry.currency,
+                reason=entry.reason,
+                invoice_id=entry.invoice_id,
+                payment_id=entry.payment_id,
+                credit_note_id=entry.credit_note_id,
+                receipt_id=entry.receipt_id,
+                refund_id=entry.reversal_id,
+                created_at=entry.created_at,
+            )
+            for entry in ledger.credit_entries(customer)
+        ],
+    )
+
+
+@operation(
+    "get",
+    "/customers/<int:customer_id>/credit",
+    summary="Fetch a customer's credit balance and its entries (newest first)",
+    response=s.CreditOut,
+    errors=(401, 404),
+)
+def get_customer_credit(customer_id: int):
+    return _credit_out(customers.get_customer(g.merchant, customer_id))
+
+
+@operation(
+    "post",
+    "/customers/<int:customer_id>/credit/apply",
+    summary="Pay an open invoice of the customer from their credit balance",
+    status=201,
+    response=s.PaymentOut,
+    body=s.CreditApplyIn,
+    errors=(400, 401, 404, 409, 422),
+)
+def apply_customer_credit(customer_id: int, payload: s.CreditApplyIn):
+    customer = customers.get_customer(g.merchant, customer_id)
+    invoice = _invoice_or_404(payload.invoice_id, field="invoice_id")
+    if invoice.customer_id != customer.id:
+        raise NotFound("No such invoice for this customer", "invoice_id")
+    return _payment_out(ledger.apply_credit(customer, invoice, payload.amount))
+
+
+def _refund_out(reversal) -> s.RefundOut:
+    invoice = reversal.payment.invoice if reversal.payment is not None else None
+    return s.RefundOut(
+        id=reversal.id,
+        kind=reversal.kind,
+        payment_id=reversal.payment_id,
+        invoice_id=invoice.id if invoice is not None else None,
+        amount=reversal.amount,
+        principal_amount=reversal.principal_amount,
+        late_amount=reversal.late_amount,
+        credit_amount=reversal.credit_amount,
+        currency=reversal.currency,
+        method=reversal.method,
+        provider_refund_id=reversal.source_id if reversal.source_type == "provider_refund" else None,
+        refunded_on=reversal.reversed_on,
+        note=reversal.note,
+        invoice_status=invoice.status if invoice is not None else None,
+    )
+
+
+@operation(
+    "post",
+    "/payments/<int:payment_id>/refund",
+    summary="Refund a payment: through its provider for online payments, else recorded as refunded by hand "
+    "(the invoice reopens; 409 when the provider refuses or cannot be reached)",
+    status=201,
+    response=s.RefundOut,
+    body=s.RefundIn,
+    errors=(400, 401, 404, 409, 422),
+)
+def refund_payment(payment_id: int, payload: s.RefundIn):
+    payment = refunds.get_payment(g.merchant, payment_id)
+    return _refund_out(refunds.refund_payment(payment, payload.amount, note=payload.note))
 
 
 # --- invoices ---------------------------------------------------------------------------------
@@ -611,6 +721,7 @@ def record_payment(invoice_id: int, payload: s.PaymentIn):
         paid_on=payload.paid_on,
         method=payload.method,
         reference=payload.reference,
+        surplus_to_credit=payload.surplus_to_credit,
     )
     return _payment_out(payment)
 

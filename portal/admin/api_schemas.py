@@ -186,6 +186,21 @@ class PaymentIn(Strict):
     paid_on: IsoDate
     method: Literal["bank_transfer", "cash", "card", "cheque", "direct_debit", "other"]
     reference: Annotated[StrictStr, Field(max_length=200)] | None = None
+    #: True books what exceeds the outstanding amount on the customer's credit balance; false refuses it (422).
+    surplus_to_credit: StrictBool = False
+
+
+class CreditApplyIn(Strict):
+    invoice_id: Id
+    #: Minor units of the invoice's currency; left out, as much as the balance and the outstanding amount allow.
+    amount: PositiveAmount | None = None
+
+
+class RefundIn(Strict):
+    #: Minor units; left out, all of the payment that is still kept.
+    amount: PositiveAmount | None = None
+    #: Why, kept with the refund and sent to the provider as its description.
+    note: Annotated[StrictStr, Field(max_length=200)] | None = None
 
 
 class CreditNoteIn(Strict):
@@ -222,6 +237,12 @@ class AddressOut(BaseModel):
     country: str
 
 
+class CreditBalanceOut(BaseModel):
+    currency: str
+    #: Minor units; negative only when a chargeback took more than the customer had.
+    amount: int
+
+
 class CustomerOut(BaseModel):
     id: int
     name: str
@@ -233,6 +254,66 @@ class CustomerOut(BaseModel):
     company_number: str | None
     phone: str | None
     created_at: datetime
+    #: The credit balance in the merchant's default currency, in minor units.
+    credit_balance: int
+    #: Every currency the customer holds credit in.
+    credit_balances: list[CreditBalanceOut]
+
+
+class CreditEntryOut(BaseModel):
+    id: int
+    #: Signed minor units: positive added to the balance, negative taken from it.
+    amount: int
+    currency: str
+    reason: Literal[
+        "overpayment",
+        "invoice_settled",
+        "invoice_void",
+        "unallocated",
+        "credit_note",
+        "applied",
+        "refunded",
+        "charged_back",
+    ]
+    invoice_id: int | None
+    payment_id: int | None
+    credit_note_id: int | None
+    #: The money received it came with, or the refund that took it.
+    receipt_id: int | None
+    refund_id: int | None
+    created_at: datetime
+
+
+class CreditOut(BaseModel):
+    customer_id: int
+    credit_balance: int
+    credit_balances: list[CreditBalanceOut]
+    #: Newest first.
+    entries: list[CreditEntryOut]
+
+
+class RefundOut(BaseModel):
+    """Money that went back: refunded (by the provider or by hand) or charged back."""
+
+    id: int
+    kind: Literal["refunded", "charged_back", "credited"]
+    payment_id: int | None
+    invoice_id: int | None
+    amount: int
+    #: Part taken off the payment's principal (the invoice's outstanding amount rose by it).
+    principal_amount: int
+    #: Part taken off the late fee and interest collected with the payment.
+    late_amount: int
+    #: Part taken out of the credit balance.
+    credit_amount: int
+    currency: str
+    method: str
+    #: The provider's refund id, when it went back through the provider.
+    provider_refund_id: str | None
+    refunded_on: date
+    note: str | None
+    #: The invoice's status after it (a paid invoice reopens).
+    invoice_status: Literal["draft", "open", "paid", "void"] | None
 
 
 class CustomerListOut(BaseModel):
@@ -305,8 +386,13 @@ class PaymentOut(BaseModel):
     interest_amount: int
     currency: str
     paid_on: date
+    #: bank_transfer, cash, card, cheque, direct_debit, mollie, stripe, other, or credit_balance.
     method: str
     reference: str | None
+    #: Refunded or charged back of it so far, in minor units.
+    refunded: int
+    #: Moved from it to the credit balance by a credit note, in minor units.
+    moved_to_credit: int
 
 
 class CreditNoteSummary(BaseModel):

@@ -244,17 +244,16 @@ def record_payment(
     reference: str | None = None,
     recorded_by_id: int | None = None,
     surplus_to_credit: bool = False,
-) -> Payment | None:
-    """Record money the merchant received for an invoice (a partial amount is fine).
+) -> Payment:
+    """Record money the merchant received for an open invoice (a partial amount is fine).
 
-    More than the outstanding amount, or money for an invoice that is no longer open, is refused
-    unless surplus_to_credit: then what the invoice cannot take goes to the customer's credit
-    balance (and the payment is None when it took nothing).
+    More than the outstanding amount is refused (a typo must not become credit), unless
+    surplus_to_credit: then the rest goes to the customer's credit balance.
     """
     from portal.domain.money import Money
     from portal.services.ledger import MoneySource, book_money_received
 
-    if invoice.state is InvoiceStatus.DRAFT or (invoice.state is not InvoiceStatus.OPEN and not surplus_to_credit):
+    if invoice.state is not InvoiceStatus.OPEN:
         raise Conflict(f"Only an open invoice takes payments; this one is {invoice.status}", "status")
     if method not in PAYMENT_METHODS:
         raise DomainError(f"Method must be one of {', '.join(PAYMENT_METHODS)}", "method")

@@ -121,6 +121,16 @@ def test_walk_every_operation(api, document, time_machine):
             lambda: {"amount": 100, "paid_on": "2026-02-01", "method": "cash"},
             201,
         ),
+        ("refund_payment", "post", "/payments/{payment_id}/refund", lambda: {"amount": 50, "note": "Goodwill"}, 201),
+        ("get_customer_credit", "get", "/customers/{customer_id}/credit", None, 200),
+        # The customer holds no credit: nothing to apply.
+        (
+            "apply_customer_credit",
+            "post",
+            "/customers/{customer_id}/credit/apply",
+            lambda: {"invoice_id": state["invoice_id"]},
+            422,
+        ),
         (
             "create_credit_note",
             "post",
@@ -165,6 +175,8 @@ def test_walk_every_operation(api, document, time_machine):
             state["invoice_id"] = response.json["id"]
         elif operation_id == "create_credit_note":
             state["credit_note_id"] = response.json["id"]
+        elif operation_id == "record_payment":
+            state["payment_id"] = response.json["id"]
         # Every operation's documented errors have the documented shape too.
         if "404" in document["paths"][template][method]["responses"] and "{" in template:
             missing = (
