@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    ApplyCreditForm,
     BillingCycleForm,
     ChargeForm,
     CustomerForm,
     ProductForm,
     RecurringLineForm,
+    RefundCreditForm,
     major_units,
     minor_units,
 )
-from portal.admin.views import bp, failure, form_status, load, merchant
+from portal.admin.views import admin_money, bp, failure, form_status, load, merchant
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.input_checks import db_int, parse_db_id
-from portal.services import billing, customers, links, products
+from portal.services import billing, customers, invoices, ledger, links, products, refunds
 from portal.services.invoice_lists import InvoiceFilters, search_invoices
+
+#: How staff may have sent credit back by hand.
+MANUAL_REFUND_METHODS = (("bank_transfer", "Bank transfer"), ("cash", "Cash"), ("cheque", "Cheque"), ("other", "Other"))
 
 PAGE_SIZE = 50
 
@@ -64,14 +71,51 @@ def customer_edit(customer_id: int):
     return render_template("admin/customers/form.html", form=form, customer=customer), status or form_status(form)
 
 
+def _credit_choices(customer, balances: dict[str, int], apply_form, refund_form) -> list:
+    """Fill the credit forms' choices: open invoices the balance can pay, and the ways credit can go back."""
+    open_rows, _ = search_invoices(merchant(), InvoiceFilters(customer_id=customer.id, status="open"), limit=200)
+    apply_form.invoice_id.choices = [
+        SelectChoice(
+            row.invoice.id,
+            f"{row.invoice.number} · {admin_money(row.outstanding, row.invoice.currency)} outstanding",
+        )
+        for row in open_rows
+        if balances.get(row.invoice.currency, 0) > 0
+    ]
+    sources = []
+    for currency in balances:
+        for item in ledger.refundable_credit(customer, currency):
+            receipt = item.receipt
+            how = (
+                f"through {receipt.method.capitalize()}" if receipt.online else f"({receipt.method.replace('_', ' ')})"
+            )
+            sources.append(
+                (
+                    f"receipt:{receipt.id}",
+                    f"Back {how}: {receipt.reference or 'received'} on {receipt.received_on.isoformat()}, "
+                    f"up to {admin_money(item.amount, currency)}",
+                )
+            )
+    refund_form.source.choices = [SelectChoice(value, label) for value, label in sources] + [
+        SelectChoice(f"manual:{method}", f"Sent back by hand: {label.lower()}")
+        for method, label in MANUAL_REFUND_METHODS
+    ]
+    refund_form.currency.choices = [SelectChoice(currency, currency) for currency in sorted(balances)]
+    return sources
+
+
 def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
     cycle = billing.billing_cycle(customer)
     defaults = {
         "charge_form": ChargeForm(formdata=None, charged_on=merchant().today()),
         "recurring_form": RecurringLineForm(formdata=None),
         "cycle_form": BillingCycleForm(formdata=None, obj=cycle) if cycle else BillingCycleForm(formdata=None),
+        "apply_form": ApplyCreditForm(formdata=None),
+        "refund_credit_form": RefundCreditForm(formdata=None),
     }
     defaults.update(forms)
+    balances = ledger.credit_balances(customer)
+    _credit_choices(customer, balances, defaults["apply_form"], defaults["refund_credit_form"])
     rows, has_more = search_invoices(merchant(), InvoiceFilters(customer_id=customer.id), limit=20)
     return (
         render_template(
@@ -84,6 +128,8 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
             cycle=cycle,
             portal_link=portal_link,
             today=merchant().today(),
+            balances=balances,
+            credit_entries=ledger.credit_entries(customer, limit=100),
             **defaults,
         ),
         status,
@@ -108,6 +154,70 @@ def customer_revoke_links(customer_id: int):
     db.session.commit()
     flash(f"Every portal link sent to {customer.name} so far no longer works.", "success")
     return redirect(url_for("admin.customer_detail", customer_id=customer.id), code=303)
+
+
+# -- The credit balance ----------------------------------------------------------------------------
+
+
+def _to_credit(customer):
+    return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="credit"), code=303)
+
+
+@bp.post("/customers/<int:customer_id>/credit/apply")
+def credit_apply(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = ApplyCreditForm()
+    if not form.validate_on_submit():
+        return _customer_page(customer, status=422, apply_form=form)
+    try:
+        invoice = load(invoices.get_invoice, form.invoice_id.data)
+        amount = minor_units(form.amount.data, invoice.currency) if form.amount.data else None
+        payment = ledger.apply_credit(customer, invoice, amount, created_by_id=current_user.id)
+        db.session.commit()
+    except DomainError as exc:
+        return _customer_page(customer, status=failure(exc, form), apply_form=form)
+    flash(
+        f"{admin_money(payment.amount, payment.currency)} of credit applied to invoice {invoice.number}."
+        + (" It is paid." if invoice.status == "paid" else ""),
+        "success",
+    )
+    return _to_credit(customer)
+
+
+@bp.post("/customers/<int:customer_id>/credit/refund")
+def credit_refund(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = RefundCreditForm()
+    if not form.validate_on_submit():
+        return _customer_page(customer, status=422, refund_credit_form=form)
+    kind, _, value = (form.source.data or "").partition(":")
+    try:
+        currency = form.currency.data or merchant().default_currency
+        if kind == "receipt" and value.isdigit():
+            receipt_id, method = int(value), "bank_transfer"
+        elif kind == "manual":
+            receipt_id, method = None, value
+        else:
+            raise DomainError("Choose how the credit goes back", "source")
+        if receipt_id is not None:
+            receipt = next(
+                (r for r in ledger.refundable_credit(customer, currency) if r.receipt.id == receipt_id), None
+            )
+            currency = receipt.receipt.currency if receipt is not None else currency
+        reversal = refunds.refund_credit(
+            customer,
+            minor_units(form.amount.data, currency),
+            currency,
+            receipt_id=receipt_id,
+            method=method,
+            note=form.note.data or None,
+            created_by_id=current_user.id,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        return _customer_page(customer, status=failure(exc, form), refund_credit_form=form)
+    flash(f"{admin_money(reversal.amount, reversal.currency)} of credit refunded.", "success")
+    return _to_credit(customer)
 
 
 # -- Charges, recurring lines and the monthly cycle ------------------------------------------------

@@ -316,6 +316,30 @@ class PaymentForm(FlaskForm):
     paid_on = DateField("Paid on", validators=[InputRequired()])
     method = SelectField("Method", choices=PAYMENT_METHOD_CHOICES, default="bank_transfer")
     reference = StringField("Reference", validators=[Optional(), Length(max=200)])
+    surplus_to_credit = BooleanField("More than the outstanding amount arrived: put the rest on the credit balance")
+
+
+class RefundForm(FlaskForm):
+    """Refund (part of) one payment."""
+
+    amount = DecimalField("Amount", places=None, validators=[Optional(), NumberRange(min=0)])
+    note = StringField("Note", validators=[Optional(), Length(max=200)])
+
+
+class ApplyCreditForm(FlaskForm):
+    """Pay one of the customer's open invoices from their credit balance."""
+
+    invoice_id = SelectField("Invoice", coerce=int, validate_choice=False)
+    amount = DecimalField("Amount", places=None, validators=[Optional(), NumberRange(min=0)])
+
+
+class RefundCreditForm(FlaskForm):
+    """Give credit back: through the provider it came with, or record that staff sent it back by hand."""
+
+    source = SelectField("How", validate_choice=False)
+    currency = SelectField("Currency", validate_choice=False)
+    amount = DecimalField("Amount", places=None, validators=[InputRequired(), NumberRange(min=0)])
+    note = StringField("Note", validators=[Optional(), Length(max=200)])
 
 
 class CreditNoteForm(FlaskForm):
@@ -327,6 +351,7 @@ class CreditNoteForm(FlaskForm):
     tax_category = SelectField("VAT category", choices=TAX_CATEGORY_CHOICES, default="")
     issue_date = DateField("Date", validators=[Optional()])
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    remainder_to_credit = BooleanField("Credit to balance: money already paid beyond what the invoice still needs")
 
 
 class ReplyForm(FlaskForm):

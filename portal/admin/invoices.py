@@ -15,6 +15,7 @@ from portal.admin.forms import (
     CreditNoteForm,
     InvoiceForm,
     PaymentForm,
+    RefundForm,
     ReplyForm,
     major_units,
     minor_units,
@@ -38,7 +39,9 @@ from portal.services import (
     links,
     payment_choices,
     products,
+    refunds,
 )
+from portal.services.checkouts import live_checkouts
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
 from portal.services.mail_preview import preview_invoice_mail
 
@@ -238,6 +241,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
         "credit_form": CreditNoteForm(formdata=None, issue_date=today),
         "reply_form": ReplyForm(formdata=None),
         "attachment_form": AttachmentForm(formdata=None),
+        "refund_form": RefundForm(formdata=None),
     }
     page_forms.update(forms)
     if invoice.status != "draft" and request.method == "GET":
@@ -255,6 +259,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             enabled_providers=enabled_providers(invoice.merchant_id),
             chosen_providers=payment_choices.chosen_providers(invoice),
             provider_labels={name: provider.label for name, provider in PROVIDERS.items()},
+            checkout=live_checkouts([invoice.id]).get(invoice.id),
             portal_link=portal_link,
             today=today,
             **page_forms,
@@ -354,11 +359,36 @@ def invoice_payment(invoice_id: int):
             method=form.method.data,
             reference=form.reference.data or None,
             recorded_by_id=current_user.id,
+            surplus_to_credit=form.surplus_to_credit.data,
         )
         db.session.commit()
     except DomainError as exc:
         return _detail(invoice, failure(exc, form), payment_form=form)
     flash("Payment recorded." + (" The invoice is paid." if invoice.status == "paid" else ""), "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/payments/<int:payment_id>/refund")
+def invoice_payment_refund(invoice_id: int, payment_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    payment = load(refunds.get_payment, payment_id)
+    if payment.invoice_id != invoice.id:
+        abort(404)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _detail(invoice, 422, refund_form=form)
+    try:
+        amount = minor_units(form.amount.data, invoice.currency) if form.amount.data else None
+        reversal = refunds.refund_payment(payment, amount, note=form.note.data or None, created_by_id=current_user.id)
+        db.session.commit()
+    except DomainError as exc:
+        return _detail(invoice, failure(exc, form), refund_form=form)
+    how = f"through {reversal.method.capitalize()}" if reversal.method in PROVIDERS else "as sent back by hand"
+    flash(
+        f"{admin_money(reversal.amount, reversal.currency)} refunded {how}."
+        + (" The invoice is open again." if invoice.status == "open" else ""),
+        "success",
+    )
     return _back(invoice)
 
 
@@ -377,7 +407,12 @@ def invoice_credit_note(invoice_id: int):
             tax_category=form.tax_category.data or None,
         )
         note = credit_notes.issue_credit_note(
-            invoice, lines=[line], issue_date=form.issue_date.data, reason=form.reason.data or None
+            invoice,
+            lines=[line],
+            issue_date=form.issue_date.data,
+            reason=form.reason.data or None,
+            remainder_to_credit=form.remainder_to_credit.data,
+            created_by_id=current_user.id,
         )
         db.session.commit()
     except DomainError as exc:

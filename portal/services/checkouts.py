@@ -47,3 +47,15 @@ def cancel_live_checkouts(invoice: Invoice) -> list[PaymentAttempt]:
         )
     ).all()
     return [attempt for attempt in attempts if not cancel_checkout(attempt)]
+
+
+def live_checkouts(invoice_ids: list[int]) -> dict[int, PaymentAttempt]:
+    """Return, per invoice, its checkout that may still take money (open or pending), for staff to see."""
+    if not invoice_ids:
+        return {}
+    rows = db.session.scalars(
+        select(PaymentAttempt).where(
+            PaymentAttempt.invoice_id.in_(invoice_ids), PaymentAttempt.status.in_(("creating", "open", "pending"))
+        )
+    )
+    return {attempt.invoice_id: attempt for attempt in rows}

@@ -11,6 +11,8 @@ from sqlalchemy.orm import selectinload
 from portal.domain.invoices import InvoiceStatus, is_overdue
 from portal.extensions import db
 from portal.models import Customer, Invoice, Merchant
+from portal.models.online_payment import PaymentAttempt
+from portal.services.checkouts import live_checkouts
 from portal.services.invoices import invoice_breakdown, outstanding
 
 STATUSES = ("draft", "open", "overdue", "paid", "void")
@@ -37,9 +39,16 @@ class InvoiceListRow:
     outstanding: int
     amount_due: int
     days_late: int
+    #: A checkout that may still take money: a bank transfer pending at the provider, or one open.
+    checkout: PaymentAttempt | None = None
+
+    @property
+    def payment_pending(self) -> bool:
+        """Tell whether a provider reported the payment under way (the invoice is paid when it arrives)."""
+        return self.checkout is not None and self.checkout.status == "pending"
 
 
-def _row(invoice: Invoice, today: date) -> InvoiceListRow:
+def _row(invoice: Invoice, today: date, checkout: PaymentAttempt | None = None) -> InvoiceListRow:
     overdue = is_overdue(invoice.state, invoice.due_date, today)
     breakdown = invoice_breakdown(invoice, today) if invoice.state is InvoiceStatus.OPEN else None
     return InvoiceListRow(
@@ -48,6 +57,7 @@ def _row(invoice: Invoice, today: date) -> InvoiceListRow:
         outstanding=outstanding(invoice) if invoice.state is InvoiceStatus.OPEN else 0,
         amount_due=breakdown.amount_due if breakdown else 0,
         days_late=breakdown.days_late if breakdown and overdue else 0,
+        checkout=checkout,
     )
 
 
@@ -83,7 +93,8 @@ def search_invoices(
             )
         )
     invoices = list(db.session.scalars(statement.limit(limit + 1).offset(offset)))
-    return [_row(invoice, today) for invoice in invoices[:limit]], len(invoices) > limit
+    checkouts = live_checkouts([invoice.id for invoice in invoices[:limit]])
+    return [_row(invoice, today, checkouts.get(invoice.id)) for invoice in invoices[:limit]], len(invoices) > limit
 
 
 def status_counts(merchant: Merchant) -> dict[str, int]:
