@@ -5,15 +5,21 @@ from __future__ import annotations
 import math
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from portal.customer import bp
 from portal.customer.access import current_customer, customer_invoice, customer_rate_key, require_customer
+from portal.domain.errors import DomainError
+from portal.domain.ledger import AskedFor
+from portal.domain.money import Money
 from portal.extensions import db, limiter
 from portal.models import Invoice
 from portal.models.base import utcnow
 from portal.models.online_payment import FAILED_STATUSES
+from portal.services.invoices import invoice_breakdown
+from portal.services.ledger import apply_credit, credit_balance
 from portal.services.online_payments import (
     NothingToPay,
     PayLocked,
@@ -105,6 +111,52 @@ def pay(number: str):
     if attempt.status == "open" and attempt.checkout_url:
         return redirect(attempt.checkout_url, 303)
     return redirect(url_for("customer.payment_return", attempt_id=attempt.id), 303)
+
+
+@bp.app_template_global()
+def credit_for(invoice: Invoice) -> int:
+    """Return the signed-in customer's credit balance in the invoice's currency (0 for anyone else's invoice)."""
+    customer = current_customer()
+    if customer is None or invoice.customer_id != customer.id:
+        return 0
+    return max(0, credit_balance(customer, invoice.currency))
+
+
+@bp.post("/invoices/<number>/settle-from-credit")
+@limiter.limit(_per_customer, key_func=customer_rate_key)
+def settle_from_credit(number: str):
+    """Pay the amount due (or as much of it as the balance holds) from the customer's credit balance."""
+    customer = require_customer()
+    invoice = customer_invoice(customer, number)
+    back = redirect(url_for("customer.invoice", number=invoice.number), 303)
+    breakdown = invoice_breakdown(invoice, invoice.merchant.today())
+    if invoice.status != "open" or breakdown is None or breakdown.amount_due <= 0:
+        flash(_("This invoice has nothing left to pay."), "info")
+        return back
+    try:
+        payment = apply_credit(
+            customer,
+            invoice,
+            asked=AskedFor(breakdown.outstanding, breakdown.fee, breakdown.interest),
+            breakdown=breakdown.steps(),
+            confirm=True,
+        )
+        db.session.commit()
+    except DomainError:
+        db.session.rollback()
+        flash(_("Your credit balance could not be used for this invoice."), "error")
+        return back
+    if invoice.status == "paid":
+        flash(_("Paid from your credit balance. Thank you!"), "success")
+    else:
+        flash(
+            _(
+                "%(amount)s of your credit balance was used; the rest is still due.",
+                amount=format_currency(Money(payment.gross, payment.currency).to_decimal(), payment.currency),
+            ),
+            "success",
+        )
+    return back
 
 
 def _attempt_or_404(attempt_id: int):

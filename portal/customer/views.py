@@ -52,6 +52,7 @@ from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
 from portal.services.einvoices import ubl_available
 from portal.services.languages import set_customer_language
+from portal.services.ledger import credit_balances
 from portal.services.links import LinkExpired, LinkInvalid, read_portal_link
 from portal.services.portal_pages import (
     STATUS_FILTERS,
@@ -270,6 +271,7 @@ def overview():
                 overview=page,
                 filters=filters,
                 filter_form=form,
+                credit_balances=credit_balances(customer),
             )
         )
     )
