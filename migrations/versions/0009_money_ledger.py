@@ -299,7 +299,8 @@ def _book_existing_money(connection) -> None:
     for row in rows:
         attempt_id = attempt_of.get(row.id)
         receipt_id = connection.execute(
-            _receipts.insert().values(
+            _receipts.insert()
+            .values(
                 merchant_id=row.merchant_id,
                 customer_id=row.customer_id,
                 invoice_id=row.invoice_id,
@@ -313,7 +314,8 @@ def _book_existing_money(connection) -> None:
                 recorded_by_id=row.recorded_by_id,
                 created_at=now,
             )
-        ).inserted_primary_key[0]
+            .returning(_receipts.c.id)
+        ).scalar_one()
         connection.execute(_payments.update().where(_payments.c.id == row.id).values(receipt_id=receipt_id))
     parked = connection.execute(
         sa.select(_attempts, _invoices.c.status.label("invoice_status"))
@@ -323,7 +325,8 @@ def _book_existing_money(connection) -> None:
     ).all()
     for row in parked:
         receipt_id = connection.execute(
-            _receipts.insert().values(
+            _receipts.insert()
+            .values(
                 merchant_id=row.merchant_id,
                 customer_id=row.customer_id,
                 invoice_id=row.invoice_id,
@@ -336,7 +339,8 @@ def _book_existing_money(connection) -> None:
                 received_on=(row.finished_at or now).date(),
                 created_at=now,
             )
-        ).inserted_primary_key[0]
+            .returning(_receipts.c.id)
+        ).scalar_one()
         connection.execute(
             _credit_entries.insert().values(
                 merchant_id=row.merchant_id,
