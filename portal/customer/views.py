@@ -77,6 +77,7 @@ PAYMENT_METHOD_LABELS = {
     "direct_debit": _l("Direct debit"),
     "mollie": _l("Online payment"),
     "stripe": _l("Online payment"),
+    "credit_balance": _l("Credit balance"),
     "other": _l("Other"),
 }
 

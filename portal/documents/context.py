@@ -248,8 +248,11 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
         credit_notes=tuple(
             ReductionView(note.number, note.issue_date, money(note.total)) for note in invoice.credit_notes
         ),
+        # What is still booked of each payment: refunds and chargebacks are no longer paid.
         payments=tuple(
-            ReductionView(payment.method, payment.paid_on, money(payment.amount)) for payment in invoice.payments
+            ReductionView(payment.method, payment.paid_on, money(payment.kept_principal))
+            for payment in invoice.payments
+            if payment.kept_principal > 0
         ),
         outstanding=outstanding,
         late_fees=late_fees,

@@ -201,6 +201,16 @@ def load_demo() -> DemoLogins:
     invoices.void_invoice(issue(jane, design, 20))
     issue(jane, web, 0, finalize=False)
     invoices.record_payment(issue(jane, design, 5), amount=25000, paid_on=today, method="card")
+    # She rounded a transfer up: the surplus is on her credit balance, to settle an open invoice from.
+    rounded = issue(jane, web, 35)
+    invoices.record_payment(
+        rounded,
+        amount=rounded.total + 5000,
+        paid_on=today - timedelta(days=2),
+        method="bank_transfer",
+        reference="Transfer rounded up",
+        surplus_to_credit=True,
+    )
 
     # The other customers see the portal in their own language.
     issue(camille, web + design, 45)

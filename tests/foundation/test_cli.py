@@ -91,6 +91,10 @@ def test_demo_json_gives_working_logins_and_every_state(app, runner):
         assert {c.author_kind for c in db.session.scalars(select(Comment))} == {"customer", "staff"}
         assert len(db.session.scalars(select(Charge).where(Charge.invoice_id.is_(None))).all()) == 2
         assert db.session.scalars(select(BillingCycle)).one().active
+        from portal.models.ledger import CreditEntry
+
+        [credit] = db.session.scalars(select(CreditEntry)).all()  # an overpayment on the credit balance
+        assert (credit.reason, credit.amount) == ("overpayment", 5000)
 
     # Running it again keeps the data and prints a fresh link instead of failing.
     again = json.loads(runner.invoke(args=["portal", "demo", "--json"]).output)
