@@ -15,7 +15,7 @@ from portal.models.document import InvoiceAttachment
 from portal.models.job import Job
 from portal.services import attachments, billing, products
 from tests.admin.conftest import make_staff
-from tests.factories import make_api_key, make_invoice
+from tests.factories import make_api_key, make_invoice, pay
 
 # Every admin rule that names an object; a new one must be added here (the test below checks).
 OBJECT_ENDPOINTS = {
@@ -48,6 +48,9 @@ OBJECT_ENDPOINTS = {
     "admin.invoice_attachment": ("GET",),
     "admin.invoice_attachment_delete": ("POST",),
     "admin.invoice_payment_methods": ("POST",),
+    "admin.invoice_payment_refund": ("POST",),
+    "admin.credit_apply": ("POST",),
+    "admin.credit_refund": ("POST",),
     "admin.settings_staff_active": ("POST",),
     "admin.settings_api_key_revoke": ("POST",),
     "admin.job_retry": ("POST",),
@@ -79,6 +82,7 @@ def victim_objects(app, staff):
             open_invoice, filename="contract.pdf", data=b"%PDF-1.4 secret", uploaded_by=colleague
         )
         make_api_key(merchant)
+        payment = pay(open_invoice, 100, merchant.today())
         failed = enqueue("invoice.send", {"invoice_id": open_invoice.id, "to": customer.email}, merchant_id=merchant.id)
         failed.status = "failed"
         db.session.commit()
@@ -94,6 +98,7 @@ def victim_objects(app, staff):
             "key_id": key.id,
             "attachment_id": attachment.id,
             "job_id": failed.id,
+            "payment_id": payment.id,
         }
 
 
@@ -147,6 +152,9 @@ def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_o
                     "name": "x",
                     "email": "x@example.com",
                     "language": "en",
+                    "invoice_id": str(victim_objects["invoice_id"]),
+                    "source": "manual:cash",
+                    "currency": "EUR",
                 },
             )
         assert response.status_code == 404, (endpoint, method, url, response.status_code)
