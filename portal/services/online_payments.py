@@ -435,9 +435,11 @@ def apply_provider_payment(
 ) -> str:
     """Apply what the provider says about an attempt, at most once; return what happened.
 
-    Only a live attempt changes, only to pending or to a final status. When it is paid, what the
-    provider says arrived is booked, even another amount than asked (the rest of the invoice stays
-    payable, a surplus goes to the credit balance). On a paid attempt, refunds and chargebacks the
+    Only a live attempt changes, only to pending or to a final status; but money is never dropped:
+    an attempt given up here (canceled, expired, replaced) that the provider reports paid is booked
+    too. When it is paid, what the provider says arrived is booked, even another amount than asked
+    (the rest of the invoice stays payable, a surplus goes to the credit balance, as does money for
+    an invoice settled or void meanwhile). On a paid attempt, refunds and chargebacks the
     provider reports are booked. The attempt row is locked first, so two deliveries at once apply
     one transition. The caller commits.
     """
