@@ -193,8 +193,8 @@ def credit_refund(customer_id: int):
     kind, _, value = (form.source.data or "").partition(":")
     try:
         currency = form.currency.data or merchant().default_currency
-        if kind == "receipt" and value.isdigit():
-            receipt_id, method = int(value), "bank_transfer"
+        if kind == "receipt" and parse_db_id(value) is not None:
+            receipt_id, method = parse_db_id(value), "bank_transfer"
         elif kind == "manual":
             receipt_id, method = None, value
         else:

@@ -1,4 +1,4 @@
-"""Migration 0009 on existing data: payments get receipts, and money parked for review goes to the credit balance."""
+"""Migration 0010 on existing data: payments get receipts, and money parked for review goes to the credit balance."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.foundation.test_migration_snapshots import NOW, _rows_of_before
 
 
 def _payments_of_before(connection) -> None:
-    """What a 0008 database holds: a cash payment, a paid online attempt booked, one parked on a void invoice."""
+    """What a 0009 database holds: a cash payment, a paid online attempt booked, one parked on a void invoice."""
     connection.execute(
         sa.text(
             "INSERT INTO invoices (id, merchant_id, customer_id, number, status, currency, issue_date, due_date,"
@@ -64,7 +64,7 @@ def test_payments_get_receipts_and_parked_money_becomes_credit(tmp_path):
             upgrade(revision="0005")
             with db.engine.begin() as connection:
                 _rows_of_before(connection)
-            upgrade(revision="0008")
+            upgrade(revision="0009")
             with db.engine.begin() as connection:
                 _payments_of_before(connection)
             upgrade()
@@ -88,7 +88,7 @@ def test_payments_get_receipts_and_parked_money_becomes_credit(tmp_path):
             assert "review_note" not in columns and "provider_intent_id" in columns
             db.session.remove()
 
-            downgrade(revision="0008")
+            downgrade(revision="0009")
             assert "receipts" not in sa.inspect(db.engine).get_table_names()
     finally:
         dispose(app)

@@ -4,8 +4,8 @@ Every payment recorded so far gets its receipt; an online payment that was parke
 (paid while its invoice was settled or void) is booked on its customer's credit balance, and the
 review note goes.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from datetime import UTC, datetime
@@ -16,8 +16,8 @@ from alembic import op
 import portal.models.base
 
 # revision identifiers, used by Alembic.
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
