@@ -102,6 +102,18 @@ def reference_for_number(scheme: ReferenceScheme, number: str) -> str:
     return make_reference(scheme, int(match.group(1)), int(match.group(2)))
 
 
+def invoice_reference(country: str | None, number: str) -> str:
+    """Return the reference an invoice is issued with, from its seller's country and its number.
+
+    OGM for a Belgian seller, RF otherwise. An OGM holds a million invoices a year; beyond that the
+    invoice gets an RF reference, which Belgian banks take too, rather than no reference at all.
+    """
+    try:
+        return reference_for_number(scheme_for_country(country), number)
+    except ReferenceOverflow:
+        return reference_for_number(ReferenceScheme.RF, number)
+
+
 def format_reference(reference: str) -> str:
     """Show a compact reference the way people write it: +++123/4567/89012+++ or RF18 5390 0754 7034."""
     if reference.upper().startswith("RF"):

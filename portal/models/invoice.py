@@ -41,6 +41,8 @@ class Invoice(IssuedDocumentColumns, Base):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("merchant_id", "number"),
+        # The statement importer finds the invoice a transfer pays by its reference.
+        UniqueConstraint("merchant_id", "payment_reference"),
         CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
         CheckConstraint("subtotal >= 0 AND discount_amount >= 0 AND net_amount >= 0", name="net_non_negative"),
         CheckConstraint("tax_amount >= 0 AND total >= 0", name="total_non_negative"),
@@ -53,6 +55,9 @@ class Invoice(IssuedDocumentColumns, Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     #: Assigned at finalize from the merchant's gapless sequence, e.g. 2026-0007.
     number: Mapped[str | None] = mapped_column(String(32))
+    #: The structured reference a transfer names, compact: an OGM/VCS's twelve digits for a Belgian
+    #: seller, else an ISO 11649 RF reference; made from the number at finalize, never changed (NULL on drafts).
+    payment_reference: Mapped[str | None] = mapped_column(String(35))
     status: Mapped[str] = mapped_column(String(8), default=InvoiceStatus.DRAFT.value, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     issue_date: Mapped[date] = mapped_column(Date)

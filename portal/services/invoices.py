@@ -22,6 +22,7 @@ from portal.domain.invoices import (
 )
 from portal.domain.late_fees import NO_LATE_FEES, Breakdown, Reduction, compute_breakdown
 from portal.domain.money import currency_exponent
+from portal.domain.payment_references import invoice_reference
 from portal.extensions import db
 from portal.models import Customer, Invoice, InvoiceLine, Merchant, Payment
 from portal.models.base import utcnow
@@ -170,7 +171,8 @@ def finalize_invoice(invoice: Invoice) -> Invoice:
 
     The seller's and buyer's identities, the language, terms, exemption wording, supply date, the
     late-fee policy and the invoice mail's wording are copied onto the invoice: later changes to the
-    merchant or the customer never reach it.
+    merchant or the customer never reach it. The payment reference follows from the number and the
+    seller's country as issued.
     """
     check_transition(invoice.state, InvoiceStatus.OPEN)
     merchant, customer = invoice.merchant, invoice.customer
@@ -183,6 +185,7 @@ def finalize_invoice(invoice: Invoice) -> Invoice:
     invoice.status = InvoiceStatus.OPEN.value
     invoice.finalized_at = utcnow()
     invoice.seller = seller.to_json()
+    invoice.payment_reference = invoice_reference(seller.address.country if seller.address else None, invoice.number)
     invoice.buyer = buyer.to_json()
     invoice.language = language
     invoice.exemption_reasons = vat.exemption_reasons(

@@ -11,6 +11,7 @@ from portal.domain.payment_references import (
     ReferenceScheme,
     find_references,
     format_reference,
+    invoice_reference,
     make_reference,
     normalize_reference,
     ogm_reference,
@@ -180,3 +181,13 @@ def test_reference_from_an_invoice_number():
     for number in ("", "CN-2026-0001", "2026-", "26-0007", "2026-0007x"):
         with pytest.raises(ValueError):
             reference_for_number(ReferenceScheme.RF, number)
+
+
+def test_reference_of_an_invoice_by_its_sellers_country():
+    assert invoice_reference("BE", "2026-0007") == "202600000701"
+    assert invoice_reference("be", "2026-0007") == "202600000701"
+    for country in ("NL", "FR", None):
+        assert invoice_reference(country, "2026-0007") == "RF742026000007"
+    # Past a million invoices a year the OGM's ten digits are full: the invoice gets an RF reference.
+    assert invoice_reference("BE", "2026-1000000") == rf_reference(2026, 1_000_000)
+    assert invoice_reference("BE", "2026-999999") == ogm_reference(2026, 999_999)
