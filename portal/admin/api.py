@@ -282,6 +282,7 @@ def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
     return s.InvoiceOut(
         id=invoice.id,
         number=invoice.number,
+        payment_reference=invoice.payment_reference,
         status=invoice.status,
         customer_id=invoice.customer_id,
         currency=invoice.currency,

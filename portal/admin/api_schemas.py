@@ -438,6 +438,15 @@ BreakdownStep = dict[str, int | str]
 class InvoiceOut(BaseModel):
     id: int
     number: str | None
+    payment_reference: Annotated[
+        str | None,
+        Field(
+            description="The structured reference to put on a bank transfer, assigned at finalize (null on a draft),"
+            " compact: a Belgian structured communication's twelve digits (written +++123/4567/89012+++) for a"
+            " Belgian merchant, else an ISO 11649 creditor reference (RF18539007547034)",
+            examples=["202600000192", "RF742026000007"],
+        ),
+    ]
     status: Literal["draft", "open", "paid", "void"]
     customer_id: int
     currency: str

@@ -69,6 +69,19 @@ def test_finalize_numbers_gaplessly_and_locks(api, customer_id):
     assert api.get(f"/invoices/{first['id']}").json["notes"] is None
 
 
+def test_payment_reference_is_null_on_a_draft_and_assigned_at_finalize(api, customer_id, other_api):
+    draft = api.post("/invoices", invoice_body(customer_id)).json
+    assert draft["payment_reference"] is None
+    issued = api.post(f"/invoices/{draft['id']}/finalize").json
+    # The merchant is Belgian: the structured communication of 2026-0001, compact.
+    assert issued["number"] == "2026-0001" and issued["payment_reference"] == "202600000192"
+    assert api.get(f"/invoices/{draft['id']}").json["payment_reference"] == "202600000192"
+    listed = api.get("/invoices").json["data"]
+    assert [invoice["payment_reference"] for invoice in listed] == ["202600000192"]
+    # Another merchant's integration never sees it.
+    assert other_api.get(f"/invoices/{draft['id']}").status_code == 404
+
+
 def test_spec_vector_nothing_else(api, open_invoice, on_spec_day):
     invoice = api.get(f"/invoices/{open_invoice['id']}?as_of=2026-03-02").json
     assert invoice["days_late"] == 30 and invoice["overdue"] is True
