@@ -21,9 +21,9 @@ from portal.services.errors import Conflict
 def invoice_payment_reference(invoice: Invoice) -> str | None:
     """Return the structured payment reference (OGM/VCS or RF) the invoice was issued with, if any.
 
-    Invoices do not keep one yet; this is the one place the e-invoices read it from.
+    This is the one place the e-invoices read it from; an invoice issued before references has none.
     """
-    return None
+    return invoice.payment_reference
 
 
 def _parties(row: Invoice | CreditNote) -> tuple[Seller, Buyer]:

@@ -218,3 +218,34 @@ def test_a_consumers_documents_are_factur_x_without_peppol_ubl(ctx, rules):
     with pytest.raises(NotOnPeppol, match="buyer"):
         einvoices.ubl(invoice)
     rules.assert_valid(rules.embedded_xml(invoice_pdf(invoice)))
+
+
+def test_the_einvoices_name_the_invoices_payment_reference(business, rules):
+    """UBL PaymentID and CII PaymentReference carry the reference issued with the invoice, beside code 58."""
+    _, customer = business
+    invoice = make_invoice(customer)
+    assert invoice.payment_reference == "202600000192"
+    ubl, cii = einvoices.ubl(invoice), einvoices.facturx_cii(invoice)
+    for xml in (ubl, cii):
+        rules.assert_valid(xml)
+    # Belgian banks read a structured communication written +++…+++.
+    assert texts(ubl, "cac:PaymentMeans/cbc:PaymentID") == ["+++202/6000/00192+++"]
+    assert texts(ubl, "cac:PaymentMeans/cbc:PaymentMeansCode") == ["58"]
+    assert texts(cii, "//ram:ApplicableHeaderTradeSettlement/ram:PaymentReference") == ["+++202/6000/00192+++"]
+    # A credit note pays nothing: no reference.
+    assert texts(einvoices.ubl(credit(invoice, 5000, date(2026, 1, 10))), "//cbc:PaymentID") == []
+
+    dutch = make_merchant(
+        "Studio",
+        address_line1="Keizersgracht 1",
+        postal_code="1015 CJ",
+        city="Amsterdam",
+        country="NL",
+        vat_number="NL004495445B01",
+        iban="NL91ABNA0417164300",
+    )
+    rf_invoice = make_invoice(make_company_customer(dutch))
+    rf_ubl = einvoices.ubl(rf_invoice)
+    rules.assert_valid(rf_ubl)
+    assert texts(rf_ubl, "cac:PaymentMeans/cbc:PaymentID") == [rf_invoice.payment_reference]
+    assert rf_invoice.payment_reference.startswith("RF")
