@@ -24,7 +24,9 @@ from portal.admin.views import admin_money, admin_number, bp, failure, form_stat
 from portal.documents.archive import content_disposition
 from portal.documents.pdf import invoice_pdf
 from portal.domain.errors import DomainError
+from portal.domain.identifiers import format_iban
 from portal.domain.invoices import Line, compute_totals
+from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.input_checks import db_int
 from portal.mail import notifications
@@ -258,6 +260,10 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             attachments=attachments.list_attachments(invoice),
             enabled_providers=enabled_providers(invoice.merchant_id),
             chosen_providers=payment_choices.chosen_providers(invoice),
+            offers_bank_transfer=payment_choices.offers_bank_transfer(invoice),
+            # The account a transfer goes to: as issued, or on a draft the merchant's as of now.
+            transfer_iban=format_iban(invoice.seller_party.iban) if invoice.seller_party.iban else None,
+            payment_reference=format_reference(invoice.payment_reference) if invoice.payment_reference else None,
             provider_labels={name: provider.label for name, provider in PROVIDERS.items()},
             checkout=live_checkouts([invoice.id]).get(invoice.id),
             portal_link=portal_link,
@@ -489,7 +495,9 @@ def invoice_attachment_delete(invoice_id: int, attachment_id: int):
 def invoice_payment_methods(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
     try:
-        payment_choices.set_payment_choice(invoice, request.form.getlist("provider"))
+        payment_choices.set_payment_choice(
+            invoice, request.form.getlist("provider"), bank_transfer=request.form.get("bank_transfer") == "1"
+        )
         db.session.commit()
     except DomainError as exc:
         failure(exc)

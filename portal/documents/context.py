@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from portal.documents.epc_qr import epc_qr_data_uri
 from portal.domain.identifiers import format_iban
 from portal.domain.invoices import compute_totals
 from portal.domain.late_fees import LateFeePolicy
 from portal.domain.money import Money
 from portal.domain.parties import Buyer, Seller
+from portal.domain.payment_references import format_reference
 from portal.domain.vat import TaxCategory
 from portal.models import CreditNote, Invoice
 from portal.services.invoices import invoice_breakdown
+from portal.services.payment_choices import credit_transfer
 from portal.theming import logo_data_uri
 
 
@@ -60,11 +63,29 @@ class LatePaymentTerms:
 
 @dataclass(frozen=True)
 class PaymentDetails:
-    """Where a transfer goes: the seller's bank account, as issued."""
+    """Where a transfer goes: the seller's bank account, as issued, and the reference it names."""
 
     account_holder: str
     iban: str
     bic: str | None
+    #: The structured reference as people write it (+++202/6000/00192+++, RF74 2026 0000 07); the
+    #: number for an invoice issued without one; None on a draft.
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferView:
+    """How to pay today's amount due by bank transfer: the account, the amount, the reference, the QR code."""
+
+    beneficiary: str
+    #: Grouped by four, as printed (BE68 5390 0754 7034).
+    iban: str
+    bic: str | None
+    amount: Money
+    #: As people write it (+++202/6000/00192+++, RF74 2026 0000 07).
+    reference: str
+    #: The EPC QR code banking apps scan, as a data: URI (PNG); None outside euros.
+    qr_code: str | None
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,9 @@ class DocumentView:
     exemptions: tuple[tuple[str, str], ...] = ()
     #: Bank details for a transfer, when the seller has an IBAN.
     payment: PaymentDetails | None = None
+    #: How to pay the amount due by transfer today: an open invoice with something due, issued with
+    #: an IBAN, on which staff left bank transfer on.
+    transfer: TransferView | None = None
     #: The late-payment terms in force for the invoice (None when it charges nothing late).
     late_payment: LatePaymentTerms | None = None
     #: Credit notes: the invoice they correct, its date, and why.
@@ -176,10 +200,28 @@ def _taxes(rows, discount_percent: Decimal, currency: str) -> tuple[TaxView, ...
     )
 
 
-def _payment(seller: Seller) -> PaymentDetails | None:
+def _payment(seller: Seller, invoice: Invoice) -> PaymentDetails | None:
     if not seller.iban:
         return None
-    return PaymentDetails(account_holder=seller.legal_name, iban=format_iban(seller.iban), bic=seller.bic)
+    # An invoice issued before references existed names its number, as it did then.
+    reference = format_reference(invoice.payment_reference) if invoice.payment_reference else invoice.number
+    return PaymentDetails(
+        account_holder=seller.legal_name, iban=format_iban(seller.iban), bic=seller.bic, reference=reference
+    )
+
+
+def _transfer(invoice: Invoice, amount_due: int) -> TransferView | None:
+    transfer = credit_transfer(invoice, amount_due)
+    if transfer is None:
+        return None
+    return TransferView(
+        beneficiary=transfer.beneficiary,
+        iban=format_iban(transfer.iban),
+        bic=transfer.bic,
+        amount=transfer.amount,
+        reference=format_reference(transfer.reference),
+        qr_code=epc_qr_data_uri(transfer),
+    )
 
 
 def _late_payment(policy: LateFeePolicy | None, currency: str) -> LatePaymentTerms | None:
@@ -264,7 +306,8 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
         notes=invoice.notes,
         terms=invoice.document_terms,
         exemptions=tuple(invoice.document_exemption_reasons.items()),
-        payment=_payment(seller),
+        payment=_payment(seller, invoice),
+        transfer=_transfer(invoice, amount_due.minor) if amount_due is not None else None,
         late_payment=_late_payment(invoice.late_fee_policy or merchant.late_fee_policy, currency),
     )
 

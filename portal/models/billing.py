@@ -157,7 +157,7 @@ class BillingRun(Base):
 
 
 class InvoicePaymentChoice(Base):
-    """Which enabled providers one invoice offers; without a row, every enabled provider is offered."""
+    """Which ways to pay one invoice offers; without a row, bank transfer and every enabled provider."""
 
     __tablename__ = "invoice_payment_choices"
 
@@ -165,7 +165,9 @@ class InvoicePaymentChoice(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
     #: Owner of the row.
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
-    #: Provider names ("mollie", "stripe") offered; an empty list means bank transfer only.
+    #: Provider names ("mollie", "stripe") offered online; an empty list means none.
     providers: Mapped[list] = mapped_column(JSON, default=list)
+    #: Whether the customer is shown how to pay by bank transfer (amount due, IBAN, reference, QR code).
+    bank_transfer: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     #: When staff last changed it.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

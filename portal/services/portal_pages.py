@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from portal.documents.context import DocumentView, invoice_view
 from portal.domain.invoices import InvoiceStatus
 from portal.domain.late_fees import Breakdown
+from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.models import Comment, CreditNote, Customer, Invoice
 from portal.models.document import InvoiceAttachment
@@ -49,6 +50,12 @@ class InvoiceRow:
     def amount_due(self) -> int:
         """Return the amount due today (0 for paid or void)."""
         return self.breakdown.amount_due if self.breakdown and self.invoice.state is InvoiceStatus.OPEN else 0
+
+    @property
+    def payment_reference(self) -> str | None:
+        """Return the reference a transfer names, as people write it (+++202/6000/00192+++), if any."""
+        reference = self.invoice.payment_reference
+        return format_reference(reference) if reference else None
 
     @property
     def days_overdue(self) -> int:

@@ -6,12 +6,14 @@ import io
 import time
 import tracemalloc
 import zipfile
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.models.document import InvoiceAttachment
@@ -255,12 +257,50 @@ def test_ways_to_pay_per_invoice(app, staff, invoice_id):
         db.session.commit()
         assert payment_choices.offered_providers(invoice) == ["mollie"]
     detail = f"/admin/invoices/{invoice_id}"
-    assert 'name="provider" value="mollie" checked' in staff.get(detail).get_data(as_text=True)
-    assert staff.post(f"{detail}/payment-methods", {}, page=detail).status_code == 303  # none: bank transfer only
+    page = staff.get(detail).get_data(as_text=True)
+    assert 'name="provider" value="mollie" checked' in page and 'name="bank_transfer" value="1" checked' in page
+    # Bank transfer only.
+    assert staff.post(f"{detail}/payment-methods", {"bank_transfer": "1"}, page=detail).status_code == 303
     with app.app_context():
-        assert payment_choices.offered_providers(db.session.get(Invoice, invoice_id)) == []
+        invoice = db.session.get(Invoice, invoice_id)
+        assert payment_choices.offered_providers(invoice) == [] and payment_choices.offers_bank_transfer(invoice)
+    # Online only.
     staff.post(f"{detail}/payment-methods", {"provider": "mollie"}, page=detail)
     with app.app_context():
-        assert payment_choices.offered_providers(db.session.get(Invoice, invoice_id)) == ["mollie"]
+        invoice = db.session.get(Invoice, invoice_id)
+        assert payment_choices.offered_providers(invoice) == ["mollie"]
+        assert not payment_choices.offers_bank_transfer(invoice)
+    page = staff.get(detail).get_data(as_text=True)
+    assert 'name="provider" value="mollie" checked' in page and 'name="bank_transfer" value="1">' in page
     bogus = staff.post(f"{detail}/payment-methods", {"provider": "paypal"}, page=detail, follow_redirects=True)
     assert "Unknown provider" in bogus.get_data(as_text=True)
+
+
+def test_staff_turn_bank_transfer_off_for_one_invoice(app, staff):
+    """Without any provider the transfer is the way to pay; staff can still take it off one invoice."""
+    with app.app_context():
+        merchant = db.session.get(Customer, staff.customer_id).merchant
+        merchant.iban, merchant.bic = "BE68539007547034", "GKCCBEBB"
+        invoice = make_invoice(db.session.get(Customer, staff.customer_id), due_date=date(2099, 1, 31))
+        other = make_invoice(db.session.get(Customer, staff.customer_id), due_date=date(2099, 1, 31))
+        db.session.commit()
+        invoice_id, number, other_number = invoice.id, invoice.number, other.number
+        reference = format_reference(invoice.payment_reference)
+        with app.test_request_context():
+            link = make_portal_link(db.session.get(Customer, staff.customer_id)).url
+    detail = f"/admin/invoices/{invoice_id}"
+    page = staff.get(detail).get_data(as_text=True)
+    assert f'data-testid="payment-reference">{reference}<' in page
+    assert 'name="bank_transfer" value="1" checked> By bank transfer to BE68 5390 0754 7034' in page
+    assert "No payment provider is enabled" in page
+
+    customer = app.test_client()
+    customer.get(link.split("portal.test", 1)[1])
+    assert 'data-testid="bank-transfer"' in customer.get(f"/invoices/{number}").get_data(as_text=True)
+
+    assert staff.post(f"{detail}/payment-methods", {}, page=detail).status_code == 303
+
+    assert 'data-testid="bank-transfer"' not in customer.get(f"/invoices/{number}").get_data(as_text=True)
+    # Only that invoice.
+    assert 'data-testid="bank-transfer"' in customer.get(f"/invoices/{other_number}").get_data(as_text=True)
+    assert 'name="bank_transfer" value="1">' in staff.get(detail).get_data(as_text=True)

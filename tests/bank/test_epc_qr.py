@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
-import subprocess
 from decimal import Decimal
 
 import pytest
@@ -12,19 +10,7 @@ import pytest
 from portal.documents.epc_qr import CreditTransfer, epc_qr_code, epc_qr_data_uri, epc_qr_png
 from portal.domain.money import Money
 from portal.domain.payment_references import ogm_reference, rf_reference
-
-
-def decode(png: bytes, tmp_path) -> list[str]:
-    """Scan a PNG with zbarimg and return the EPC payload's lines."""
-    zbarimg = shutil.which("zbarimg")
-    assert zbarimg, "zbarimg is missing: install the Debian package zbar-tools (make system-deps)"
-    image = tmp_path / "qr.png"
-    image.write_bytes(png)
-    # -Sbinary: the payload's bytes as encoded, not zbar's guess at a character set.
-    result = subprocess.run(
-        [zbarimg, "--quiet", "--raw", "-Sbinary", str(image)], capture_output=True, check=True, timeout=30
-    )
-    return result.stdout.decode("utf-8").rstrip("\n").split("\n")
+from tests.bank.scanner import decode
 
 
 def transfer(**overrides) -> CreditTransfer:

@@ -1,4 +1,4 @@
-"""Migration 0010 on existing data: every finalized invoice gets the reference finalize would give it."""
+"""Migration 0010 on existing data: issued invoices get the reference finalize gives, choices keep bank transfer."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from portal.domain.payment_references import invoice_reference
 from portal.extensions import db
 from portal.models import Invoice
+from portal.models.billing import InvoicePaymentChoice
 from tests.conftest import build_app, dispose
 
 NOW = "2026-01-01 00:00:00"
@@ -74,6 +75,14 @@ def _rows_of_before(connection) -> None:
                 "now": NOW,
             },
         )
+    # Staff chose "pay by bank transfer only" (no provider) for one invoice.
+    connection.execute(
+        sa.text(
+            "INSERT INTO invoice_payment_choices (invoice_id, merchant_id, providers, updated_at)"
+            " VALUES (1, 1, '[]', :now)"
+        ),
+        {"now": NOW},
+    )
 
 
 def test_issued_invoices_get_the_reference_finalize_gives(tmp_path):
@@ -98,6 +107,8 @@ def test_issued_invoices_get_the_reference_finalize_gives(tmp_path):
                 9: None,
             }
             assert references[1] == "202500000165" and references[6].startswith("RF")
+            # Every choice staff made keeps offering the transfer.
+            assert db.session.get(InvoicePaymentChoice, 1).bank_transfer is True
             # Two merchants may each have a 2025-0001, but not two invoices of one merchant the same reference.
             with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
                 connection.execute(

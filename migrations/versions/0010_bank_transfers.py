@@ -1,7 +1,10 @@
-"""invoices: a structured payment reference (OGM/VCS or RF), unique per merchant
+"""bank transfers: each invoice's structured payment reference (OGM/VCS or RF), and staff's choice to offer them
 
 Revision ID: 0010
 Revises: 0009
+
+Bank transfer becomes one of the ways to pay staff choose per invoice: every existing choice keeps
+offering it (an empty list of providers meant "pay by bank transfer only").
 
 Every finalized invoice gets the reference finalize gives it from now on, made from its number
 (YYYY-NNNN) and its seller's country as issued: the Belgian structured communication (OGM/VCS) for
@@ -55,6 +58,8 @@ def upgrade():
         batch_op.create_unique_constraint(
             batch_op.f("uq_invoices_merchant_id_payment_reference"), ["merchant_id", "payment_reference"]
         )
+    with op.batch_alter_table("invoice_payment_choices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("bank_transfer", sa.Boolean(), server_default="1", nullable=False))
 
 
 def _give_issued_invoices_their_reference() -> None:
@@ -86,6 +91,8 @@ def _give_issued_invoices_their_reference() -> None:
 
 
 def downgrade():
+    with op.batch_alter_table("invoice_payment_choices", schema=None) as batch_op:
+        batch_op.drop_column("bank_transfer")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_invoices_merchant_id_payment_reference"), type_="unique")
         batch_op.drop_column("payment_reference")
