@@ -244,3 +244,23 @@ def test_the_overview_shows_the_reference_of_open_invoices(client, spec_day):
     overview = plain(client.get("/").get_data(as_text=True))
 
     assert invoice.number in overview and "+++202/6000/00192+++" in overview
+
+
+@pytest.mark.parametrize(
+    "language, heading, label",
+    [
+        ("fr", "Payer par virement", "Référence de paiement"),
+        ("nl", "Betalen met een overschrijving", "Betalingsreferentie"),
+        ("de", "Per Überweisung bezahlen", "Zahlungsreferenz"),
+    ],
+)
+def test_the_transfer_block_speaks_the_customers_language(client, spec_day, language, heading, label):
+    customer = make_customer(make_merchant(**BANK), language=language)
+    invoice = make_invoice(customer)
+    sign_in(client, customer)
+
+    block = transfer_block(client, invoice.number)
+    text = pdf_text(client, invoice.number)
+
+    assert heading in block and label in block
+    assert heading.upper() in text and f"{label} +++202/6000/00192+++" in text
