@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Payment
 from portal.models.online_payment import PaymentAttempt
-from tests.payments.conftest import csrf_token, load_invoice, press_pay
+from tests.factories import make_customer, make_invoice, make_merchant
+from tests.payments.conftest import csrf_token, load_invoice, press_pay, sign_in
 
 # 30 days after the SPEC invoice's due date: 1,000.00 + 40.00 fee + 9.86 interest.
 LATE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -281,3 +282,24 @@ def test_success_mails_the_customer_and_every_staff_member_once(late, pay_app, s
         ("payment_notice", "ann@acme.example"),
         ("payment_notice", "bob@acme.example"),
     ]
+
+
+def test_the_transfer_block_waits_while_an_online_payment_is_pending(late, pay_app, fake_mollie):
+    """A customer whose bank transfer through Mollie is on its way is not invited to transfer a second time."""
+    with pay_app.app_context():
+        customer = make_customer(make_merchant(iban="BE68539007547034", bic="GKCCBEBB"))
+        invoice = make_invoice(customer)
+        db.session.commit()
+        customer_id, number = customer.id, invoice.number
+    client = pay_app.test_client()
+    sign_in(pay_app, client, customer_id)
+    html = client.get(f"/invoices/{number}").get_data(as_text=True)
+    assert 'data-testid="pay-button' in html and 'data-testid="bank-transfer"' in html
+
+    press_pay(client, number, "mollie")
+    [attempt] = attempts(pay_app)
+    fake_mollie.set_status(attempt.provider_payment_id, "pending")
+    pay_app.test_client().post("/webhooks/mollie", data={"id": attempt.provider_payment_id})
+
+    html = client.get(f"/invoices/{number}").get_data(as_text=True)
+    assert 'data-testid="payment-pending"' in html and 'data-testid="bank-transfer"' not in html
