@@ -250,8 +250,8 @@ def test_the_overview_shows_the_reference_of_open_invoices(client, spec_day):
     "language, heading, label",
     [
         ("fr", "Payer par virement", "Référence de paiement"),
-        ("nl", "Betalen met een overschrijving", "Betalingsreferentie"),
-        ("de", "Per Überweisung bezahlen", "Zahlungsreferenz"),
+        ("nl", "Betalen met een overschrijving", "Mededeling"),
+        ("de", "Per Überweisung bezahlen", "Verwendungszweck"),
     ],
 )
 def test_the_transfer_block_speaks_the_customers_language(client, spec_day, language, heading, label):
