@@ -1,4 +1,4 @@
-"""Migration 0010 on existing data: issued invoices get the reference finalize gives, choices keep bank transfer."""
+"""Migration 0011 on existing data: issued invoices get the reference finalize gives, choices keep bank transfer."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _seller(country: str | None) -> str | None:
 
 
 def _rows_of_before(connection) -> None:
-    """Write what a 0009 database holds: a Belgian and a Dutch merchant with invoices in every state."""
+    """Write what a 0010 database holds: a Belgian and a Dutch merchant with invoices in every state."""
     for merchant_id, country in ((1, "BE"), (2, "NL")):
         connection.execute(
             sa.text(
@@ -89,7 +89,7 @@ def test_issued_invoices_get_the_reference_finalize_gives(tmp_path):
     app = build_app("sqlite:///" + str(tmp_path / "old.db"))
     try:
         with app.app_context():
-            upgrade(revision="0009")
+            upgrade(revision="0010")
             with db.engine.begin() as connection:
                 _rows_of_before(connection)
             upgrade()
@@ -115,7 +115,7 @@ def test_issued_invoices_get_the_reference_finalize_gives(tmp_path):
                     sa.text("UPDATE invoices SET payment_reference = :r WHERE id = 5"), {"r": references[1]}
                 )
 
-            downgrade(revision="0009")
+            downgrade(revision="0010")
             assert "payment_reference" not in {c["name"] for c in sa.inspect(db.engine).get_columns("invoices")}
     finally:
         dispose(app)

@@ -1,7 +1,7 @@
 """bank transfers: each invoice's structured payment reference (OGM/VCS or RF), and staff's choice to offer them
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 
 Bank transfer becomes one of the ways to pay staff choose per invoice: every existing choice keeps
 offering it (an empty list of providers meant "pay by bank transfer only").
@@ -18,8 +18,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
