@@ -27,6 +27,7 @@ from portal.extensions import csrf, db
 from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
 from portal.services import (
+    bank_import,
     credit_notes,
     customers,
     invoices,
@@ -84,6 +85,8 @@ class Operation:
     errors: tuple[int, ...] = field(default=())
     #: What a success answers with: JSON (the response model), or a file (the view returns a Download).
     content_type: str = "application/json"
+    #: Media types of a raw (non-JSON) request body, handed to the view as bytes (`data`).
+    raw_body: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -100,17 +103,22 @@ def operation(
     query: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
+    raw_body: tuple[str, ...] = (),
 ) -> Callable:
     """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
     def decorate(view: Callable) -> Callable:
-        op = Operation(method, rule, view.__name__, summary, body, query, status, response, errors, content_type)
+        op = Operation(
+            method, rule, view.__name__, summary, body, query, status, response, errors, content_type, raw_body
+        )
         OPERATIONS.append(op)
 
         def endpoint(**path_args: Any):
             kwargs = dict(path_args)
             if body is not None:
                 kwargs["payload"] = _validated(body, _json_body())
+            if raw_body:
+                kwargs["data"] = _raw_body(raw_body)
             if query is not None:
                 kwargs["params"] = _validated(query, request.args.to_dict())
             try:
@@ -152,6 +160,12 @@ def _json_body() -> Any:
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object")
     return data
+
+
+def _raw_body(media_types: tuple[str, ...]) -> bytes:
+    if request.mimetype not in media_types:
+        raise ApiError(400, "bad_request", f"Send the body with Content-Type: {' or '.join(media_types)}")
+    return request.get_data()
 
 
 def _validated(model: type[BaseModel], data: Any) -> BaseModel:
@@ -902,6 +916,11 @@ def openapi_document() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
+        elif op.raw_body:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {media_type: {"schema": {"type": "string"}} for media_type in op.raw_body},
+            }
         paths.setdefault(path, {})[op.method] = entry
     return {
         "openapi": "3.1.0",
@@ -994,3 +1013,106 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
         raise Conflict("No active staff member nor support address to send a test copy to", "test")
     jobs = [mail_notifications.send_invoice(invoice, test_to=address) for address in recipients]
     return s.SendOut(queued=len(recipients), test=True, recipients=recipients, job_ids=[job.id for job in jobs])
+
+
+# --- bank statements ------------------------------------------------------------------------------
+
+
+def _bank_transaction_out(transaction, invoices_by_id) -> s.BankTransactionOut:
+    return s.BankTransactionOut(
+        id=transaction.id,
+        status=transaction.status,
+        booking_date=transaction.booking_date,
+        amount=transaction.amount,
+        currency=transaction.currency,
+        payer_name=transaction.payer_name,
+        payer_iban=transaction.payer_iban,
+        account_iban=transaction.account_iban,
+        statement_id=transaction.statement_id,
+        entry_key=transaction.entry_key,
+        structured_reference=transaction.structured_reference,
+        remittance=transaction.remittance,
+        invoice_id=transaction.invoice_id,
+        receipt_id=transaction.receipt_id,
+        suggestions=[
+            s.BankSuggestionOut(
+                invoice_id=suggestion["invoice_id"],
+                invoice_number=getattr(invoices_by_id.get(suggestion["invoice_id"]), "number", None),
+                reasons=suggestion["reasons"],
+            )
+            for suggestion in transaction.suggestions or []
+        ],
+        created_at=transaction.created_at,
+    )
+
+
+def _one_transaction_out(transaction) -> s.BankTransactionOut:
+    return _bank_transaction_out(transaction, bank_import.suggested_invoices([transaction]))
+
+
+@operation(
+    "post",
+    "/bank-statements",
+    summary="Import a bank statement (ISO 20022 CAMT.053, CAMT.054 or CAMT.052 XML as the body): each credit entry "
+    "is stored once, those whose reference names an invoice are booked on it",
+    status=201,
+    response=s.BankStatementImportOut,
+    raw_body=("application/xml", "text/xml"),
+    errors=(400, 401, 422),
+)
+def import_bank_statement(data: bytes):
+    result = bank_import.import_statement(g.merchant, data)
+    return s.BankStatementImportOut(**result.as_dict())
+
+
+class BankTransactionListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["matched", "suggested", "unmatched", "ignored"] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+@operation(
+    "get",
+    "/bank-transactions",
+    summary="List imported bank transactions (newest first), e.g. ?status=unmatched",
+    response=s.BankTransactionListOut,
+    query=BankTransactionListQuery,
+    errors=(401, 422),
+)
+def list_bank_transactions(params: BankTransactionListQuery):
+    rows, has_more = bank_import.list_transactions(
+        g.merchant,
+        statuses=None if params.status is None else [params.status],
+        limit=params.limit,
+        offset=params.offset,
+    )
+    suggested = bank_import.suggested_invoices(rows)
+    return s.BankTransactionListOut(data=[_bank_transaction_out(row, suggested) for row in rows], has_more=has_more)
+
+
+@operation(
+    "post",
+    "/bank-transactions/<int:transaction_id>/match",
+    summary="Book a waiting bank transaction on an invoice (the rest, if any, on the customer's credit balance)",
+    response=s.BankTransactionOut,
+    body=s.BankTransactionMatchIn,
+    errors=(400, 401, 404, 409, 422),
+)
+def match_bank_transaction(transaction_id: int, payload: s.BankTransactionMatchIn):
+    transaction = bank_import.get_transaction(g.merchant, transaction_id)
+    invoice = _invoice_or_404(payload.invoice_id, "invoice_id")
+    bank_import.match_transaction(transaction, invoice)
+    return _one_transaction_out(transaction)
+
+
+@operation(
+    "post",
+    "/bank-transactions/<int:transaction_id>/ignore",
+    summary="Mark a waiting bank transaction as not an invoice payment",
+    response=s.BankTransactionOut,
+    errors=(401, 404, 409),
+)
+def ignore_bank_transaction(transaction_id: int):
+    transaction = bank_import.get_transaction(g.merchant, transaction_id)
+    return _one_transaction_out(bank_import.ignore_transaction(transaction))

@@ -544,3 +544,58 @@ class SendOut(BaseModel):
     recipients: list[str]
     #: The background jobs doing the work, one per mail (shown on the admin's Jobs page).
     job_ids: list[int]
+
+
+# --- bank statements and their transactions ----------------------------------------------------
+
+
+class BankStatementImportOut(BaseModel):
+    """What importing a statement did with its credit entries (debits are not counted)."""
+
+    entries: int
+    #: Booked on the invoice their reference names.
+    matched: int
+    #: Waiting for staff, with likely invoices.
+    suggested: int
+    #: Waiting for staff, nothing to go on.
+    unmatched: int
+    #: Imported before: nothing booked again.
+    duplicates: int
+
+
+class BankSuggestionOut(BaseModel):
+    invoice_id: int
+    invoice_number: str | None
+    #: reference, invoice_number, amount, payer_iban, payer_name.
+    reasons: list[str]
+
+
+class BankTransactionOut(BaseModel):
+    """A credit entry of an imported statement."""
+
+    id: int
+    status: Literal["matched", "suggested", "unmatched", "ignored"]
+    booking_date: date
+    amount: int
+    currency: str
+    payer_name: str | None
+    payer_iban: str | None
+    account_iban: str | None
+    statement_id: str | None
+    #: "ref:<bank reference>", or "sha256:<hash of the entry's fields>".
+    entry_key: str
+    structured_reference: str | None
+    remittance: str
+    invoice_id: int | None
+    receipt_id: int | None
+    suggestions: list[BankSuggestionOut]
+    created_at: datetime
+
+
+class BankTransactionListOut(BaseModel):
+    data: list[BankTransactionOut]
+    has_more: bool
+
+
+class BankTransactionMatchIn(Strict):
+    invoice_id: Id

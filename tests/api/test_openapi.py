@@ -12,6 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.api.conftest import SPEC_LINE
+from tests.bank.camt import Account, Transfer, build
 
 
 @pytest.fixture
@@ -64,6 +65,16 @@ def _check(document, path, method, response):
         _validator(document, schema).validate(response.json if content_type == "application/json" else response.text)
     else:
         assert response.data == b""
+
+
+XML_STATEMENT = build(Account(entries=[Transfer("5.00", account_servicer_reference="WALK-1", debtor_name="Nobody")]))
+
+
+def _xml_post(api):
+    def post(path, data, key=None):
+        return api.client.post("/api/v1" + path, data=data, content_type="application/xml", headers=api._headers(key))
+
+    return post
 
 
 def test_walk_every_operation(api, document, time_machine):
@@ -157,13 +168,23 @@ def test_walk_every_operation(api, document, time_machine):
             lambda: {"mollie": {"enabled": True, "api_key": "test_" + "a" * 30}},
             200,
         ),
+        ("import_bank_statement", "post", "/bank-statements", lambda: XML_STATEMENT, 201),
+        ("list_bank_transactions", "get", "/bank-transactions", None, 200),
+        ("ignore_bank_transaction", "post", "/bank-transactions/{transaction_id}/ignore", None, 200),
+        (
+            "match_bank_transaction",
+            "post",
+            "/bank-transactions/{transaction_id}/match",
+            lambda: {"invoice_id": state["invoice_id"]},
+            200,
+        ),
         ("void_invoice", "post", "/invoices/{invoice_id}/void", None, 409),  # it has a payment
         ("delete_invoice", "delete", "/invoices/{invoice_id}", None, 409),  # it is finalized
     ]
     walked = set()
     for operation_id, method, template, body, expected in plan:
         path = template.format(**state)
-        call = getattr(api, method)
+        call = _xml_post(api) if operation_id == "import_bank_statement" else getattr(api, method)
         response = call(path, body()) if body else call(path)
         assert response.status_code == expected, (operation_id, response.json)
         assert document["paths"][template][method]["operationId"] == operation_id
@@ -175,6 +196,8 @@ def test_walk_every_operation(api, document, time_machine):
             state["invoice_id"] = response.json["id"]
         elif operation_id == "create_credit_note":
             state["credit_note_id"] = response.json["id"]
+        elif operation_id == "list_bank_transactions":
+            state["transaction_id"] = response.json["data"][0]["id"]
         elif operation_id == "record_payment":
             state["payment_id"] = response.json["id"]
         # Every operation's documented errors have the documented shape too.
