@@ -101,6 +101,30 @@ def create_api_key_command(slug: str, name: str) -> None:
     click.echo(token)
 
 
+@portal_cli.command("import-statement")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--merchant", "slug", default=None, help="The merchant's slug (may be left out when there is only one merchant)."
+)
+def import_statement_command(file, slug: str | None) -> None:
+    """Import a bank statement (CAMT.053/054 XML): book the transfers whose reference names an invoice."""
+    from portal.services.bank_import import import_statement
+
+    if slug is None:
+        merchants = db.session.scalars(select(Merchant).limit(2)).all()
+        if len(merchants) != 1:
+            raise click.ClickException("Name the merchant with --merchant SLUG")
+        merchant = merchants[0]
+    else:
+        merchant = _merchant(slug)
+    try:
+        result = import_statement(merchant, file.read())
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(" ".join(f"{name}={count}" for name, count in result.as_dict().items()))
+
+
 @portal_cli.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--reset-password", is_flag=True, help="Give the demo's admin login a new password and print it.")
