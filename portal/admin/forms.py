@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pycountry
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     DateField,
@@ -465,3 +465,21 @@ class AttachmentForm(FlaskForm):
     file = FileField(
         "File (PDF, image or office document, at most 10 MB)", validators=[FileRequired("Choose a file to attach")]
     )
+
+
+#: An uploaded statement is at most this large (a month of a busy account is a few megabytes).
+MAX_STATEMENT_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class StatementImportForm(FlaskForm):
+    file = FileField(
+        "Bank statement (CAMT.053 or CAMT.054 XML, at most 10 MB)",
+        validators=[
+            FileRequired("Choose a statement to import"),
+            FileSize(MAX_STATEMENT_UPLOAD_BYTES, message="A statement is at most 10 MB"),
+        ],
+    )
+
+
+class BankMatchForm(FlaskForm):
+    invoice_number = StringField("Invoice number", validators=[DataRequired("Enter an invoice number"), Length(max=32)])

@@ -23,7 +23,7 @@ from portal.domain.bank_matching import (
     MatchStatus,
     plan_import,
 )
-from portal.domain.bank_statements import StatementEntry, parse_statement
+from portal.domain.bank_statements import MAX_STATEMENT_BYTES, StatementEntry, parse_statement
 from portal.domain.invoices import InvoiceStatus
 from portal.domain.ledger import AskedFor
 from portal.domain.money import Money
@@ -198,13 +198,13 @@ def _book(transaction: BankTransaction, invoice: Invoice, *, staff_id: int | Non
     return booking
 
 
-def import_statement(merchant: Merchant, data: bytes) -> ImportResult:
+def import_statement(merchant: Merchant, data: bytes, *, max_bytes: int = MAX_STATEMENT_BYTES) -> ImportResult:
     """Import a CAMT.052/053/054 document: store each new credit entry, book those whose reference names an invoice.
 
     Raises StatementError (nothing written) when the document cannot be read. In the caller's
     transaction: it flushes, the caller commits.
     """
-    statement = parse_statement(data)
+    statement = parse_statement(data, max_bytes=max_bytes)
     incoming = statement.incoming_payments
     invoices, by_id = _invoices_to_match(merchant)
     index = InvoiceIndex.build(invoices, _known_payers(merchant))
@@ -288,3 +288,13 @@ def suggested_invoices(transactions: Iterable[BankTransaction]) -> dict[int, Inv
     if not ids:
         return {}
     return {invoice.id: invoice for invoice in db.session.scalars(select(Invoice).where(Invoice.id.in_(ids)))}
+
+
+def invoice_by_number(merchant: Merchant, number: str) -> Invoice:
+    """Return the merchant's finalized invoice with this number (NotFound otherwise)."""
+    invoice = db.session.scalar(
+        select(Invoice).where(Invoice.merchant_id == merchant.id, Invoice.number == number.strip())
+    )
+    if invoice is None:
+        raise NotFound(f"No invoice numbered {number.strip()!r}", "invoice_number")
+    return invoice

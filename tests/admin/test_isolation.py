@@ -6,15 +6,18 @@ from decimal import Decimal
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from portal.admin.views import bp
 from portal.extensions import db
 from portal.jobs.queue import enqueue
 from portal.models import ApiKey, Customer, Invoice, Product, StaffUser
+from portal.models.bank import BankTransaction
 from portal.models.document import InvoiceAttachment
 from portal.models.job import Job
-from portal.services import attachments, billing, products
+from portal.services import attachments, bank_import, billing, products
 from tests.admin.conftest import make_staff
+from tests.bank.camt import Account, Transfer, build
 from tests.factories import make_api_key, make_invoice, pay
 
 # Every admin rule that names an object; a new one must be added here (the test below checks).
@@ -54,6 +57,8 @@ OBJECT_ENDPOINTS = {
     "admin.settings_staff_active": ("POST",),
     "admin.settings_api_key_revoke": ("POST",),
     "admin.job_retry": ("POST",),
+    "admin.bank_match": ("POST",),
+    "admin.bank_ignore": ("POST",),
 }
 
 
@@ -85,7 +90,11 @@ def victim_objects(app, staff):
         payment = pay(open_invoice, 100, merchant.today())
         failed = enqueue("invoice.send", {"invoice_id": open_invoice.id, "to": customer.email}, merchant_id=merchant.id)
         failed.status = "failed"
+        bank_import.import_statement(
+            merchant, build(Account(entries=[Transfer("1.00", account_servicer_reference="SECRET-1")]))
+        )
         db.session.commit()
+        transaction_id = db.session.scalar(select(BankTransaction.id).where(BankTransaction.merchant_id == merchant.id))
         key = db.session.query(ApiKey).filter_by(merchant_id=merchant.id).one()
         return {
             "customer_id": customer.id,
@@ -99,6 +108,7 @@ def victim_objects(app, staff):
             "attachment_id": attachment.id,
             "job_id": failed.id,
             "payment_id": payment.id,
+            "transaction_id": transaction_id,
         }
 
 
