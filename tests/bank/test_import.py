@@ -229,3 +229,25 @@ def test_a_malformed_statement_writes_nothing():
         bank_import.import_statement(merchant, b"<Document><oops>")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(BankTransaction)) == 0
+
+
+def test_a_transfer_of_the_amount_due_with_late_charges_settles_them_too():
+    # The SPEC's vector: 1,000.00 due 2026-01-31, paid on 2026-03-02 (30 days late): 1,049.86.
+    merchant = make_merchant("Atelier", iban="BE68539007547034")
+    customer = make_customer(merchant)
+    invoice = make_invoice(customer)
+    data = build(
+        Account(
+            entries=[
+                Transfer("1049.86", account_servicer_reference="L-1", structured_reference=invoice.payment_reference)
+            ]
+        )
+    )
+
+    bank_import.import_statement(merchant, data)
+    db.session.commit()
+
+    db.session.refresh(invoice)
+    [payment] = invoice.payments
+    assert (payment.amount, payment.fee_amount, payment.interest_amount) == (100000, 4000, 986)
+    assert invoice.status == "paid" and ledger.credit_balances(customer) == {}
