@@ -1,17 +1,25 @@
 """Benchmark the bank statement import: entries per second, and how the time grows with the statement.
 
 A CAMT.053 statement of N entries is matched against N open invoices, for N = 1,000 and 10,000.
-Measured: parsing the XML, then matching (building the index included). Booking on the database
-joins the measurement when the import is wired to PostgreSQL (issue 12, phase 2).
+Measured: parsing the XML, then matching (building the index included); then the whole import
+as staff run it (portal.services.bank_import: loading the merchant's invoices and payers, storing
+every transaction, booking the matched ones through the ledger with their mails in the outbox,
+one commit) on a database of the benchmark's own with 10,000 open invoices.
 
-Run: .venv/bin/python bench/bank_import.py
+Run: .venv/bin/python bench/bank_import.py [--database-url URL] [--booked-size N] [--no-database]
+(default URL: $BENCH_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/bench_bank;
+a sqlite:/// URL works too).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 import sys
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,6 +28,8 @@ from portal.domain.bank_matching import InvoiceIndex, InvoiceToMatch, KnownPayer
 from portal.domain.bank_statements import parse_statement  # noqa: E402
 from portal.domain.payment_references import format_reference, ogm_reference  # noqa: E402
 from tests.bank.camt import Account, Transfer, build  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_bank"
 
 SIZES = (1_000, 10_000)
 #: The goal: a month of a busy account (10,000 entries) imported in under 10 s, and linear growth.
@@ -54,9 +64,14 @@ def scenario(size: int, seed: int = 12) -> tuple[bytes, list[InvoiceToMatch], li
         KnownPayer(c, names=[f"Customer {c} BV"], ibans=[f"BE{c % 90 + 10:02d}0000{c:08d}"])
         for c in range(0, customers, 2)
     ]
+    return statement_for(invoices, size, rng), invoices, payers
+
+
+def statement_for(invoices: list[InvoiceToMatch], size: int, rng: random.Random) -> bytes:
+    """Return a statement of `size` transfers aimed at the invoices: references, typos, bare amounts, strangers."""
     transfers = []
     for n in range(size):
-        target = invoices[rng.randrange(size)]
+        target = invoices[rng.randrange(len(invoices))]
         kind = rng.random()
         common = {
             "account_servicer_reference": f"BENCH-{n:06d}",
@@ -81,7 +96,7 @@ def scenario(size: int, seed: int = 12) -> tuple[bytes, list[InvoiceToMatch], li
                 amount_text(rng.randrange(1, 999)), debtor_name=f"Stranger {n}", account_servicer_reference=f"X-{n}"
             )
         transfers.append(transfer)
-    return build(Account(entries=transfers)), invoices, payers
+    return build(Account(entries=transfers))
 
 
 def measure(size: int) -> dict[str, float]:
@@ -101,7 +116,7 @@ def measure(size: int) -> dict[str, float]:
     return best
 
 
-def main() -> None:
+def measure_parse_and_match() -> None:
     results = {size: measure(size) for size in SIZES}
     print(f"Bank statement import, parse + match (best of {REPEATS}); N entries against N open invoices")
     for size, r in results.items():
@@ -120,6 +135,118 @@ def main() -> None:
         f"total ×{(large['parse'] + large['match']) / (small['parse'] + small['match']):.1f}  "
         f"(goal: linear, ≈ ×{growth:.0f}; quadratic matching would be ≈ ×{growth**2:.0f})"
     )
+
+
+def ensure_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    target = sa.engine.make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        return
+    if target.database in ("test", None):
+        raise SystemExit("Use a database of the benchmark's own (e.g. bench_bank), never the tests'")
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def measure_import(url: str, size: int) -> None:
+    """Time the whole import with booking: size entries against size open invoices of one merchant."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.domain.invoices import Line
+    from portal.extensions import db
+    from portal.services import bank_import, customers, invoices, merchants
+
+    ensure_database(url)
+    app = create_app({"SECRET_KEY": "bench-secret", "DATABASE_URL": url, "TESTING": True})
+    app.config["PUBLIC_URL"] = "http://bench.test"
+    rng = random.Random(12)
+    started = time.perf_counter()
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        merchant = merchants.create_merchant(name="Atelier Lumen", slug="bench", timezone="UTC")
+        for key, value in {
+            "legal_name": "Atelier Lumen",
+            "address_line1": "Rue de la Loi 16",
+            "postal_code": "1000",
+            "city": "Brussels",
+            "country": "BE",
+            "vat_number": "BE0403170701",
+            "support_email": "billing@lumen.example",
+            "iban": "BE68539007547034",
+        }.items():
+            setattr(merchant, key, value)
+        people = [
+            customers.create_customer(merchant, name=f"Customer {c} BV", email=f"c{c}@example.com", language="en")
+            for c in range(max(1, size // 10))
+        ]
+        indexed = []
+        for n in range(size):
+            customer = people[n % len(people)]
+            amount = rng.randrange(1_000, 500_000)
+            invoice = invoices.create_draft(
+                merchant,
+                customer=customer,
+                currency="EUR",
+                issue_date=date(2026, 1, 1),
+                due_date=date(2099, 12, 31),
+                lines=[Line("Consulting", Decimal(1), amount, Decimal(0), Decimal(0))],
+            )
+            invoices.finalize_invoice(invoice)
+            indexed.append(
+                InvoiceToMatch(
+                    invoice.id, customer.id, invoice.number, invoice.payment_reference, "EUR", amount, amount
+                )
+            )
+            if n % 500 == 499:
+                db.session.commit()
+        db.session.commit()
+        document = statement_for(indexed, size, rng)
+        print(f"set-up: {size:,} open invoices on {db.engine.dialect.name}, {time.perf_counter() - started:.1f} s")
+        merchant = db.session.get(type(merchant), merchant.id)
+        start = time.perf_counter()
+        result = bank_import.import_statement(merchant, document)
+        db.session.commit()
+        elapsed = time.perf_counter() - start
+        again_start = time.perf_counter()
+        again = bank_import.import_statement(merchant, document)
+        db.session.commit()
+        again_elapsed = time.perf_counter() - again_start
+        backend = db.engine.dialect.name
+    print(
+        f"Whole import with booking ({backend}): {size:,} entries against {size:,} open "
+        f"invoices in {elapsed:.1f} s = {size / elapsed:,.0f} entries/s   "
+        f"(goal ≥ {GOAL_ENTRIES_PER_SECOND:,} entries/s)"
+    )
+    print(f"            {result.as_dict()}")
+    print(
+        f"The same statement again (all duplicates): {again_elapsed:.1f} s = {size / again_elapsed:,.0f} entries/s; "
+        f"{again.as_dict()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--booked-size", type=int, default=10_000)
+    parser.add_argument("--no-database", action="store_true", help="Only parse and match.")
+    args = parser.parse_args()
+    measure_parse_and_match()
+    if not args.no_database:
+        measure_import(args.database_url, args.booked_size)
 
 
 if __name__ == "__main__":
