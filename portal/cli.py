@@ -123,6 +123,8 @@ def import_statement_command(file, slug: str | None) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(" ".join(f"{name}={count}" for name, count in result.as_dict().items()))
+    if result.skipped:
+        click.echo(f"{result.skipped} debit, reversed or pending entries skipped")
 
 
 @portal_cli.command("demo")

@@ -70,7 +70,8 @@ def bank_import_statement():
         return _page("waiting", form, failure(exc, form))
     flash(
         f"Statement imported: {result.entries} credit entries, {result.matched} booked on invoices, "
-        f"{result.suggested} with suggestions, {result.unmatched} unmatched, {result.duplicates} imported before.",
+        f"{result.suggested} with suggestions, {result.unmatched} unmatched, {result.duplicates} imported before; "
+        f"{result.skipped} debits or pending entries skipped.",
         "success",
     )
     return redirect(url_for("admin.bank"), code=303)

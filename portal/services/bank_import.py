@@ -51,9 +51,11 @@ class ImportResult:
     suggested: int
     unmatched: int
     duplicates: int
+    #: Debits, reversals and pending entries: read, counted here, never stored or booked.
+    skipped: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        """Return the counts by name."""
+        """Return the counts the API answers, by name (credit entries only)."""
         return {
             "entries": self.entries,
             "matched": self.matched,
@@ -219,7 +221,8 @@ def import_statement(merchant: Merchant, data: bytes, *, max_bytes: int = MAX_ST
         if planned.match.status is MatchStatus.MATCHED and planned.match.invoice_id is not None:
             _book(transaction, by_id[planned.match.invoice_id])
         counts[transaction.status] += 1
-    return ImportResult(entries=len(incoming), duplicates=duplicates, **counts)
+    skipped = len(statement.entries) - len(incoming)
+    return ImportResult(entries=len(incoming), duplicates=duplicates, skipped=skipped, **counts)
 
 
 # --- staff decide what the import could not -------------------------------------------------------

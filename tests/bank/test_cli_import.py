@@ -29,6 +29,7 @@ def test_import_statement_prints_the_counts_and_books_once(app, runner, tmp_path
                 entries=[
                     Transfer("1000.00", account_servicer_reference="C-1", structured_reference=reference),
                     Transfer("3.00", account_servicer_reference="C-2"),
+                    Transfer("8.00", credit=False, account_servicer_reference="C-3"),
                 ]
             )
         )
@@ -36,10 +37,13 @@ def test_import_statement_prints_the_counts_and_books_once(app, runner, tmp_path
 
     first = runner.invoke(args=["portal", "import-statement", str(path), "--merchant", slug])
     assert first.exit_code == 0, first.output
-    assert first.output.strip() == "entries=2 matched=1 suggested=0 unmatched=1 duplicates=0"
+    assert first.output.splitlines() == [
+        "entries=2 matched=1 suggested=0 unmatched=1 duplicates=0",
+        "1 debit, reversed or pending entries skipped",
+    ]
     # One merchant: --merchant may be left out.
     again = runner.invoke(args=["portal", "import-statement", str(path)])
-    assert again.output.strip() == "entries=2 matched=0 suggested=0 unmatched=0 duplicates=2"
+    assert again.output.splitlines()[0] == "entries=2 matched=0 suggested=0 unmatched=0 duplicates=2"
 
 
 def test_an_unreadable_file_or_unknown_merchant_fails_clearly(app, runner, tmp_path):

@@ -91,6 +91,7 @@ def test_each_entry_becomes_what_its_reference_and_amount_say():
     db.session.commit()
 
     assert result.as_dict() == {"entries": 6, "matched": 4, "suggested": 0, "unmatched": 2, "duplicates": 0}
+    assert result.skipped == 1  # the debit
     for invoice in (a, b, d):
         db.session.refresh(invoice)
         assert invoice.status == "paid" and invoice.paid_on == date(2026, 3, 2)
