@@ -34,8 +34,8 @@ def create_app(config: Any = None):
     extensions.login_manager.init_app(app)
     extensions.babel.init_app(app, locale_selector=select_locale)
 
-    from portal.admin.api import bp as api_bp
     from portal.admin.views import bp as admin_bp
+    from portal.api import bp as api_bp
     from portal.customer import bp as customer_bp
     from portal.webhooks import bp as webhooks_bp
 

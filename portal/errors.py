@@ -31,7 +31,7 @@ def answer_http_error(exc: HTTPException):
     """Roll back whatever the request did, then answer the error as the API's JSON or as a page."""
     _roll_back()
     if request.path.startswith("/api/"):
-        from portal.admin.api import error_response
+        from portal.api.operations import error_response
 
         code = API_ERROR_CODES.get(exc.code, "http_error")
         response = error_response(exc.code or 500, code, exc.description or exc.name)

@@ -130,7 +130,7 @@ def _wants_json() -> bool:
 def _json_outage() -> Response:
     message = "The service is temporarily unavailable. Try again shortly."
     if request.path.startswith("/api/"):
-        from portal.admin.api import error_response
+        from portal.api.operations import error_response
 
         return error_response(503, "unavailable", message)
     return jsonify({"error": {"code": "unavailable", "message": message}})

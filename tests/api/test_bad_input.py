@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from portal.admin.api import OPERATIONS
+from portal.api.operations import OPERATIONS
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice, InvoiceLine, Merchant, Payment
 from tests.api.conftest import SPEC_LINE, invoice_body

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from portal.admin import api_schemas as s
+from portal.api import schemas as s
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
