@@ -1,1 +1,1 @@
-"""Merchant-facing side: the admin area and the JSON API."""
+"""The admin area: the merchant's staff pages."""

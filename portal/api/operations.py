@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from portal.api import idempotency
 from portal.api import schemas as s
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
@@ -108,8 +109,12 @@ def operation(
     """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
     def decorate(view: Callable) -> Callable:
+        answers = errors
+        if method.upper() in idempotency.WRITE_METHODS:
+            # Any write may meet a malformed Idempotency-Key (400), one in use (409) or one used elsewhere (422).
+            answers = tuple(sorted({*errors, 400, 409, 422}))
         op = Operation(
-            method, rule, view.__name__, summary, body, query, status, response, errors, content_type, raw_body
+            method, rule, view.__name__, summary, body, query, status, response, answers, content_type, raw_body
         )
         OPERATIONS.append(op)
 
@@ -121,28 +126,47 @@ def operation(
                 kwargs["data"] = _raw_body(raw_body)
             if query is not None:
                 kwargs["params"] = _validated(query, request.args.to_dict())
+            claimed = idempotency.claim()
+            if isinstance(claimed, Response):
+                return claimed  # the stored answer to the same request
             try:
-                result = view(**kwargs)
+                response = _response(view(**kwargs), status)
+                idempotency.store(claimed, response)  # committed with the effect, or not at all
                 db.session.commit()
-            except DomainError as exc:
+            except (DomainError, ApiError) as exc:
                 db.session.rollback()
-                return error_response(_status_for(exc), exc.code, exc.message, exc.field)
+                response = _refusal(exc)
+                idempotency.store_refusal(claimed, response)
+                return response
             except Exception:
                 db.session.rollback()
+                idempotency.release(claimed)
                 raise
-            if result is None:
-                return "", status
-            if isinstance(result, Download):
-                sent = Response(result.data, status, mimetype=result.content_type)
-                sent.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-                return sent
-            return jsonify(result.model_dump(mode="json")), status
+            return response
 
         endpoint.__name__ = view.__name__
         bp.add_url_rule(rule, view.__name__, endpoint, methods=[method.upper()])
         return view
 
     return decorate
+
+
+def _response(result: Any, status: int) -> Response:
+    if result is None:
+        return Response("", status)
+    if isinstance(result, Download):
+        sent = Response(result.data, status, mimetype=result.content_type)
+        sent.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+        return sent
+    response = jsonify(result.model_dump(mode="json"))
+    response.status_code = status
+    return response
+
+
+def _refusal(exc: DomainError | ApiError) -> Response:
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+    return error_response(_status_for(exc), exc.code, exc.message, exc.field)
 
 
 def _reject_constant(name: str) -> Any:
@@ -189,16 +213,26 @@ def _api_error(exc: ApiError):
     return error_response(exc.status, exc.code, exc.message, exc.field)
 
 
+@bp.errorhandler(idempotency.IdempotencyError)
+def _idempotency_error(exc: idempotency.IdempotencyError):
+    db.session.rollback()
+    response = error_response(exc.status, exc.code, exc.message, "Idempotency-Key")
+    if exc.status == 409:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
 @bp.before_request
 def _authenticate() -> None:
     if request.endpoint == "api.openapi":
         return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    merchant = merchants.merchant_for_api_key(token.strip()) if scheme.lower() == "bearer" else None
-    if merchant is None:
+    key = merchants.api_key_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
         raise ApiError(401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'")
-    g.merchant = merchant
+    g.merchant = key.merchant
+    g.api_key_id = key.id
 
 
 # --- serializers ----------------------------------------------------------------------------
@@ -867,6 +901,12 @@ _ERROR_TEXT = {
     409: "The object's state does not allow this",
     422: "Invalid input",
 }
+_WRITE_ERROR_TEXT = {
+    400: "Malformed request body or Idempotency-Key",
+    409: "The object's state does not allow this, or a request with this Idempotency-Key is still running "
+    "(idempotency_key_in_use)",
+    422: "Invalid input, or this Idempotency-Key was used for another request (idempotency_key_reused)",
+}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -890,6 +930,17 @@ def openapi_document() -> dict[str, Any]:
             query_schema = op.query.model_json_schema()
             for name, prop in query_schema["properties"].items():
                 parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
+        write = op.method.upper() in idempotency.WRITE_METHODS
+        if write:
+            parameters.append(
+                {
+                    "name": idempotency.HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": idempotency.HEADER_DESCRIPTION,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                }
+            )
         responses: dict[str, Any] = {}
         if op.content_type != "application/json":
             responses[str(op.status)] = {
@@ -903,9 +954,16 @@ def openapi_document() -> dict[str, Any]:
                 "description": op.summary,
                 "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
             }
+        if write:
+            responses[str(op.status)]["headers"] = {
+                idempotency.REPLAYED: {
+                    "description": "true when this is the stored answer to an earlier request with the same key",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            }
         for code in op.errors:
             responses[str(code)] = {
-                "description": _ERROR_TEXT[code],
+                "description": _WRITE_ERROR_TEXT.get(code, _ERROR_TEXT[code]) if write else _ERROR_TEXT[code],
                 "content": {"application/json": {"schema": refs[(s.ErrorOut, "serialization")]}},
             }
         entry: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}

@@ -43,3 +43,11 @@ def clean_up_jobs(payload: dict[str, Any], job: Job) -> None:
     cutoff = utcnow() - timedelta(days=int(current_app.config["JOB_RETENTION_DAYS"]))
     db.session.execute(delete(ScheduledRun).where(ScheduledRun.created_at < cutoff))
     db.session.execute(delete(Job).where(Job.status == "done", Job.finished_at < cutoff))
+
+
+@duty("purge-idempotency-keys", every=timedelta(hours=1))
+def purge_idempotency_keys(payload: dict[str, Any], job: Job) -> None:
+    """Forget the API's idempotency keys and their answers after 24 hours."""
+    from portal.api.idempotency import purge_expired
+
+    purge_expired()

@@ -134,12 +134,18 @@ def create_api_key(merchant: Merchant, name: str = "default") -> tuple[ApiKey, s
     return key, token
 
 
-def merchant_for_api_key(token: str) -> Merchant | None:
-    """Return the merchant an active API key belongs to, and note its use."""
+def api_key_for_token(token: str) -> ApiKey | None:
+    """Return the active API key a token is, and note its use."""
     if not token.startswith(API_KEY_PREFIX) or len(token) > 200:
         return None
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(token), ApiKey.revoked_at.is_(None)))
     if key is None:
         return None
     key.last_used_at = utcnow()
-    return key.merchant
+    return key
+
+
+def merchant_for_api_key(token: str) -> Merchant | None:
+    """Return the merchant an active API key belongs to, and note its use."""
+    key = api_key_for_token(token)
+    return None if key is None else key.merchant
