@@ -15,23 +15,23 @@ class Api:
     client: object
     key: str
 
-    def _headers(self, key: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key if key is None else key}"}
+    def _headers(self, key: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key if key is None else key}", **(extra or {})}
 
-    def get(self, path: str, key: str | None = None, **kwargs):
-        return self.client.get("/api/v1" + path, headers=self._headers(key), **kwargs)
+    def get(self, path: str, key: str | None = None, headers: dict[str, str] | None = None, **kwargs):
+        return self.client.get("/api/v1" + path, headers=self._headers(key, headers), **kwargs)
 
-    def delete(self, path: str, key: str | None = None):
-        return self.client.delete("/api/v1" + path, headers=self._headers(key))
+    def delete(self, path: str, key: str | None = None, headers: dict[str, str] | None = None):
+        return self.client.delete("/api/v1" + path, headers=self._headers(key, headers))
 
-    def post(self, path: str, json: object = None, key: str | None = None, **kwargs):
-        return self.client.post("/api/v1" + path, json=json, headers=self._headers(key), **kwargs)
+    def post(self, path: str, json: object = None, key: str | None = None, headers: dict[str, str] | None = None, **kw):
+        return self.client.post("/api/v1" + path, json=json, headers=self._headers(key, headers), **kw)
 
-    def put(self, path: str, json: object = None, key: str | None = None):
-        return self.client.put("/api/v1" + path, json=json, headers=self._headers(key))
+    def put(self, path: str, json: object = None, key: str | None = None, headers: dict[str, str] | None = None):
+        return self.client.put("/api/v1" + path, json=json, headers=self._headers(key, headers))
 
-    def patch(self, path: str, json: object = None, key: str | None = None):
-        return self.client.patch("/api/v1" + path, json=json, headers=self._headers(key))
+    def patch(self, path: str, json: object = None, key: str | None = None, headers: dict[str, str] | None = None):
+        return self.client.patch("/api/v1" + path, json=json, headers=self._headers(key, headers))
 
 
 @pytest.fixture
