@@ -59,6 +59,7 @@ from portal.services.portal_pages import (
     OverviewFilters,
     customer_overview,
     invoice_page,
+    note_invoice_viewed,
 )
 from portal.theming import DEFAULT_THEME, available_themes, brand_css, logo_data_uri, merchant_theme, theme_file
 
@@ -302,7 +303,10 @@ def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, st
 def invoice(number: str):
     """Show one invoice: lines, taxes, what is due and why, credit notes, payments, comments."""
     customer = require_customer()
-    return _invoice_response(customer, customer_invoice(customer, number), CommentForm())
+    invoice = customer_invoice(customer, number)
+    note_invoice_viewed(invoice)
+    db.session.commit()
+    return _invoice_response(customer, invoice, CommentForm())
 
 
 @bp.post("/invoices/<number>/comments")

@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.api.events import record_event
 from portal.documents.archive import invoice_filename, ubl_download
 from portal.documents.html import format_day, format_money
 from portal.documents.pdf import invoice_pdf
@@ -121,11 +122,14 @@ def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) ->
     """
     _check_sendable(invoice)
     to = test_to.email if isinstance(test_to, StaffUser) else (test_to or invoice.customer.email)
-    return enqueue(
+    job = enqueue(
         SEND_INVOICE,
         {"invoice_id": invoice.id, "to": to, "test": test_to is not None},
         merchant_id=invoice.merchant_id,
     )
+    if test_to is None:
+        record_event(invoice.merchant, "invoice.sent", invoice)
+    return job
 
 
 def _check_sendable(invoice: Invoice) -> None:

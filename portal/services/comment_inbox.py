@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.api.events import record_event
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.mail.notifications import notify_customer_of_reply
@@ -75,6 +76,7 @@ def reply(invoice: Invoice, staff_user: StaffUser, body: str) -> Comment:
     )
     db.session.add(comment)
     db.session.flush()
+    record_event(invoice.merchant, "comment.created", comment)
     mark_thread_read(invoice)
     notify_customer_of_reply(comment)
     return comment

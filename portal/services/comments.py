@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portal.api.events import record_event
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.mail.notifications import notify_staff_of_comment
@@ -32,5 +33,6 @@ def add_customer_comment(invoice: Invoice, customer: Customer, body: str) -> Com
     )
     db.session.add(comment)
     db.session.flush()
+    record_event(invoice.merchant, "comment.created", comment)
     notify_staff_of_comment(comment)
     return comment

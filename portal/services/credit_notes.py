@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal.api.events import record_event
 from portal.domain.credit_notes import check_credit
 from portal.domain.errors import DomainError, IncompleteDocument
 from portal.domain.invoices import InvoiceStatus, Line, compute_totals
@@ -95,6 +96,7 @@ def issue_credit_note(
     )
     db.session.add(note)
     db.session.flush()
+    record_event(merchant, "credit_note.created", note)
     if remainder:
         move_to_credit(invoice, remainder, credit_note=note, on=issue_date, created_by_id=created_by_id)
     was = invoice.status

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.api.events import record_event
 from portal.domain import vat
 from portal.domain.credit_notes import check_payment
 from portal.domain.errors import DomainError
@@ -200,6 +201,7 @@ def finalize_invoice(invoice: Invoice) -> Invoice:
     invoice.late_fee_minimum = policy.fee_minimum
     invoice.late_grace_days = policy.grace_days
     db.session.flush()
+    record_event(merchant, "invoice.finalized", invoice)
     return invoice
 
 
@@ -220,6 +222,7 @@ def void_invoice(invoice: Invoice) -> Invoice:
     invoice.voided_at = utcnow()
     db.session.flush()
     cancel_live_checkouts(invoice)
+    record_event(invoice.merchant, "invoice.voided", invoice)
     return invoice
 
 
@@ -236,6 +239,7 @@ def settle_if_paid(invoice: Invoice, on: date) -> None:
         check_transition(invoice.state, InvoiceStatus.PAID)
         invoice.status = InvoiceStatus.PAID.value
         invoice.paid_on = on
+        record_event(invoice.merchant, "invoice.paid", invoice)
 
 
 def record_payment(

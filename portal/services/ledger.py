@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.api.events import record_event
 from portal.domain.errors import DomainError, InvalidAmount
 from portal.domain.invoices import InvoiceStatus, check_transition
 from portal.domain.ledger import AskedFor, split_received, split_returned
@@ -289,6 +290,7 @@ def book_money_received(
         )
         db.session.add(payment)
         db.session.flush()
+        record_event(invoice.merchant, "payment.succeeded", payment)
         _settle(invoice, received_on)
     credit = None
     if split.credit:
@@ -406,6 +408,7 @@ def apply_credit(
     )
     db.session.add(payment)
     db.session.flush()
+    record_event(invoice.merchant, "payment.succeeded", payment)
     _add_credit(
         customer, -amount, invoice.currency, "applied", invoice=invoice, payment=payment, created_by_id=created_by_id
     )

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.api.events import record_event
 from portal.domain.errors import DomainError
 from portal.domain.invoices import InvoiceStatus
 from portal.domain.ledger import AskedFor
@@ -260,6 +261,7 @@ def _finish(attempt: PaymentAttempt, status: str) -> None:
     attempt.finished_at = utcnow()
     if status in FAILED_STATUSES:
         _register_failure(attempt.customer_id, attempt.merchant_id)
+        record_event(attempt.invoice.merchant, "payment.failed", attempt)
 
 
 def _supersede(attempt: PaymentAttempt) -> None:

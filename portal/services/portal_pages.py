@@ -5,17 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from portal.api.events import record_event
 from portal.documents.context import DocumentView, invoice_view
 from portal.domain.invoices import InvoiceStatus
 from portal.domain.late_fees import Breakdown
 from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.models import Comment, CreditNote, Customer, Invoice
+from portal.models.api import Event
+from portal.models.base import utcnow
 from portal.models.document import InvoiceAttachment
 from portal.services.attachments import list_attachments
 from portal.services.invoices import invoice_breakdown
@@ -275,3 +278,23 @@ def invoice_page(invoice: Invoice) -> InvoicePage:
         today=today,
         attachments=list_attachments(invoice),
     )
+
+
+#: A customer reopening the same invoice within this time is one view.
+VIEW_QUIET_PERIOD = timedelta(hours=1)
+
+
+def note_invoice_viewed(invoice: Invoice) -> None:
+    """Record invoice.viewed for the customer's visit, once per quiet period (a reload is not news)."""
+    recent = db.session.scalar(
+        select(Event.id)
+        .where(
+            Event.object_type == "invoice",
+            Event.object_id == invoice.id,
+            Event.type == "invoice.viewed",
+            Event.created_at >= utcnow() - VIEW_QUIET_PERIOD,
+        )
+        .limit(1)
+    )
+    if recent is None:
+        record_event(invoice.merchant, "invoice.viewed", invoice)
