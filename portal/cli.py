@@ -277,6 +277,14 @@ def deliver_mail_command(once: bool, interval: float) -> None:
     _run_worker((), 1, once, poll=interval)
 
 
+@portal_cli.command("deliver-webhooks")
+@click.option("--once", is_flag=True, help="Make the delivery attempts that are due now, then exit.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+def deliver_webhooks_command(once: bool, interval: float) -> None:
+    """Post queued events to the merchants' webhook endpoints, with retries (the same as `worker --queues webhooks`)."""
+    _run_worker(("webhooks",), 1, once, poll=None if once else interval, schedule=False)
+
+
 @portal_cli.command("bill-monthly")
 def bill_monthly_command() -> None:
     """Draft (or draft and enqueue the sending of) each monthly invoice that is due, now; never twice for one month.

@@ -85,6 +85,10 @@ class Config:
     SCHEDULE_TICK_SECONDS = 30.0
     #: Finished jobs are kept this long for the Jobs page, then deleted by the clean-up duty.
     JOB_RETENTION_DAYS = 14
+    #: Outbound webhooks may use http and reach loopback and private addresses (tests and development only).
+    WEBHOOKS_ALLOW_PRIVATE = False
+    #: Seconds to wait for a webhook endpoint to connect and answer.
+    WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 class TestConfig(Config):

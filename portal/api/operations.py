@@ -891,6 +891,9 @@ def put_company(payload: s.CompanyIn):
     return _company_out()
 
 
+# The integrators' resources register their operations in this table too.
+from portal.api import webhook_endpoints  # noqa: E402,F401
+
 # --- the OpenAPI document ---------------------------------------------------------------------
 
 _RULE_PARAM = re.compile(r"<(?:int:)?(\w+)>")

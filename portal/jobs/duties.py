@@ -51,3 +51,23 @@ def purge_idempotency_keys(payload: dict[str, Any], job: Job) -> None:
     from portal.api.idempotency import purge_expired
 
     purge_expired()
+
+
+@duty("purge-events", every=timedelta(days=1))
+def purge_events(payload: dict[str, Any], job: Job) -> None:
+    """Forget events (and their webhook deliveries) after 30 days."""
+    from portal.api.events import purge_expired
+
+    purge_expired()
+
+
+@duty("announce-overdue-invoices", every=timedelta(hours=1))
+def announce_overdue_invoices(payload: dict[str, Any], job: Job) -> None:
+    """Record invoice.overdue for each invoice that fell due (hourly, so each merchant's midnight is met soon)."""
+    from sqlalchemy import select
+
+    from portal.api.events import record_overdue_invoices
+    from portal.models import Merchant
+
+    for merchant in db.session.scalars(select(Merchant).order_by(Merchant.id)):
+        record_overdue_invoices(merchant)
