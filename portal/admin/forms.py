@@ -19,6 +19,7 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -483,3 +484,10 @@ class StatementImportForm(FlaskForm):
 
 class BankMatchForm(FlaskForm):
     invoice_number = StringField("Invoice number", validators=[DataRequired("Enter an invoice number"), Length(max=32)])
+
+
+class WebhookEndpointForm(FlaskForm):
+    url = StringField("URL", validators=[DataRequired(), Length(max=2048)])
+    description = StringField("Description", validators=[Optional(), Length(max=500)])
+    #: The event types to post; none chosen means every type.
+    events = SelectMultipleField("Events", choices=[], validate_choice=True)
