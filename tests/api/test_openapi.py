@@ -168,6 +168,19 @@ def test_walk_every_operation(api, document, time_machine):
             lambda: {"mollie": {"enabled": True, "api_key": "test_" + "a" * 30}},
             200,
         ),
+        ("list_events", "get", "/events", None, 200),
+        ("get_event", "get", "/events/{event_id}", None, 200),
+        (
+            "create_webhook_endpoint",
+            "post",
+            "/webhook-endpoints",
+            lambda: {"url": "https://93.184.216.34/hooks", "events": ["invoice.paid"], "description": "ERP"},
+            201,
+        ),
+        ("list_webhook_endpoints", "get", "/webhook-endpoints", None, 200),
+        ("get_webhook_endpoint", "get", "/webhook-endpoints/{endpoint_id}", None, 200),
+        ("update_webhook_endpoint", "patch", "/webhook-endpoints/{endpoint_id}", lambda: {"enabled": False}, 200),
+        ("delete_webhook_endpoint", "delete", "/webhook-endpoints/{endpoint_id}", None, 204),
         ("import_bank_statement", "post", "/bank-statements", lambda: XML_STATEMENT, 201),
         ("list_bank_transactions", "get", "/bank-transactions", None, 200),
         ("ignore_bank_transaction", "post", "/bank-transactions/{transaction_id}/ignore", None, 200),
@@ -200,6 +213,10 @@ def test_walk_every_operation(api, document, time_machine):
             state["transaction_id"] = response.json["data"][0]["id"]
         elif operation_id == "record_payment":
             state["payment_id"] = response.json["id"]
+        elif operation_id == "list_events":
+            state["event_id"] = response.json["data"][0]["id"]
+        elif operation_id == "create_webhook_endpoint":
+            state["endpoint_id"] = response.json["id"]
         # Every operation's documented errors have the documented shape too.
         if "404" in document["paths"][template][method]["responses"] and "{" in template:
             missing = (
