@@ -8,14 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from portal.api import idempotency
+from portal.api import idempotency, lists
 from portal.api import schemas as s
+from portal.api.lists import CustomerListQuery, InvoiceListQuery
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
@@ -451,23 +452,16 @@ def create_customer(payload: s.CustomerIn):
     return _customer_out(customer)
 
 
-class CustomerListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    q: Annotated[str, Field(max_length=100, description="Part of the name, company or email")] = ""
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0)] = 0
-
-
 @operation(
     "get",
     "/customers",
-    summary="List customers",
+    summary="List customers, newest first",
     response=s.CustomerListOut,
     query=CustomerListQuery,
     errors=(401, 422),
 )
 def list_customers(params: CustomerListQuery):
-    rows, has_more = customers.search_customers(g.merchant, params.q, limit=params.limit, offset=params.offset)
+    rows, has_more = lists.customer_page(g.merchant, params)
     balances = ledger.customers_with_credit(g.merchant, [row.id for row in rows])
     return s.CustomerListOut(data=[_customer_out(row, balances.get(row.id, {})) for row in rows], has_more=has_more)
 
@@ -631,14 +625,7 @@ def _invoice_or_404(invoice_id: int, field: str | None = None) -> Invoice:
 
 class AsOfQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: s.IsoDate | None = None
-
-
-class InvoiceListQuery(AsOfQuery):
-    customer_id: Annotated[int, Field(gt=0)] | None = None
-    status: Literal["draft", "open", "overdue", "paid", "void"] | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0)] = 0
+    as_of: Annotated[s.IsoDate | None, Field(description=lists.AS_OF_DESCRIPTION)] = None
 
 
 def _as_of(params: AsOfQuery | None) -> date:
@@ -673,12 +660,15 @@ def create_invoice(payload: s.InvoiceIn):
 
 
 @operation(
-    "get", "/invoices", summary="List invoices", response=s.InvoiceListOut, query=InvoiceListQuery, errors=(401, 422)
+    "get",
+    "/invoices",
+    summary="List invoices, latest issue date first",
+    response=s.InvoiceListOut,
+    query=InvoiceListQuery,
+    errors=(401, 422),
 )
 def list_invoices(params: InvoiceListQuery):
-    rows, has_more = invoices.list_invoices(
-        g.merchant, customer_id=params.customer_id, status=params.status, limit=params.limit, offset=params.offset
-    )
+    rows, has_more = lists.invoice_page(g.merchant, params)
     as_of = _as_of(params)
     return s.InvoiceListOut(data=[_invoice_out(row, as_of) for row in rows], has_more=has_more)
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.customer import Customer
+from portal.models.invoice import Invoice
 
 
 class IdempotencyKey(Base):
@@ -141,3 +143,13 @@ class WebhookDelivery(Base):
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
     event: Mapped[Event] = relationship()
+
+
+# The keyset pages of the API's lists walk these (defined here, beside the API's own tables, so the
+# models they index stay as they are): a page costs the same at the 5,000th page as at the first.
+Index("ix_invoices_merchant_id_issue_date_id", Invoice.merchant_id, Invoice.issue_date, Invoice.id)
+Index(
+    "ix_invoices_merchant_id_status_issue_date_id", Invoice.merchant_id, Invoice.status, Invoice.issue_date, Invoice.id
+)
+Index("ix_invoices_merchant_id_updated_at", Invoice.merchant_id, Invoice.updated_at)
+Index("ix_customers_merchant_id_id", Customer.merchant_id, Customer.id)

@@ -319,31 +319,6 @@ def invoice_breakdown(invoice: Invoice, as_of: date) -> Breakdown | None:
     )
 
 
-def list_invoices(
-    merchant: Merchant,
-    *,
-    customer_id: int | None = None,
-    status: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[Invoice], bool]:
-    """Return one page of the merchant's invoices, newest first, and whether more follow."""
-    query = (
-        select(Invoice)
-        .where(Invoice.merchant_id == merchant.id)
-        .options(selectinload(Invoice.lines), selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
-        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    )
-    if customer_id is not None:
-        query = query.where(Invoice.customer_id == customer_id)
-    if status == "overdue":
-        query = query.where(Invoice.status == InvoiceStatus.OPEN.value, Invoice.due_date < merchant.today())
-    elif status is not None:
-        query = query.where(Invoice.status == status)
-    rows = list(db.session.scalars(query.limit(limit + 1).offset(offset)))
-    return rows[:limit], len(rows) > limit
-
-
 def check_currency(currency: str) -> str:
     """Return the currency if it is a known ISO 4217 code."""
     currency_exponent(currency)

@@ -1,0 +1,34 @@
+"""indexes for the API's keyset pages: invoices by issue date (and status), by change; customers newest first
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_invoices_merchant_id_issue_date_id", ["merchant_id", "issue_date", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_invoices_merchant_id_status_issue_date_id", ["merchant_id", "status", "issue_date", "id"], unique=False
+        )
+        batch_op.create_index("ix_invoices_merchant_id_updated_at", ["merchant_id", "updated_at"], unique=False)
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index("ix_customers_merchant_id_id", ["merchant_id", "id"], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_merchant_id_id")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoices_merchant_id_updated_at")
+        batch_op.drop_index("ix_invoices_merchant_id_status_issue_date_id")
+        batch_op.drop_index("ix_invoices_merchant_id_issue_date_id")
