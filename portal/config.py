@@ -85,6 +85,10 @@ class Config:
     SCHEDULE_TICK_SECONDS = 30.0
     #: Finished jobs are kept this long for the Jobs page, then deleted by the clean-up duty.
     JOB_RETENTION_DAYS = 14
+    #: Requests each API key may make (Flask-Limiter's notation; several limits separated by ";").
+    API_RATE_LIMIT = "600/minute"
+    #: Failed API authentications a client address may make before its requests are refused for a while.
+    API_AUTH_FAILURE_RATE_LIMIT = "60/minute"
     #: Outbound webhooks may use http and reach loopback and private addresses (tests and development only).
     WEBHOOKS_ALLOW_PRIVATE = False
     #: Seconds to wait for a webhook endpoint to connect and answer.

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from portal.api import idempotency, lists
+from portal.api import idempotency, lists, rate_limits
 from portal.api import schemas as s
 from portal.api.lists import CustomerListQuery, InvoiceListQuery
 from portal.documents.archive import Download, ubl_download
@@ -110,10 +110,10 @@ def operation(
     """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
     def decorate(view: Callable) -> Callable:
-        answers = errors
+        answers = tuple(sorted({*errors, 429}))  # any request may be over its key's limit
         if method.upper() in idempotency.WRITE_METHODS:
             # Any write may meet a malformed Idempotency-Key (400), one in use (409) or one used elsewhere (422).
-            answers = tuple(sorted({*errors, 400, 409, 422}))
+            answers = tuple(sorted({*answers, 400, 409, 422}))
         op = Operation(
             method, rule, view.__name__, summary, body, query, status, response, answers, content_type, raw_body
         )
@@ -223,17 +223,31 @@ def _idempotency_error(exc: idempotency.IdempotencyError):
     return response
 
 
+@bp.errorhandler(rate_limits.RateLimited)
+def _rate_limited(exc: rate_limits.RateLimited):
+    db.session.rollback()
+    response = error_response(429, "rate_limited", exc.message)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @bp.before_request
 def _authenticate() -> None:
     if request.endpoint == "api.openapi":
         return
+    rate_limits.refuse_if_failing_address()
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     key = merchants.api_key_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if key is None:
+        rate_limits.note_failed_authentication()
         raise ApiError(401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'")
     g.merchant = key.merchant
     g.api_key_id = key.id
+    rate_limits.check_key(key.id)
+
+
+bp.after_request(rate_limits.add_headers)
 
 
 # --- serializers ----------------------------------------------------------------------------
@@ -893,6 +907,8 @@ _ERROR_TEXT = {
     404: "No such object for this merchant",
     409: "The object's state does not allow this",
     422: "Invalid input",
+    429: "Too many requests for this API key, or too many failed authentications from this address: "
+    "retry after the seconds in Retry-After",
 }
 _WRITE_ERROR_TEXT = {
     400: "Malformed request body or Idempotency-Key",
@@ -979,7 +995,10 @@ def openapi_document() -> dict[str, Any]:
             "title": "Invoice Portal API",
             "version": "1.0.0",
             "description": "Money is an integer in the currency's minor unit, beside a `currency` code. "
-            'Rates and quantities are decimal strings. Errors are `{"error": {"code", "message", "field"}}`.',
+            'Rates and quantities are decimal strings. Errors are `{"error": {"code", "message", "field"}}`. '
+            "Every answer to an authenticated request carries `RateLimit-Limit`, `RateLimit-Remaining` and "
+            "`RateLimit-Reset` (seconds) for its API key; past the limit, 429 with `Retry-After`. Lists page with "
+            "cursors (`starting_after`, `ending_before`); writes take an `Idempotency-Key`.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
