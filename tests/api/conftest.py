@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 from tests.factories import make_api_key, make_customer, make_merchant
 
 
@@ -90,3 +90,10 @@ def open_invoice(api, customer_id) -> dict:
     finalized = api.post(f"/invoices/{created.json['id']}/finalize")
     assert finalized.status_code == 200, finalized.json
     return finalized.json
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """Each test starts with unspent API limits (the session's app keeps its counts in memory)."""
+    with app.app_context():
+        limiter.reset()
