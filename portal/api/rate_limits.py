@@ -55,6 +55,11 @@ def _items(setting: str) -> list[RateLimitItem]:
     return parse_many(str(current_app.config[setting]))
 
 
+def _scope(name: str) -> str:
+    # Flask-Limiter applies RATELIMIT_KEY_PREFIX to its own limits only: ours carry it themselves.
+    return f"{current_app.config.get('RATELIMIT_KEY_PREFIX') or ''}api-{name}"
+
+
 def _storage_trouble(exc: Exception) -> None:
     log.warning("API rate limits not applied: the limits' storage failed (%s: %s)", type(exc).__name__, exc)
 
@@ -64,8 +69,8 @@ def check_key(api_key_id: int) -> None:
     standings = []
     try:
         for item in _items("API_RATE_LIMIT"):
-            allowed = limiter.limiter.hit(item, "api-key", str(api_key_id))
-            stats = limiter.limiter.get_window_stats(item, "api-key", str(api_key_id))
+            allowed = limiter.limiter.hit(item, _scope("key"), str(api_key_id))
+            stats = limiter.limiter.get_window_stats(item, _scope("key"), str(api_key_id))
             standings.append(Standing(item, stats.remaining, stats.reset_time, allowed))
     except Exception as exc:  # noqa: BLE001 - any storage failure: let the request through
         _storage_trouble(exc)
@@ -87,8 +92,8 @@ def refuse_if_failing_address() -> None:
     address = get_remote_address() or "unknown"
     try:
         for item in _items("API_AUTH_FAILURE_RATE_LIMIT"):
-            if not limiter.limiter.test(item, "api-auth-failures", address):
-                stats = limiter.limiter.get_window_stats(item, "api-auth-failures", address)
+            if not limiter.limiter.test(item, _scope("auth-failures"), address):
+                stats = limiter.limiter.get_window_stats(item, _scope("auth-failures"), address)
                 raise RateLimited(
                     "Too many failed authentications from this address: retry after the time in Retry-After",
                     math.ceil(stats.reset_time - time.time()),
@@ -104,7 +109,7 @@ def note_failed_authentication() -> None:
     address = get_remote_address() or "unknown"
     try:
         for item in _items("API_AUTH_FAILURE_RATE_LIMIT"):
-            limiter.limiter.hit(item, "api-auth-failures", address)
+            limiter.limiter.hit(item, _scope("auth-failures"), address)
     except Exception as exc:  # noqa: BLE001
         _storage_trouble(exc)
 
