@@ -31,6 +31,8 @@ class Customer(IdentityColumns, Base):
     #: Part of every magic link; raising it revokes all links issued before.
     link_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When staff archived the customer: left out of lists, billed no more; its documents stay as they are.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     merchant: Mapped[Merchant] = relationship()
 

@@ -76,6 +76,33 @@ def record_charge(
     return charge
 
 
+def update_charge(
+    charge: Charge,
+    *,
+    description: str,
+    charged_on: date,
+    quantity: Decimal,
+    unit_amount: int,
+    tax_rate: Decimal,
+    currency: str,
+    tax_category: str | None = None,
+) -> Charge:
+    """Change a charge that is not on an invoice yet."""
+    if charge.status != "open":
+        raise Conflict("Only an open charge can be changed; this one is on an invoice", "status")
+    currency_exponent(currency)
+    line = _check_line(description, quantity, unit_amount, tax_rate, tax_category)
+    charge.description = line.description
+    charge.charged_on = charged_on
+    charge.quantity = quantity
+    charge.unit_amount = unit_amount
+    charge.currency = currency
+    charge.tax_rate = tax_rate
+    charge.tax_category = line.tax_category.value
+    db.session.flush()
+    return charge
+
+
 def get_charge(merchant: Merchant, charge_id: int) -> Charge:
     """Return the merchant's charge, or NotFound for anyone else's."""
     charge = db.session.scalar(select(Charge).where(Charge.id == charge_id, Charge.merchant_id == merchant.id))

@@ -60,9 +60,12 @@ def mark_thread_read(invoice: Invoice) -> None:
     db.session.flush()
 
 
-def reply(invoice: Invoice, staff_user: StaffUser, body: str) -> Comment:
-    """Add a staff reply to the invoice's thread and queue it to the customer by mail."""
-    if staff_user.merchant_id != invoice.merchant_id:
+def reply(invoice: Invoice, staff_user: StaffUser | None, body: str) -> Comment:
+    """Add a staff reply to the invoice's thread and queue it to the customer by mail.
+
+    staff_user is None for a reply sent through the API (signed with the merchant's name).
+    """
+    if staff_user is not None and staff_user.merchant_id != invoice.merchant_id:
         raise DomainError("Staff reply only on their own merchant's invoices", "invoice")
     if invoice.status == "draft":
         raise DomainError("The customer cannot see a draft, so there is nothing to reply to", "body")
@@ -70,7 +73,7 @@ def reply(invoice: Invoice, staff_user: StaffUser, body: str) -> Comment:
         merchant_id=invoice.merchant_id,
         invoice=invoice,
         author_kind="staff",
-        staff_user_id=staff_user.id,
+        staff_user_id=staff_user.id if staff_user is not None else None,
         body=check_comment_body(body),
         read_at=utcnow(),
     )

@@ -10,6 +10,7 @@ from portal.domain.identifiers import check_party_numbers, optional_text
 from portal.domain.parties import Address
 from portal.extensions import db
 from portal.models import Customer, Merchant
+from portal.models.base import utcnow
 from portal.services.errors import NotFound
 
 #: Stands for "not given" in a partial update, where None means "clear it".
@@ -128,3 +129,18 @@ def search_customers(
         )
     rows = list(db.session.scalars(statement.limit(limit + 1).offset(offset)))
     return rows[:limit], len(rows) > limit
+
+
+def archive_customer(customer: Customer) -> Customer:
+    """Set a customer aside: lists leave it out and no new invoice is drafted for it; its documents stay."""
+    if customer.archived_at is None:
+        customer.archived_at = utcnow()
+    db.session.flush()
+    return customer
+
+
+def restore_customer(customer: Customer) -> Customer:
+    """Bring an archived customer back into the lists."""
+    customer.archived_at = None
+    db.session.flush()
+    return customer

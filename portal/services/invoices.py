@@ -90,6 +90,8 @@ def create_draft(
     """
     if customer.merchant_id != merchant.id:
         raise NotFound("No such customer", "customer_id")
+    if customer.archived_at is not None:
+        raise Conflict("This customer is archived: restore it before drafting an invoice", "customer_id")
     currency_exponent(currency)
     _check_dates(issue_date, due_date)
     invoice = Invoice(

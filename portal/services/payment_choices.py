@@ -73,3 +73,11 @@ def set_payment_choice(
     choice.bank_transfer = bool(bank_transfer)
     db.session.flush()
     return choice
+
+
+def clear_payment_choice(invoice: Invoice) -> None:
+    """Offer every enabled provider on the invoice again (the default)."""
+    choice = db.session.get(InvoicePaymentChoice, invoice.id)
+    if choice is not None:
+        db.session.delete(choice)
+    db.session.flush()
