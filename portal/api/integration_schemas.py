@@ -1,12 +1,14 @@
-"""Request and response shapes of the integrators' resources: events, webhook endpoints, comments, attempts."""
+"""Request and response shapes of the integrators' resources: events, webhook endpoints, products, charges, comments."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
+from portal.api import schemas as s
 from portal.api.schemas import Strict
 
 #: Every event type the portal announces (GET /events, webhook endpoints' `events`).
@@ -131,3 +133,127 @@ class PaymentAttemptOut(BaseModel):
     currency: str
     created_at: datetime
     finished_at: datetime | None
+
+
+# --- products, charges, comments, ways to pay -----------------------------------------------------
+
+ProductName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Quantity = Annotated[s.DecimalValue, Field(gt=0, le=1_000_000, decimal_places=3)]
+TaxRate = Annotated[s.Percent, Field(decimal_places=2)]
+
+
+class ProductIn(Strict):
+    name: ProductName
+    unit_amount: s.MinorAmount
+    currency: s.Currency
+    tax_rate: TaxRate
+    #: EN 16931 VAT category of the lines made from it; left out, S for a positive rate and Z for 0 %.
+    tax_category: s.TaxCategoryCode | None = None
+
+
+class ProductPatch(Strict):
+    """Only the fields sent change; lines already drafted from the product keep what they copied."""
+
+    name: ProductName | None = None
+    unit_amount: s.MinorAmount | None = None
+    currency: s.Currency | None = None
+    tax_rate: TaxRate | None = None
+    tax_category: s.TaxCategoryCode | None = None
+
+
+class ProductOut(BaseModel):
+    id: int
+    name: str
+    unit_amount: int
+    currency: str
+    tax_rate: Decimal
+    tax_category: s.TaxCategoryCode
+
+
+class ProductListOut(BaseModel):
+    data: list[ProductOut]
+    has_more: bool
+
+
+class ChargeIn(Strict):
+    customer_id: s.Id
+    description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    #: The day the work or goods were delivered.
+    charged_on: s.IsoDate
+    quantity: Quantity
+    unit_amount: s.MinorAmount
+    tax_rate: TaxRate
+    tax_category: s.TaxCategoryCode | None = None
+    #: The merchant's default currency when left out.
+    currency: s.Currency | None = None
+
+
+class ChargePatch(Strict):
+    """Only the fields sent change; a charge already on an invoice cannot change (409)."""
+
+    description: Annotated[StrictStr, Field(min_length=1, max_length=500)] | None = None
+    charged_on: s.IsoDate | None = None
+    quantity: Quantity | None = None
+    unit_amount: s.MinorAmount | None = None
+    tax_rate: TaxRate | None = None
+    tax_category: s.TaxCategoryCode | None = None
+    currency: s.Currency | None = None
+
+
+class ChargeOut(BaseModel):
+    id: int
+    customer_id: int
+    description: str
+    charged_on: date
+    quantity: Decimal
+    unit_amount: int
+    currency: str
+    tax_rate: Decimal
+    tax_category: s.TaxCategoryCode
+    #: open (waiting to be invoiced), drafted (on a draft invoice) or billed (on a finalized one).
+    status: Literal["open", "drafted", "billed"]
+    invoice_id: int | None
+    created_at: datetime
+
+
+class ChargeListOut(BaseModel):
+    data: list[ChargeOut]
+    has_more: bool
+
+
+class DraftFromChargesIn(Strict):
+    #: The charges to invoice; left out, every open charge of the customer in the merchant's default currency.
+    charge_ids: Annotated[list[s.Id], Field(min_length=1, max_length=500)] | None = None
+    #: The merchant's today when left out.
+    issue_date: s.IsoDate | None = None
+    #: Days from the issue date to the due date.
+    payment_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
+
+
+class CommentIn(Strict):
+    #: Plain text; the customer is mailed the reply, signed with the merchant's name.
+    body: Annotated[StrictStr, Field(min_length=1, max_length=2000)]
+
+
+class CommentListOut(BaseModel):
+    data: list[CommentOut]
+    has_more: bool
+
+
+Provider = Literal["mollie", "stripe"]
+
+
+class PaymentMethodsIn(Strict):
+    #: The providers this invoice offers (of those the merchant enabled); [] for bank transfer only;
+    #: null for the default, every enabled provider.
+    providers: Annotated[list[Provider], Field(max_length=2)] | None
+
+
+class PaymentMethodsOut(BaseModel):
+    invoice_id: int
+    #: What the invoice's pay button offers now.
+    offered: list[Provider]
+    #: The providers chosen for this invoice, or null when it offers every enabled one (the default).
+    chosen: list[Provider] | None
+    #: The providers the merchant has enabled.
+    enabled: list[Provider]

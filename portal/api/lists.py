@@ -63,6 +63,7 @@ class InvoiceListQuery(_Paged):
 
 class CustomerListQuery(_Paged):
     q: Annotated[Search, Field(description="Part of the name, company or email")] = ""
+    archived: Annotated[bool, Field(description="true lists the archived customers instead of the active ones")] = False
 
 
 def _created(statement: Select, model: Any, params: _Paged) -> Select:
@@ -121,7 +122,10 @@ def _customer_matches(query: str):
 
 def customer_page(merchant: Merchant, params: CustomerListQuery) -> tuple[list[Customer], bool]:
     """Return one page of the merchant's customers, newest first, and has_more."""
-    statement = select(Customer).where(Customer.merchant_id == merchant.id)
+    statement = select(Customer).where(
+        Customer.merchant_id == merchant.id,
+        Customer.archived_at.is_not(None) if params.archived else Customer.archived_at.is_(None),
+    )
     query = params.q.strip().lower()
     if query:
         statement = statement.where(_customer_matches(query))

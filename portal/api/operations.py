@@ -288,6 +288,7 @@ def _customer_out(customer: Customer, balances: dict[str, int] | None = None) ->
         created_at=customer.created_at,
         credit_balance=balances.get(g.merchant.default_currency, 0),
         credit_balances=_balances_out(balances),
+        archived_at=customer.archived_at,
     )
 
 
@@ -896,7 +897,7 @@ def put_company(payload: s.CompanyIn):
 
 
 # The integrators' resources register their operations in this table too.
-from portal.api import webhook_endpoints  # noqa: E402,F401
+from portal.api import resources, webhook_endpoints  # noqa: E402,F401
 
 # --- the OpenAPI document ---------------------------------------------------------------------
 

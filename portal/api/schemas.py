@@ -258,6 +258,8 @@ class CustomerOut(BaseModel):
     credit_balance: int
     #: Every currency the customer holds credit in.
     credit_balances: list[CreditBalanceOut]
+    #: When the customer was archived (left out of lists); null while active.
+    archived_at: datetime | None
 
 
 class CreditEntryOut(BaseModel):
