@@ -77,9 +77,11 @@ def _xml_post(api):
     return post
 
 
-def test_walk_every_operation(api, document, time_machine):
+def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
     """Call each documented operation, success and error, and validate the answers against the document."""
     time_machine.move_to(datetime(2026, 3, 2, 10, tzinfo=UTC), tick=False)
+    # The walk calls every operation with a wrong key too: more failures than one address may make a minute.
+    monkeypatch.setitem(app.config, "API_AUTH_FAILURE_RATE_LIMIT", "1000/minute")
     state: dict[str, int] = {}
     line = dict(SPEC_LINE)
     draft_body = {
@@ -105,6 +107,19 @@ def test_walk_every_operation(api, document, time_machine):
             },
             200,
         ),
+        ("archive_customer", "post", "/customers/{customer_id}/archive", None, 200),
+        ("unarchive_customer", "post", "/customers/{customer_id}/unarchive", None, 200),
+        (
+            "create_product",
+            "post",
+            "/products",
+            lambda: {"name": "Hosting", "unit_amount": 2500, "currency": "EUR", "tax_rate": "21"},
+            201,
+        ),
+        ("list_products", "get", "/products", None, 200),
+        ("get_product", "get", "/products/{product_id}", None, 200),
+        ("update_product", "patch", "/products/{product_id}", lambda: {"unit_amount": 3000}, 200),
+        ("delete_product", "delete", "/products/{product_id}", None, 204),
         ("get_company", "get", "/settings/company", None, 200),
         (
             "put_company",
@@ -150,6 +165,35 @@ def test_walk_every_operation(api, document, time_machine):
             201,
         ),
         ("get_credit_note", "get", "/credit-notes/{credit_note_id}", None, 200),
+        (
+            "create_charge",
+            "post",
+            "/charges",
+            lambda: {
+                "customer_id": state["customer_id"],
+                "description": "Support hours",
+                "charged_on": "2026-02-01",
+                "quantity": "2.5",
+                "unit_amount": 8000,
+                "tax_rate": "21",
+            },
+            201,
+        ),
+        ("list_charges", "get", "/charges", None, 200),
+        ("get_charge", "get", "/charges/{charge_id}", None, 200),
+        ("update_charge", "patch", "/charges/{charge_id}", lambda: {"quantity": "3"}, 200),
+        (
+            "draft_from_charges",
+            "post",
+            "/customers/{customer_id}/draft-from-charges",
+            lambda: {"charge_ids": [state["charge_id"]]},
+            201,
+        ),
+        ("delete_charge", "delete", "/charges/{charge_id}", None, 409),  # it is on the draft now
+        ("list_comments", "get", "/invoices/{invoice_id}/comments", None, 200),
+        ("reply_to_comments", "post", "/invoices/{invoice_id}/comments", lambda: {"body": "Paid in full?"}, 201),
+        ("get_payment_methods", "get", "/invoices/{invoice_id}/payment-methods", None, 200),
+        ("put_payment_methods", "put", "/invoices/{invoice_id}/payment-methods", lambda: {"providers": []}, 200),
         ("get_invoice_ubl", "get", "/invoices/{invoice_id}/ubl", None, 200),
         ("get_credit_note_ubl", "get", "/credit-notes/{credit_note_id}/ubl", None, 200),
         ("create_portal_link", "post", "/customers/{customer_id}/portal-links", lambda: {}, 201),
@@ -213,6 +257,11 @@ def test_walk_every_operation(api, document, time_machine):
             state["transaction_id"] = response.json["data"][0]["id"]
         elif operation_id == "record_payment":
             state["payment_id"] = response.json["id"]
+
+        elif operation_id == "create_product":
+            state["product_id"] = response.json["id"]
+        elif operation_id == "create_charge":
+            state["charge_id"] = response.json["id"]
         elif operation_id == "list_events":
             state["event_id"] = response.json["data"][0]["id"]
         elif operation_id == "create_webhook_endpoint":
