@@ -92,6 +92,8 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+#: The largest id a row can have (a 32-bit integer column).
+MAX_ID = 2**31 - 1
 
 
 def operation(
@@ -120,13 +122,18 @@ def operation(
         OPERATIONS.append(op)
 
         def endpoint(**path_args: Any):
+            if any(isinstance(value, int) and value > MAX_ID for value in path_args.values()):
+                return error_response(404, "not_found", "No such object")  # no row has such an id
             kwargs = dict(path_args)
             if body is not None:
                 kwargs["payload"] = _validated(body, _json_body())
             if raw_body:
                 kwargs["data"] = _raw_body(raw_body)
             if query is not None:
-                kwargs["params"] = _validated(query, request.args.to_dict())
+                args = request.args.to_dict()
+                if _holds_nul(args):
+                    raise ApiError(422, "invalid", "Query parameters must not contain NUL characters")
+                kwargs["params"] = _validated(query, args)
             claimed = idempotency.claim()
             if isinstance(claimed, Response):
                 return claimed  # the stored answer to the same request
@@ -184,6 +191,9 @@ def _json_body() -> Any:
         raise ApiError(400, "bad_request", "The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object")
+    if _holds_nul(data):
+        # PostgreSQL cannot store NUL in text: refuse it here rather than fail deep down.
+        raise ApiError(400, "bad_request", "Text must not contain NUL (\\u0000) characters")
     return data
 
 
@@ -191,6 +201,16 @@ def _raw_body(media_types: tuple[str, ...]) -> bytes:
     if request.mimetype not in media_types:
         raise ApiError(400, "bad_request", f"Send the body with Content-Type: {' or '.join(media_types)}")
     return request.get_data()
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _validated(model: type[BaseModel], data: Any) -> BaseModel:
@@ -375,7 +395,8 @@ def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
         overdue=breakdown.overdue if breakdown and invoice.status == "open" else False,
         late_fee=breakdown.fee if breakdown else 0,
         interest=breakdown.interest if breakdown else 0,
-        amount_due=breakdown.amount_due if breakdown and invoice.status == "open" else 0,
+        # A draft shows what would be due were it finalized now: the same figure its breakdown ends with.
+        amount_due=breakdown.amount_due if breakdown and invoice.status in ("open", "draft") else 0,
         breakdown=breakdown.steps() if breakdown else [],
         late_fee_policy=None
         if policy is None
@@ -933,7 +954,12 @@ def openapi_document() -> dict[str, Any]:
     for op in OPERATIONS:
         path = _RULE_PARAM.sub(r"{\1}", op.rule)
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            }
             for name in _RULE_PARAM.findall(op.rule)
         ]
         if op.query is not None:
