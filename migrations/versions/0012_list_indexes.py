@@ -1,13 +1,13 @@
 """indexes for the API's keyset pages: invoices by issue date (and status), by change; customers newest first
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
