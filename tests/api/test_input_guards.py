@@ -1,4 +1,4 @@
-"""What schemathesis found: ids beyond any row, and NUL characters PostgreSQL cannot store, answered 4xx not 500."""
+"""What schemathesis found on the API: ids beyond any row, and NUL characters PostgreSQL cannot store, are 4xx."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def test_an_id_beyond_any_row_is_404(api):
 
 def test_nul_characters_are_refused(api):
     body = api.post("/customers", {"name": "Ann\u0000", "email": "ann@example.com"})
-    assert body.status_code == 400 and "NUL" in body.json["error"]["message"]
+    assert body.status_code == 400 and body.json["error"]["code"] == "bad_request"
     nested = api.post("/customers", {"name": "Ann", "email": "ann@example.com", "address": {"line1": "\u0000"}})
     assert nested.status_code == 400
     query = api.get("/customers?q=a%00b")
-    assert query.status_code == 422
+    assert query.status_code == 400
