@@ -107,18 +107,31 @@ class KeyRotation:
 
 
 def rotate_encryption_key() -> KeyRotation:
-    """Re-encrypt every stored provider secret with the first ENCRYPTION_KEY (idempotent: current ones stay)."""
+    """Re-encrypt every stored secret with the first ENCRYPTION_KEY (idempotent: current ones stay).
+
+    The providers' keys and webhook secrets, and the signing secrets of the merchants' own webhook endpoints.
+    """
+    from portal.models.api import WebhookEndpoint
+
     reencrypted = unchanged = 0
-    for account in db.session.scalars(select(ProviderAccount).order_by(ProviderAccount.id)):
-        for column in ("api_key_encrypted", "webhook_secret_encrypted"):
-            token = getattr(account, column)
+    stored = [
+        *((account, ("api_key_encrypted", "webhook_secret_encrypted")) for account in _all(ProviderAccount)),
+        *((endpoint, ("secret_encrypted",)) for endpoint in _all(WebhookEndpoint)),
+    ]
+    for row, columns in stored:
+        for column in columns:
+            token = getattr(row, column)
             if token is None:
                 continue
             rotation = rotate_secret(token)
             if rotation.changed:
-                setattr(account, column, rotation.token)
+                setattr(row, column, rotation.token)
                 reencrypted += 1
             else:
                 unchanged += 1
     db.session.flush()
     return KeyRotation(reencrypted, unchanged)
+
+
+def _all(model) -> list:
+    return list(db.session.scalars(select(model).order_by(model.id)))

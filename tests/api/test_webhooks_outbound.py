@@ -371,3 +371,33 @@ def test_overdue_is_announced_once_and_events_are_purged_after_30_days(app, api,
     run_duty("announce-overdue-invoices")  # past the kept window: not announced again
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_endpoint_secrets_rotate_with_the_encryption_key(app, database_url, receiver, allow_private):
+    from tests.conftest import build_app, dispose
+    from tests.factories import make_api_key, make_merchant
+
+    during = build_app(database_url, ENCRYPTION_KEY="new-encryption-key, old-encryption-key")
+    after = build_app(database_url, ENCRYPTION_KEY="new-encryption-key", WEBHOOKS_ALLOW_PRIVATE=True)
+    before = build_app(database_url, ENCRYPTION_KEY="old-encryption-key", WEBHOOKS_ALLOW_PRIVATE=True)
+    try:
+        with before.app_context():
+            key = make_api_key(make_merchant("Acme"))
+            db.session.commit()
+        created = before.test_client().post(
+            "/api/v1/webhook-endpoints",
+            json={"url": receiver.url, "events": ["*"]},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        secret = created.json["secret"]
+        rotated = during.test_cli_runner().invoke(args=["portal", "rotate-encryption-key"])
+        assert rotated.exit_code == 0 and "Re-encrypted 1 stored" in rotated.output, rotated.output
+        with after.app_context():
+            from portal.models.api import WebhookEndpoint
+            from portal.payments.encryption import decrypt_secret
+
+            assert decrypt_secret(db.session.scalars(select(WebhookEndpoint)).one().secret_encrypted) == secret
+            db.session.remove()
+    finally:
+        for each in (before, during, after):
+            dispose(each)
