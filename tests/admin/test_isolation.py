@@ -15,7 +15,7 @@ from portal.models import ApiKey, Customer, Invoice, Product, StaffUser
 from portal.models.bank import BankTransaction
 from portal.models.document import InvoiceAttachment
 from portal.models.job import Job
-from portal.services import attachments, bank_import, billing, products
+from portal.services import attachments, bank_import, billing, products, webhook_endpoints
 from tests.admin.conftest import make_staff
 from tests.bank.camt import Account, Transfer, build
 from tests.factories import make_api_key, make_invoice, pay
@@ -59,6 +59,9 @@ OBJECT_ENDPOINTS = {
     "admin.job_retry": ("POST",),
     "admin.bank_match": ("POST",),
     "admin.bank_ignore": ("POST",),
+    "admin.settings_webhook_toggle": ("POST",),
+    "admin.settings_webhook_delete": ("POST",),
+    "admin.settings_webhook_resend": ("POST",),
 }
 
 
@@ -68,7 +71,9 @@ def victim_objects(app, staff):
     with app.app_context():
         customer = db.session.get(Customer, staff.customer_id)
         merchant = customer.merchant
-        open_invoice = make_invoice(customer)
+        endpoint, _secret = webhook_endpoints.create_endpoint(merchant, url="https://93.184.216.34/hook", events=["*"])
+        open_invoice = make_invoice(customer)  # its invoice.finalized is queued for the endpoint
+        [delivery] = webhook_endpoints.recent_deliveries(merchant)
         draft = make_invoice(customer, finalize=False)
         product = products.create_product(merchant, name="Secret", unit_amount=100, currency="EUR", tax_rate=Decimal(0))
         charge = billing.record_charge(
@@ -109,6 +114,8 @@ def victim_objects(app, staff):
             "job_id": failed.id,
             "payment_id": payment.id,
             "transaction_id": transaction_id,
+            "endpoint_id": endpoint.id,
+            "delivery_id": delivery.id,
         }
 
 
