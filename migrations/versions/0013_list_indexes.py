@@ -1,13 +1,13 @@
 """indexes for the API's keyset pages: invoices by issue date (and status), by change; customers newest first
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
