@@ -287,7 +287,7 @@ def _customer_out(customer: Customer, balances: dict[str, int] | None = None) ->
         company_number=customer.company_number,
         phone=customer.phone,
         created_at=customer.created_at,
-        credit_balance=balances.get(g.merchant.default_currency, 0),
+        credit_balance=balances.get(customer.merchant.default_currency, 0),
         credit_balances=_balances_out(balances),
         archived_at=customer.archived_at,
     )
