@@ -44,6 +44,7 @@ def _builtin_serializers() -> None:
     """Register the API's own serializers (imported late: the operations import the services)."""
     from portal.api import operations
     from portal.models import CreditNote, Customer, Payment
+    from portal.models.ledger import PaymentReversal
     from portal.models.online_payment import PaymentAttempt
 
     _SERIALIZERS.setdefault(Invoice, ("invoice", lambda o: operations._invoice_out(o, o.merchant.today())))
@@ -52,6 +53,7 @@ def _builtin_serializers() -> None:
     _SERIALIZERS.setdefault(Customer, ("customer", operations._customer_out))
     _SERIALIZERS.setdefault(Comment, ("comment", comment_out))
     _SERIALIZERS.setdefault(PaymentAttempt, ("payment_attempt", attempt_out))
+    _SERIALIZERS.setdefault(PaymentReversal, ("refund", operations._refund_out))
 
 
 def comment_out(comment: Comment):
@@ -102,7 +104,7 @@ def record_event(merchant: Merchant, type: str, object: Any) -> Event:  # noqa: 
     """Record that `type` happened to `object`, in the caller's transaction, and queue it for the webhook endpoints.
 
     `object` is a model instance with a serializer (Invoice, CreditNote, Payment, Customer, Comment,
-    PaymentAttempt, or one registered with @event_serializer). Flushes, never commits.
+    PaymentAttempt, PaymentReversal, or one registered with @event_serializer). Flushes, never commits.
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")

@@ -349,6 +349,7 @@ def _add_credit(
     )
     db.session.add(entry)
     db.session.flush()
+    record_event(customer.merchant, "customer.credit_changed", customer)
     return entry
 
 
@@ -517,6 +518,7 @@ def book_money_returned(
     if invoice is not None and split.principal:
         _reopen_if_owed(invoice)
     db.session.flush()
+    record_event(customer.merchant, "payment.refunded", reversal)
     notifications.notify_staff_of_reversal(reversal)
     return reversal
 
@@ -528,6 +530,7 @@ def _reopen_if_owed(invoice: Invoice) -> None:
         check_transition(invoice.state, InvoiceStatus.OPEN)
         invoice.status = InvoiceStatus.OPEN.value
         invoice.paid_on = None
+        record_event(invoice.merchant, "invoice.reopened", invoice)
 
 
 def sync_reported_reversals(
