@@ -257,7 +257,6 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
             state["transaction_id"] = response.json["data"][0]["id"]
         elif operation_id == "record_payment":
             state["payment_id"] = response.json["id"]
-
         elif operation_id == "create_product":
             state["product_id"] = response.json["id"]
         elif operation_id == "create_charge":

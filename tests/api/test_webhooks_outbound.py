@@ -303,9 +303,16 @@ def test_the_event_log_is_complete_after_a_payment_and_comments(app, api, client
         f"/invoices/{invoice['id']}/credit-notes",
         {"lines": [dict(SPEC_LINE, unit_amount=10000)], "issue_date": "2026-01-20"},
     )
-    api.post(f"/invoices/{invoice['id']}/payments", {"amount": 50000, "paid_on": "2026-01-21", "method": "cash"})
+    last = api.post(f"/invoices/{invoice['id']}/payments", {"amount": 50000, "paid_on": "2026-01-21", "method": "cash"})
+    refunded = api.post(f"/payments/{last.json['id']}/refund", {"amount": 5000, "note": "Goodwill"})
+    assert refunded.status_code == 201, refunded.json
 
-    assert event_types(api) == [
+    assert event_types(api)[-2:] == ["invoice.reopened", "payment.refunded"]
+    refund = api.get("/events?type=payment.refunded").json["data"][0]["data"]
+    assert (refund["amount"], refund["payment_id"], refund["invoice_status"]) == (5000, last.json["id"], "open")
+    reopened = api.get("/events?type=invoice.reopened").json["data"][0]["data"]
+    assert (reopened["status"], reopened["outstanding"]) == ("open", 5000)
+    assert event_types(api)[:-2] == [
         "invoice.finalized",
         "invoice.sent",
         "payment.succeeded",
@@ -315,10 +322,9 @@ def test_the_event_log_is_complete_after_a_payment_and_comments(app, api, client
         "payment.succeeded",
         "invoice.paid",
     ]
-    events = api.get("/events").json["data"]
+    events = api.get("/events").json["data"][2:]
     paid = events[0]
     assert paid["data"]["status"] == "paid" and paid["data"]["outstanding"] == 0
-    assert paid["data"] == {**api.get(f"/invoices/{invoice['id']}").json, "as_of": paid["data"]["as_of"]}
     comment = next(e for e in events if e["type"] == "comment.created")["data"]
     assert (comment["author"], comment["body"], comment["invoice_id"]) == ("customer", "Why 21 %?", invoice["id"])
     payment = events[1]["data"]
@@ -326,6 +332,10 @@ def test_the_event_log_is_complete_after_a_payment_and_comments(app, api, client
     # Filters and cursors.
     only = api.get("/events?type=payment.succeeded").json["data"]
     assert [e["data"]["amount"] for e in only] == [50000, 40000]
+    # The data is the object as the API shows it: the reopened invoice now.
+    reopened_event = api.get("/events?type=invoice.reopened").json["data"][0]["data"]
+    assert reopened_event == {**api.get(f"/invoices/{invoice['id']}").json, "as_of": reopened_event["as_of"]}
+    events = api.get("/events").json["data"]
     first = api.get("/events?limit=3").json
     assert first["has_more"] is True and len(first["data"]) == 3
     second = api.get(f"/events?limit=3&starting_after={first['data'][-1]['id']}").json
@@ -401,3 +411,12 @@ def test_endpoint_secrets_rotate_with_the_encryption_key(app, database_url, rece
     finally:
         for each in (before, during, after):
             dispose(each)
+
+
+def test_an_overpayment_changes_the_credit_balance(api, customer_id):
+    invoice = _finalized(api, customer_id)
+    body = {"amount": 120000, "paid_on": "2026-01-15", "method": "bank_transfer", "surplus_to_credit": True}
+    assert api.post(f"/invoices/{invoice['id']}/payments", body).status_code == 201
+    assert event_types(api) == ["invoice.finalized", "payment.succeeded", "invoice.paid", "customer.credit_changed"]
+    [changed] = api.get("/events?type=customer.credit_changed").json["data"]
+    assert (changed["data"]["id"], changed["data"]["credit_balance"]) == (customer_id, 20000)
