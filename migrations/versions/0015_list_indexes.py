@@ -1,13 +1,13 @@
 """indexes for the API's keyset pages: invoices by issue date (and status), by change; customers newest first
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 """
 
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
