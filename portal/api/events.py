@@ -44,8 +44,10 @@ def _builtin_serializers() -> None:
     """Register the API's own serializers (imported late: the operations import the services)."""
     from portal.api import operations
     from portal.models import CreditNote, Customer, Payment
+    from portal.models.bank import BankTransaction
     from portal.models.ledger import PaymentReversal
     from portal.models.online_payment import PaymentAttempt
+    from portal.services.bank_import import suggested_invoices
 
     _SERIALIZERS.setdefault(Invoice, ("invoice", lambda o: operations._invoice_out(o, o.merchant.today())))
     _SERIALIZERS.setdefault(CreditNote, ("credit_note", operations._credit_note_out))
@@ -54,6 +56,10 @@ def _builtin_serializers() -> None:
     _SERIALIZERS.setdefault(Comment, ("comment", comment_out))
     _SERIALIZERS.setdefault(PaymentAttempt, ("payment_attempt", attempt_out))
     _SERIALIZERS.setdefault(PaymentReversal, ("refund", operations._refund_out))
+    _SERIALIZERS.setdefault(
+        BankTransaction,
+        ("bank_transaction", lambda o: operations._bank_transaction_out(o, suggested_invoices([o]))),
+    )
 
 
 def comment_out(comment: Comment):
@@ -104,7 +110,7 @@ def record_event(merchant: Merchant, type: str, object: Any) -> Event:  # noqa: 
     """Record that `type` happened to `object`, in the caller's transaction, and queue it for the webhook endpoints.
 
     `object` is a model instance with a serializer (Invoice, CreditNote, Payment, Customer, Comment,
-    PaymentAttempt, PaymentReversal, or one registered with @event_serializer). Flushes, never commits.
+    PaymentAttempt, PaymentReversal, BankTransaction, or one registered with @event_serializer). Flushes, never commits.
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")

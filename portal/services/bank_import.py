@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.api.events import record_event
 from portal.domain.bank_matching import (
     EntryMatch,
     InvoiceIndex,
@@ -220,6 +221,9 @@ def import_statement(merchant: Merchant, data: bytes, *, max_bytes: int = MAX_ST
             continue
         if planned.match.status is MatchStatus.MATCHED and planned.match.invoice_id is not None:
             _book(transaction, by_id[planned.match.invoice_id])
+        if transaction.status in WAITING:
+            # Money arrived that nothing booked: the merchant's systems may want to look too.
+            record_event(merchant, "bank_transaction.unmatched", transaction)
         counts[transaction.status] += 1
     skipped = len(statement.entries) - len(incoming)
     return ImportResult(entries=len(incoming), duplicates=duplicates, skipped=skipped, **counts)
