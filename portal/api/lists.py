@@ -13,6 +13,7 @@ from portal.api.schemas import IsoDate
 from portal.domain.invoices import InvoiceStatus
 from portal.extensions import db
 from portal.models import Customer, Invoice, Merchant
+from portal.models.bank import BankTransaction
 
 AS_OF_DESCRIPTION = (
     "The day (YYYY-MM-DD) amounts are stated for: `days_late`, `overdue`, `late_fee`, `interest`, `amount_due` and "
@@ -148,3 +149,20 @@ def customer_page(merchant: Merchant, params: CustomerListQuery) -> tuple[list[C
     statement = _created(statement, Customer, params)
     keys = [Customer.id]
     return _page(statement, Customer, keys, params, merchant.id, descending=True)
+
+
+class BankTransactionListQuery(_Paged):
+    status: Annotated[
+        Literal["matched", "suggested", "unmatched", "ignored"] | None,
+        Field(description="unmatched and suggested transfers wait for staff (or for POST …/match)"),
+    ] = None
+
+
+def bank_transaction_page(merchant: Merchant, params: BankTransactionListQuery) -> tuple[list[BankTransaction], bool]:
+    """Return one page of the merchant's imported bank transactions, latest booking date first, and has_more."""
+    statement = select(BankTransaction).where(BankTransaction.merchant_id == merchant.id)
+    if params.status is not None:
+        statement = statement.where(BankTransaction.status == params.status)
+    statement = _created(statement, BankTransaction, params)
+    keys = [BankTransaction.booking_date, BankTransaction.id]
+    return _page(statement, BankTransaction, keys, params, merchant.id, descending=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from portal.api import idempotency, lists, rate_limits
 from portal.api import schemas as s
-from portal.api.lists import CustomerListQuery, InvoiceListQuery
+from portal.api.lists import BankTransactionListQuery, CustomerListQuery, InvoiceListQuery
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
@@ -1143,13 +1143,6 @@ def import_bank_statement(data: bytes):
     return s.BankStatementImportOut(**result.as_dict())
 
 
-class BankTransactionListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Literal["matched", "suggested", "unmatched", "ignored"] | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0)] = 0
-
-
 @operation(
     "get",
     "/bank-transactions",
@@ -1159,12 +1152,7 @@ class BankTransactionListQuery(BaseModel):
     errors=(401, 422),
 )
 def list_bank_transactions(params: BankTransactionListQuery):
-    rows, has_more = bank_import.list_transactions(
-        g.merchant,
-        statuses=None if params.status is None else [params.status],
-        limit=params.limit,
-        offset=params.offset,
-    )
+    rows, has_more = lists.bank_transaction_page(g.merchant, params)
     suggested = bank_import.suggested_invoices(rows)
     return s.BankTransactionListOut(data=[_bank_transaction_out(row, suggested) for row in rows], has_more=has_more)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.models.bank import BankTransaction
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.customer import Customer
 from portal.models.invoice import Invoice
@@ -153,3 +154,9 @@ Index(
 )
 Index("ix_invoices_merchant_id_updated_at", Invoice.merchant_id, Invoice.updated_at)
 Index("ix_customers_merchant_id_id", Customer.merchant_id, Customer.id)
+Index(
+    "ix_bank_transactions_merchant_id_booking_date_id",
+    BankTransaction.merchant_id,
+    BankTransaction.booking_date,
+    BankTransaction.id,
+)
