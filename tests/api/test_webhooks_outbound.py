@@ -420,3 +420,20 @@ def test_an_overpayment_changes_the_credit_balance(api, customer_id):
     assert event_types(api) == ["invoice.finalized", "payment.succeeded", "invoice.paid", "customer.credit_changed"]
     [changed] = api.get("/events?type=customer.credit_changed").json["data"]
     assert (changed["data"]["id"], changed["data"]["credit_balance"]) == (customer_id, 20000)
+
+
+def test_a_transfer_nothing_booked_is_announced(api):
+    from tests.bank.camt import Account, Transfer, build
+
+    statement = build(Account(entries=[Transfer("5.00", account_servicer_reference="EV-1", debtor_name="Nobody")]))
+    imported = api.client.post(
+        "/api/v1/bank-statements",
+        data=statement,
+        content_type="application/xml",
+        headers={"Authorization": f"Bearer {api.key}"},
+    )
+    assert imported.status_code == 201, imported.json
+    [event] = api.get("/events?type=bank_transaction.unmatched").json["data"]
+    assert (event["data"]["status"], event["data"]["amount"]) == ("unmatched", 500)
+    listed = api.get("/bank-transactions?status=unmatched&limit=1").json
+    assert [row["id"] for row in listed["data"]] == [event["data"]["id"]] and listed["has_more"] is False
