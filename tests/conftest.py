@@ -33,12 +33,15 @@ _CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdiges
 
 
 def _per_worker_database(url: str) -> str:
-    """Give each xdist worker (of each checkout) a PostgreSQL database of its own, so none resets another's schema."""
-    worker = _xdist_worker()
-    if worker is None or not url.startswith("postgresql"):
+    """Give each checkout (and each of its xdist workers) a PostgreSQL database of its own.
+
+    So no run resets the schema another run is using, whether split over workers or not.
+    """
+    if not url.startswith("postgresql"):
         return url
+    worker = _xdist_worker()
     base = sa.engine.make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"{base.database}_{_CHECKOUT}_gw{worker}"
+    name = f"{base.database}_{_CHECKOUT}" + ("" if worker is None else f"_gw{worker}")
     engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -63,6 +66,20 @@ def _per_worker_redis() -> None:
 
 
 _per_worker_redis()
+
+
+def redis_url() -> str:
+    """Return the tests' Redis URL (PORTAL_TEST_REDIS_URL); skip outside CI, fail in CI, when it is down."""
+    import redis
+
+    url = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if in_ci():
+            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
+        pytest.skip(f"Redis unreachable at {url} ({exc}); CI runs this test")
+    return url
 
 
 def _reachable(url: str) -> str | None:

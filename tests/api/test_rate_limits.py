@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from portal.extensions import db
+from tests.conftest import redis_url
 from tests.factories import make_api_key, make_merchant
-from tests.payments.test_concurrency import Instance, _redis_url
+from tests.payments.test_concurrency import Instance
 
 T0 = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
 
@@ -84,7 +85,7 @@ def test_instances_sharing_redis_share_each_keys_limit(app, database_url):
         key = make_api_key(make_merchant("Acme"))
         db.session.commit()
     config = {
-        "RATELIMIT_STORAGE_URI": _redis_url(),
+        "RATELIMIT_STORAGE_URI": redis_url(),
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         "API_RATE_LIMIT": "3/minute",
     }

@@ -12,7 +12,7 @@ from flask import Flask
 
 from portal.extensions import limiter
 from tests.browser import conftest as browser_fixtures
-from tests.conftest import build_app, dispose, in_ci
+from tests.conftest import build_app, dispose
 
 #: Chromium, launched once per module, as the browser tests have it.
 chromium = browser_fixtures.chromium
@@ -28,20 +28,6 @@ def once_per_suite_run() -> None:
     """
     if os.environ.get("PORTAL_TEST_DATABASE_URL"):
         pytest.skip("uses no suite database: runs in the SQLite pass of the suite")
-
-
-def redis_url() -> str:
-    """Return the tests' Redis URL (PORTAL_TEST_REDIS_URL); skip outside CI, fail in CI, when it is down."""
-    import redis
-
-    url = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if in_ci():
-            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
-        pytest.skip(f"Redis unreachable at {url} ({exc}); CI runs this test")
-    return url
 
 
 def proxied_app(database_url: str, hops: int, **overrides) -> Flask:

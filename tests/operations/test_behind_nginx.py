@@ -35,10 +35,10 @@ from portal.extensions import db
 from portal.models import Customer
 from portal.services.links import make_portal_link
 from tests.admin.conftest import PASSWORD, make_staff
-from tests.conftest import in_ci
+from tests.conftest import in_ci, redis_url
 from tests.factories import make_customer, make_invoice, make_merchant
 from tests.fakes.mollie import FakeMollie
-from tests.operations.conftest import CSRF, path_of, redis_url
+from tests.operations.conftest import CSRF, path_of
 from tests.operations.wheel_smoke import free_port
 from tests.payments.conftest import MOLLIE_KEY
 from tests.portal.conftest import compile_catalogues

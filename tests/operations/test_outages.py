@@ -21,10 +21,10 @@ from portal.extensions import db
 from portal.services.links import make_portal_link
 from portal.services.merchants import create_api_key
 from tests.admin.conftest import PASSWORD, make_staff
-from tests.conftest import build_app, dispose
+from tests.conftest import build_app, dispose, redis_url
 from tests.factories import make_customer, make_invoice, make_merchant
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.operations.conftest import CSRF, path_of, redis_url
+from tests.operations.conftest import CSRF, path_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

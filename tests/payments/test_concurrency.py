@@ -21,7 +21,7 @@ from portal.extensions import db, limiter
 from portal.models import Customer, Payment
 from portal.models.online_payment import PaymentAttempt, WebhookEvent
 from portal.services.links import make_portal_link
-from tests.conftest import in_ci
+from tests.conftest import redis_url
 from tests.fakes.stripe import sign
 from tests.payments.conftest import STRIPE_WEBHOOK_SECRET, load_invoice, make_shop, point_at_fakes, press_pay, sign_in
 
@@ -164,19 +164,6 @@ def test_two_presses_at_once_create_one_live_payment(pg_pay, fake_mollie):
 # --- Redis: two app instances share the pay route's limit -----------------------------------
 
 
-def _redis_url() -> str:
-    import redis
-
-    url = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if in_ci():
-            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
-        pytest.skip(f"Redis unreachable at {url} ({exc}); CI runs this test")
-    return url
-
-
 class Instance:
     """One app instance in a process of its own, as a gunicorn worker would be."""
 
@@ -237,7 +224,7 @@ def _presses(app, database_url, fake_mollie, fake_stripe, storage: str, prefix: 
 
 
 def test_two_instances_sharing_redis_share_the_limit(app, database_url, fake_mollie, fake_stripe):
-    url = _redis_url()
+    url = redis_url()
     prefix = f"test-{uuid.uuid4().hex}"
 
     statuses = _presses(app, database_url, fake_mollie, fake_stripe, url, prefix)
