@@ -41,7 +41,9 @@ def _set_identity(customer: Customer, changes: dict) -> None:
     if "company" in changes:
         customer.company = optional_text(changes["company"], "company", 200)
     if "phone" in changes:
-        customer.phone = optional_text(changes["phone"], "phone", 40)
+        from portal.services.sms import normalize_phone
+
+        customer.phone = normalize_phone(changes["phone"], customer.country or customer.merchant.country)
     vat = changes.get("vat_number", customer.vat_number)
     company_number = changes.get("company_number", customer.company_number)
     customer.vat_number, customer.company_number = check_party_numbers(vat, company_number, customer.country)

@@ -136,9 +136,10 @@ def test_customers_are_listed_searched_and_patched(api, app, merchant_key):
 
     patched = api.patch(
         f"/customers/{first['id']}",
-        {"company": "Peeters BV", "vat_number": "BE0836542153", "address": ADDRESSES["BE"], "phone": "+32 9 000"},
+        {"company": "Peeters BV", "vat_number": "BE0836542153", "address": ADDRESSES["BE"], "phone": "09 223 45 67"},
     )
     assert patched.status_code == 200, patched.json
+    assert patched.json["phone"] == "+3292234567"  # E.164, read as Belgian like the address
     assert patched.json["name"] == "Zoë Peeters" and patched.json["language"] == "nl"  # untouched
     assert patched.json["company"] == "Peeters BV" and patched.json["address"]["city"] == "Bruxelles"
     cleared = api.patch(f"/customers/{first['id']}", {"vat_number": None, "address": None})
