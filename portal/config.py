@@ -54,6 +54,10 @@ class Config:
     STRIPE_API_BASE = "https://api.stripe.com"
     #: Retries on network errors and 5xx (safe: every creation carries an idempotency key).
     STRIPE_MAX_NETWORK_RETRIES = 2
+    #: Twilio's API base (text messages); tests point it at a fake server.
+    TWILIO_API_BASE = "https://api.twilio.com"
+    #: Seconds to wait for Twilio to connect and answer before the SMS job is retried.
+    TWILIO_TIMEOUT_SECONDS = 10
     #: Defaults for a single-merchant deployment: used by a merchant with no stored settings for that provider.
     MOLLIE_API_KEY: str | None = None
     STRIPE_SECRET_KEY: str | None = None

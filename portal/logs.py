@@ -24,8 +24,9 @@ APP_LOGGERS = ("portal", "flask-limiter")
 #: Fields a record may carry (logging's `extra`) that the formatters write out.
 FIELDS = ("method", "path", "status", "duration_ms", "request_id", "remote_addr")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_TOKEN_IN_PATH = re.compile(r"^/l/(?!fresh$)[^/]+")
-_TOKEN_IN_TEXT = re.compile(r"/l/(?!fresh\b)[^/\s?\"]+")
+#: Magic links (/l/<token>) and the short links of text messages (/s/<token>).
+_TOKEN_IN_PATH = re.compile(r"^/([ls])/(?!fresh$)[^/]+")
+_TOKEN_IN_TEXT = re.compile(r"/([ls])/(?!fresh\b)[^/\s?\"]+")
 
 request_log = logging.getLogger("portal.request")
 
@@ -64,10 +65,10 @@ class _RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = _TOKEN_IN_TEXT.sub("/l/<token>", record.msg)
+            record.msg = _TOKEN_IN_TEXT.sub(r"/\1/<token>", record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _TOKEN_IN_TEXT.sub("/l/<token>", arg) if isinstance(arg, str) else arg for arg in record.args
+                _TOKEN_IN_TEXT.sub(r"/\1/<token>", arg) if isinstance(arg, str) else arg for arg in record.args
             )
         return True
 
@@ -126,7 +127,7 @@ def loggable_path() -> str:
     """Return the request's path with any secret in it replaced by its name, e.g. /l/<token>."""
     if request.url_rule is not None and url_holds_secret():
         return request.url_rule.rule
-    return _TOKEN_IN_PATH.sub("/l/<token>", request.path)
+    return _TOKEN_IN_PATH.sub(r"/\1/<token>", request.path)
 
 
 def _log_request(response: Response) -> Response:

@@ -51,7 +51,7 @@ def register(app: Flask) -> None:
 
 
 def url_holds_secret() -> bool:
-    """Tell whether the request's address carries a secret: a magic link's token."""
+    """Tell whether the request's address carries a secret: a magic link's or a short link's token."""
     return bool(request.view_args) and "token" in request.view_args
 
 

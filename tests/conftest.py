@@ -221,3 +221,15 @@ def pg_pool_closed_at_exit(postgres_app):
     with postgres_app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def twilio(app, monkeypatch):
+    """A fake Twilio on loopback that the app's Twilio SDK is pointed at (account SID and TOKEN)."""
+    from tests.fakes.twilio import SID, TOKEN, FakeTwilio
+
+    fake = FakeTwilio(SID, TOKEN).start()
+    monkeypatch.setitem(app.config, "TWILIO_API_BASE", fake.url)
+    monkeypatch.setitem(app.config, "TWILIO_TIMEOUT_SECONDS", 3)
+    yield fake
+    fake.stop()

@@ -462,6 +462,20 @@ class ProviderForm(FlaskForm):
     )
 
 
+class SmsForm(FlaskForm):
+    """The merchant's Twilio account, for invoices and reminders by text message."""
+
+    enabled = BooleanField("Send text messages")
+    account_sid = StringField("Twilio Account SID", validators=[InputRequired(), Length(max=64)])
+    auth_token = PasswordField(
+        "Auth token (leave empty to keep the stored one)", validators=[Optional(), Length(max=64)]
+    )
+    sender = StringField(
+        "Send from (a Twilio number such as +32 460 20 00 00, or a Messaging Service SID)",
+        validators=[InputRequired(), Length(max=64)],
+    )
+
+
 class AttachmentForm(FlaskForm):
     file = FileField(
         "File (PDF, image or office document, at most 10 MB)", validators=[FileRequired("Choose a file to attach")]

@@ -42,6 +42,7 @@ from portal.services import (
     payment_choices,
     products,
     refunds,
+    sms,
 )
 from portal.services.checkouts import live_checkouts
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
@@ -266,6 +267,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             payment_reference=format_reference(invoice.payment_reference) if invoice.payment_reference else None,
             provider_labels={name: provider.label for name, provider in PROVIDERS.items()},
             checkout=live_checkouts([invoice.id]).get(invoice.id),
+            sms_number=sms.mobile_number(invoice.customer) if sms.sms_account(invoice.merchant) else None,
             portal_link=portal_link,
             today=today,
             **page_forms,
@@ -316,13 +318,19 @@ def invoice_finalize(invoice_id: int):
 def invoice_send(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
     test = request.form.get("test") == "1"
+    by_sms = request.form.get("channel") == "sms"
     try:
-        notifications.send_invoice(invoice, test_to=current_user if test else None)
+        if by_sms:
+            queued = sms.send_invoice_sms(invoice)
+        else:
+            notifications.send_invoice(invoice, test_to=current_user if test else None)
         db.session.commit()
     except DomainError as exc:
         failure(exc)
         return _back(invoice)
-    if test:
+    if by_sms:
+        flash(f"Invoice {invoice.number} is on its way by text message to {queued.message.to}.", "success")
+    elif test:
         flash(f"A test copy is on its way to {current_user.email}.", "success")
     else:
         flash(f"Invoice {invoice.number} sent to {invoice.customer.email}.", "success")

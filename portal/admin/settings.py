@@ -18,6 +18,7 @@ from portal.admin.forms import (
     PasswordForm,
     ProviderForm,
     ReadyNotificationForm,
+    SmsForm,
     StaffForm,
     major_units,
     minor_units,
@@ -26,8 +27,9 @@ from portal.admin.views import bp, failure, form_status, load, merchant
 from portal.domain.errors import DomainError
 from portal.domain.late_fees import LateFeePolicy
 from portal.extensions import db
+from portal.models.sms import SmsAccount
 from portal.payments.registry import PROVIDERS
-from portal.services import access, branding, email_templates, merchants, payment_settings
+from portal.services import access, branding, email_templates, merchants, payment_settings, sms
 from portal.theming import available_themes, logo_data_uri
 
 
@@ -310,6 +312,40 @@ def settings_payments():
         labels={name: provider.label for name, provider in PROVIDERS.items()},
         section="payments",
     ), status
+
+
+# -- Text messages (Twilio) ----------------------------------------------------------------------
+
+
+@bp.route("/settings/sms", methods=["GET", "POST"])
+def settings_sms():
+    account = db.session.get(SmsAccount, merchant().id)
+    if request.method == "POST":
+        form = SmsForm()
+    elif account is not None:
+        form = SmsForm(formdata=None, enabled=account.enabled, account_sid=account.account_sid, sender=account.sender)
+    else:
+        form = SmsForm(formdata=None, enabled=True)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                sms.set_sms_account(
+                    merchant(),
+                    enabled=form.enabled.data,
+                    account_sid=form.account_sid.data,
+                    sender=form.sender.data,
+                    auth_token=form.auth_token.data or None,
+                )
+                db.session.commit()
+            except DomainError as exc:
+                status = failure(exc, form)
+            else:
+                flash("Text message settings saved.", "success")
+                return redirect(url_for("admin.settings_sms"), code=303)
+        else:
+            status = 422
+    return render_template("admin/settings/sms.html", form=form, account=account, section="sms"), status
 
 
 # -- Staff accounts ------------------------------------------------------------------------------

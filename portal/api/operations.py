@@ -40,6 +40,7 @@ from portal.services import (
     merchants,
     payment_settings,
     refunds,
+    sms,
 )
 from portal.services.errors import Conflict, NotFound
 
@@ -1069,7 +1070,7 @@ def put_payment_providers(payload: s.PaymentProvidersIn):
 @operation(
     "post",
     "/invoices/<int:invoice_id>/send",
-    summary="Email the invoice to its customer, or a [TEST] copy to the merchant's staff (in the background)",
+    summary="Send the invoice to its customer by email and/or SMS, or a [TEST] copy to the merchant's staff (in the background)",
     status=202,
     response=s.SendOut,
     body=s.SendIn,
@@ -1083,9 +1084,22 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
     merchant (or to its support address when it has no staff), each marked "[TEST]". A draft is 409.
     """
     invoice = _invoice_or_404(invoice_id)
+    channels = list(dict.fromkeys(payload.channels))
     if not payload.test:
-        job = mail_notifications.send_invoice(invoice)
-        return s.SendOut(queued=1, test=False, recipients=[invoice.customer.email], job_ids=[job.id])
+        recipients, jobs = [], []
+        if "sms" in channels:
+            # Checked first: a refused SMS must not leave the mail half-sent (the request is one transaction).
+            queued = sms.send_invoice_sms(invoice)
+            recipients.append(queued.message.to)
+            jobs.append(queued.job)
+        if "email" in channels:
+            recipients.insert(0, invoice.customer.email)
+            jobs.insert(0, mail_notifications.send_invoice(invoice))
+        return s.SendOut(
+            queued=len(jobs), test=False, channels=channels, recipients=recipients, job_ids=[job.id for job in jobs]
+        )
+    if channels != ["email"]:
+        raise DomainError("A test copy goes by email only", "channels")
     recipients = mail_notifications.staff_recipients(g.merchant)
     if not recipients:
         raise Conflict("No active staff member nor support address to send a test copy to", "test")

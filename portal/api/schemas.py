@@ -530,21 +530,26 @@ class PaymentProvidersOut(BaseModel):
 
 
 class SendIn(Strict):
-    #: True sends a "[TEST]" copy to the merchant's staff instead of the customer.
+    #: True sends a "[TEST]" copy to the merchant's staff instead of the customer (by email only).
     test: StrictBool = False
+    #: How the invoice goes to the customer: by email (PDF attached), by SMS (a short portal link to the
+    #: customer's mobile number, through the merchant's Twilio account), or both.
+    channels: Annotated[list[Literal["email", "sms"]], Field(min_length=1, max_length=2)] = ["email"]
 
 
 class SendOut(BaseModel):
-    """Accepted: a worker renders the PDF and sends each mail in the background."""
+    """Accepted: a worker renders the PDF and sends each mail (and text message) in the background."""
 
-    #: How many mails were accepted (one to the customer, or one test copy per staff member).
+    #: How many messages were accepted (one per channel to the customer, or one test copy per staff member).
     queued: int
     test: bool
     #: Always "queued": nothing has been rendered or sent when the answer comes.
     status: Literal["queued"] = "queued"
-    #: The addresses the mails will go to.
+    #: The channels used.
+    channels: list[Literal["email", "sms"]] = ["email"]
+    #: The addresses (and, for SMS, the E.164 number) the messages will go to.
     recipients: list[str]
-    #: The background jobs doing the work, one per mail (shown on the admin's Jobs page).
+    #: The background jobs doing the work, one per message (shown on the admin's Jobs page).
     job_ids: list[int]
 
 

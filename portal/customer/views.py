@@ -61,6 +61,7 @@ from portal.services.portal_pages import (
     invoice_page,
     note_invoice_viewed,
 )
+from portal.services.sms import read_short_link
 from portal.theming import DEFAULT_THEME, available_themes, brand_css, logo_data_uri, merchant_theme, theme_file
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -187,8 +188,19 @@ def _no_store(response: Response) -> Response:
 @bp.get("/l/<token>")
 def open_link(token: str):
     """Start a session from a magic link and move on, so the token leaves the address bar."""
+    return _enter(read_portal_link, token)
+
+
+@bp.get("/s/<token>")
+@limiter.limit("30/minute", key_func=get_remote_address)
+def open_short_link(token: str):
+    """The short link of a text message: opens what its magic link would, under the same rules."""
+    return _enter(read_short_link, token)
+
+
+def _enter(read, secret: str):
     try:
-        target = read_portal_link(token)
+        target = read(secret)
     except LinkExpired as exc:
         session[SESSION_EXPIRED_CUSTOMER] = exc.customer_id
         return _no_store(Response(render_template("customer/link_expired.html", form=FreshLinkForm()), 410))

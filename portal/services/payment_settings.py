@@ -109,14 +109,17 @@ class KeyRotation:
 def rotate_encryption_key() -> KeyRotation:
     """Re-encrypt every stored secret with the first ENCRYPTION_KEY (idempotent: current ones stay).
 
-    The providers' keys and webhook secrets, and the signing secrets of the merchants' own webhook endpoints.
+    The providers' keys and webhook secrets, the signing secrets of the merchants' own webhook endpoints,
+    and the merchants' Twilio auth tokens.
     """
     from portal.models.api import WebhookEndpoint
+    from portal.models.sms import SmsAccount
 
     reencrypted = unchanged = 0
     stored = [
         *((account, ("api_key_encrypted", "webhook_secret_encrypted")) for account in _all(ProviderAccount)),
         *((endpoint, ("secret_encrypted",)) for endpoint in _all(WebhookEndpoint)),
+        *((account, ("auth_token_encrypted",)) for account in _all(SmsAccount, SmsAccount.merchant_id)),
     ]
     for row, columns in stored:
         for column in columns:
@@ -133,5 +136,5 @@ def rotate_encryption_key() -> KeyRotation:
     return KeyRotation(reencrypted, unchanged)
 
 
-def _all(model) -> list:
-    return list(db.session.scalars(select(model).order_by(model.id)))
+def _all(model, order=None) -> list:
+    return list(db.session.scalars(select(model).order_by(order if order is not None else model.id)))
