@@ -30,6 +30,7 @@ from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.input_checks import db_int
 from portal.mail import notifications
+from portal.payments.methods import METHOD_LABELS
 from portal.payments.registry import PROVIDERS, enabled_providers
 from portal.services import (
     attachments,
@@ -261,6 +262,9 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             attachments=attachments.list_attachments(invoice),
             enabled_providers=enabled_providers(invoice.merchant_id),
             chosen_providers=payment_choices.chosen_providers(invoice),
+            available_methods=payment_choices.available_methods(invoice),
+            chosen_methods=payment_choices.chosen_methods(invoice),
+            method_labels=METHOD_LABELS,
             offers_bank_transfer=payment_choices.offers_bank_transfer(invoice),
             # The account a transfer goes to: as issued, or on a draft the merchant's as of now.
             transfer_iban=format_iban(invoice.seller_party.iban) if invoice.seller_party.iban else None,
@@ -503,8 +507,17 @@ def invoice_attachment_delete(invoice_id: int, attachment_id: int):
 def invoice_payment_methods(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
     try:
+        methods = None
+        if request.form.get("methods_shown") == "1":
+            methods = request.form.getlist("method")
+            # Every method ticked is the default: whatever the providers offer, now and later.
+            if set(payment_choices.available_methods(invoice)) <= set(methods):
+                methods = None
         payment_choices.set_payment_choice(
-            invoice, request.form.getlist("provider"), bank_transfer=request.form.get("bank_transfer") == "1"
+            invoice,
+            request.form.getlist("provider"),
+            bank_transfer=request.form.get("bank_transfer") == "1",
+            methods=methods,
         )
         db.session.commit()
     except DomainError as exc:

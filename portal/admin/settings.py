@@ -28,6 +28,7 @@ from portal.domain.errors import DomainError
 from portal.domain.late_fees import LateFeePolicy
 from portal.extensions import db
 from portal.models.sms import SmsAccount
+from portal.payments.methods import METHOD_LABELS, PROVIDER_CODES
 from portal.payments.registry import PROVIDERS
 from portal.services import access, branding, email_templates, merchants, payment_settings, sms
 from portal.theming import available_themes, logo_data_uri
@@ -294,6 +295,7 @@ def settings_payments():
                     enabled=form.enabled.data,
                     api_key=(form.api_key.data or "").strip() or None,
                     webhook_secret=(form.webhook_secret.data or "").strip() or None,
+                    methods=request.form.getlist(f"{name}-methods") or None,
                 )
                 db.session.commit()
             except DomainError as exc:
@@ -310,6 +312,8 @@ def settings_payments():
         forms=forms,
         settings=current_settings,
         labels={name: provider.label for name, provider in PROVIDERS.items()},
+        method_labels=METHOD_LABELS,
+        provider_methods={name: [m for m in METHOD_LABELS if m in codes] for name, codes in PROVIDER_CODES.items()},
         section="payments",
     ), status
 

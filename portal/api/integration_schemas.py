@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from portal.api import schemas as s
-from portal.api.schemas import Strict
+from portal.api.schemas import PaymentMethod, Strict
 
 #: Every event type the portal announces (GET /events, webhook endpoints' `events`).
 EventType = Literal[
@@ -247,6 +247,11 @@ class PaymentMethodsIn(Strict):
     #: The providers this invoice offers (of those the merchant enabled); [] for bank transfer only;
     #: null for the default, every enabled provider.
     providers: Annotated[list[Provider], Field(max_length=2)] | None
+    #: The payment methods its checkout offers (each must be taken by an enabled provider in the
+    #: invoice's currency); null (the default) for every one the providers offer.
+    methods: Annotated[list[PaymentMethod], Field(max_length=6)] | None = None
+    #: Whether the customer is shown how to pay by bank transfer (IBAN, reference, QR code).
+    bank_transfer: StrictBool = True
 
 
 class PaymentMethodsOut(BaseModel):
@@ -257,3 +262,11 @@ class PaymentMethodsOut(BaseModel):
     chosen: list[Provider] | None
     #: The providers the merchant has enabled.
     enabled: list[Provider]
+    #: The payment methods chosen for this invoice, or null for every one its providers offer.
+    methods: list[PaymentMethod] | None
+    #: Per offered provider, the methods its checkout will show (null: whatever the account has on).
+    checkout_methods: dict[str, list[PaymentMethod] | None]
+    #: The methods staff may choose for this invoice (what the enabled providers take in its currency).
+    available_methods: list[PaymentMethod]
+    #: Whether the customer is shown how to pay by bank transfer.
+    bank_transfer: bool

@@ -1036,6 +1036,7 @@ def _payment_providers_out() -> s.PaymentProvidersOut:
                 source=item.source,
                 api_key_hint=item.api_key_hint,
                 webhook_secret_set=item.webhook_secret_set,
+                methods=item.methods,
             )
             for name, item in settings.items()
         }
@@ -1060,6 +1061,7 @@ def put_payment_providers(payload: s.PaymentProvidersIn):
                 enabled=setting.enabled,
                 api_key=setting.api_key,
                 webhook_secret=setting.webhook_secret,
+                **({"methods": setting.methods} if "methods" in setting.model_fields_set else {}),
             )
     return _payment_providers_out()
 

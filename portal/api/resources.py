@@ -16,7 +16,7 @@ from portal.api.operations import ApiError, _customer_out, _invoice_or_404, _inv
 from portal.api.pagination import PageQuery, cursor_values, keyset_page
 from portal.models import Comment, Product
 from portal.models.billing import Charge
-from portal.payments.registry import enabled_providers
+from portal.payments.registry import PROVIDERS, enabled_providers
 from portal.services import billing, comment_inbox, customers, payment_choices, products
 
 
@@ -308,6 +308,12 @@ def _payment_methods_out(invoice) -> i.PaymentMethodsOut:
         offered=payment_choices.offered_providers(invoice),
         chosen=payment_choices.chosen_providers(invoice),
         enabled=enabled_providers(invoice.merchant_id),
+        methods=payment_choices.chosen_methods(invoice),
+        checkout_methods={
+            name: payment_choices.checkout_methods(invoice, name) for name in payment_choices.offered_providers(invoice)
+        },
+        available_methods=payment_choices.available_methods(invoice),
+        bank_transfer=payment_choices.offers_bank_transfer(invoice),
     )
 
 
@@ -325,15 +331,18 @@ def get_payment_methods(invoice_id: int):
 @operation(
     "put",
     "/invoices/<int:invoice_id>/payment-methods",
-    summary="Choose the ways to pay online the invoice offers ([] for bank transfer only, null for every enabled one)",
+    summary="Choose the invoice's ways to pay: providers ([] for none online), payment methods, bank transfer",
     response=i.PaymentMethodsOut,
     body=i.PaymentMethodsIn,
     errors=(400, 401, 404, 422),
 )
 def put_payment_methods(invoice_id: int, payload: i.PaymentMethodsIn):
     invoice = _invoice_or_404(invoice_id)
-    if payload.providers is None:
+    if payload.providers is None and payload.methods is None and payload.bank_transfer:
         payment_choices.clear_payment_choice(invoice)
     else:
-        payment_choices.set_payment_choice(invoice, payload.providers)
+        providers = list(PROVIDERS) if payload.providers is None else payload.providers
+        payment_choices.set_payment_choice(
+            invoice, providers, bank_transfer=payload.bank_transfer, methods=payload.methods
+        )
     return _payment_methods_out(invoice)

@@ -499,8 +499,14 @@ class InvoiceListOut(BaseModel):
 # --- payment providers ------------------------------------------------------------------------
 
 
+PaymentMethod = Literal["card", "bancontact", "ideal", "sepa_debit", "paypal", "crypto"]
+
+
 class ProviderSettingIn(Strict):
     enabled: bool = True
+    #: The payment methods activated in this provider account (the checkout offers no other); null: not
+    #: said, the provider's checkout shows whatever the account has on; omit to keep.
+    methods: Annotated[list[PaymentMethod], Field(max_length=6)] | None = None
     #: Mollie API key (test_…/live_…) or Stripe secret key (sk_…/rk_…); omit to keep the stored one.
     api_key: Annotated[StrictStr, Field(min_length=8, max_length=255)] | None = None
     #: Stripe webhook signing secret (whsec_…); omit to keep the stored one.
@@ -519,6 +525,8 @@ class ProviderSettingOut(BaseModel):
     #: The key's prefix and last four characters; the key itself is never returned.
     api_key_hint: str | None
     webhook_secret_set: bool
+    #: The payment methods activated in the account, or null when not said.
+    methods: list[PaymentMethod] | None = None
 
 
 class PaymentProvidersOut(BaseModel):

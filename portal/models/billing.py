@@ -169,5 +169,7 @@ class InvoicePaymentChoice(Base):
     providers: Mapped[list] = mapped_column(JSON, default=list)
     #: Whether the customer is shown how to pay by bank transfer (amount due, IBAN, reference, QR code).
     bank_transfer: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    #: The payment methods offered online (portal.payments.methods names); None: every one the providers offer.
+    methods: Mapped[list | None] = mapped_column(JSON)
     #: When staff last changed it.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -57,6 +57,9 @@ class ProviderAccount(Base):
     webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: First characters of the key, so staff can tell which key is stored without seeing it.
     key_hint: Mapped[str] = mapped_column(String(16))
+    #: The payment methods (portal.payments.methods names) activated in this account; None: not said,
+    #: the provider's checkout shows whatever the account has on.
+    methods: Mapped[list | None] = mapped_column(JSON)
     #: When the account was first stored.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When the credentials or the enabled flag last changed.
@@ -119,6 +122,9 @@ class PaymentAttempt(Base):
     breakdown: Mapped[list] = mapped_column(JSON)
     #: Language the provider's checkout is shown in.
     locale: Mapped[str] = mapped_column(String(8))
+    #: The payment methods the checkout was created with (None: the provider's choice), kept so a
+    #: retry sends the very same request.
+    methods: Mapped[list | None] = mapped_column(JSON)
     #: The provider's id (Mollie tr_…, Stripe cs_…), once it answered.
     provider_payment_id: Mapped[str | None] = mapped_column(String(255))
     #: Where the customer pays; reused by a second press.

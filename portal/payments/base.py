@@ -48,6 +48,8 @@ class CheckoutRequest:
     webhook_url: str
     locale: str
     metadata: dict[str, str] = field(default_factory=dict)
+    #: The payment methods to offer (portal.payments.methods names); None: the provider's checkout decides.
+    methods: list[str] | None = None
 
 
 @dataclass(frozen=True)

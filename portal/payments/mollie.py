@@ -24,6 +24,7 @@ from portal.payments.base import (
     ProviderUnavailable,
     UnknownPayment,
 )
+from portal.payments.methods import provider_codes
 
 # Mollie speaks in locales, the portal in languages.
 _LOCALES = {"en": "en_US", "fr": "fr_FR", "nl": "nl_NL", "de": "de_DE"}
@@ -120,6 +121,8 @@ class MollieProvider(PaymentProvider):
             "locale": _LOCALES.get(request.locale, "en_US"),
             "metadata": request.metadata,
         }
+        if request.methods is not None:
+            data["method"] = provider_codes("mollie", request.methods)
         return self._payment(
             self._call(lambda client: client.payments.create(data, idempotency_key=request.idempotency_key))
         )

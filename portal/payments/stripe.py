@@ -26,6 +26,7 @@ from portal.payments.base import (
     UnknownPayment,
     WebhookNotice,
 )
+from portal.payments.methods import provider_codes
 
 # Stripe Checkout takes these language codes as they are.
 _LOCALES = {"en", "fr", "nl", "de"}
@@ -178,6 +179,8 @@ class StripeProvider(PaymentProvider):
             "cancel_url": request.cancel_url,
             "locale": request.locale if request.locale in _LOCALES else "auto",
         }
+        if request.methods is not None:
+            params["payment_method_types"] = provider_codes("stripe", request.methods)
         session = self._call(
             lambda client: client.v1.checkout.sessions.create(
                 params, options={"idempotency_key": request.idempotency_key}

@@ -58,7 +58,7 @@ from portal.services.ledger import (
     sync_reported_reversals,
 )
 from portal.services.links import public_url
-from portal.services.payment_choices import offered_providers
+from portal.services.payment_choices import checkout_methods, offered_providers
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +227,7 @@ def _checkout_request(attempt: PaymentAttempt) -> CheckoutRequest:
             "invoice_number": invoice.number,
             "merchant_id": str(attempt.merchant_id),
         },
+        methods=attempt.methods,
     )
 
 
@@ -353,6 +354,7 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
         as_of=breakdown.as_of,
         breakdown=breakdown.steps(),
         locale=customer.language,
+        methods=checkout_methods(invoice, provider_name),
     )
     db.session.add(attempt)
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
+
 from portal.documents.epc_qr import CreditTransfer
 from portal.domain.errors import DomainError
 from portal.domain.invoices import InvoiceStatus
@@ -11,6 +13,8 @@ from portal.domain.money import Money
 from portal.extensions import db
 from portal.models import Invoice
 from portal.models.billing import InvoicePaymentChoice
+from portal.models.online_payment import ProviderAccount
+from portal.payments import methods as payment_methods
 from portal.payments.registry import PROVIDERS, enabled_providers
 
 
@@ -21,10 +25,58 @@ def chosen_providers(invoice: Invoice) -> list[str] | None:
 
 
 def offered_providers(invoice: Invoice) -> list[str]:
-    """Return the providers the invoice's pay button offers: enabled ones, narrowed by the invoice's choice."""
+    """Return the providers the invoice's pay button offers: enabled ones, narrowed by the invoice's choice.
+
+    A provider that offers none of the payment methods chosen for the invoice is left out.
+    """
     enabled = enabled_providers(invoice.merchant_id)
     chosen = chosen_providers(invoice)
-    return enabled if chosen is None else [name for name in enabled if name in chosen]
+    return [name for name in enabled if (chosen is None or name in chosen) and checkout_methods(invoice, name) != []]
+
+
+def activated_methods(merchant_id: int, provider: str) -> list[str] | None:
+    """Return the methods staff said their provider account has on, or None when they did not say."""
+    account = db.session.scalar(
+        select(ProviderAccount).where(ProviderAccount.merchant_id == merchant_id, ProviderAccount.provider == provider)
+    )
+    return None if account is None or account.methods is None else list(account.methods)
+
+
+def chosen_methods(invoice: Invoice) -> list[str] | None:
+    """Return the payment methods staff chose for the invoice, or None (every one its providers offer)."""
+    choice = db.session.get(InvoicePaymentChoice, invoice.id)
+    return None if choice is None or choice.methods is None else list(choice.methods)
+
+
+def provider_methods(merchant_id: int, provider: str, currency: str) -> list[str] | None:
+    """Return the methods a provider can take for the merchant in this currency; None: whatever its account has on."""
+    activated = activated_methods(merchant_id, provider)
+    supported = payment_methods.supported(provider, currency)
+    return None if activated is None else [name for name in supported if name in activated]
+
+
+def checkout_methods(invoice: Invoice, provider: str) -> list[str] | None:
+    """Return the methods a checkout at this provider offers for the invoice (None: the provider's own choice).
+
+    The invoice's chosen methods, narrowed to what the provider takes in the invoice's currency and
+    what the merchant activated there; an empty list means this provider cannot offer any of them.
+    """
+    chosen = chosen_methods(invoice)
+    possible = provider_methods(invoice.merchant_id, provider, invoice.currency)
+    if chosen is None:
+        return possible
+    if possible is None:
+        possible = payment_methods.supported(provider, invoice.currency)
+    return [name for name in possible if name in chosen]
+
+
+def available_methods(invoice: Invoice) -> list[str]:
+    """Return the methods staff may choose for the invoice: what its enabled providers can take."""
+    names: set[str] = set()
+    for provider in enabled_providers(invoice.merchant_id):
+        possible = provider_methods(invoice.merchant_id, provider, invoice.currency)
+        names.update(payment_methods.supported(provider, invoice.currency) if possible is None else possible)
+    return payment_methods.ordered(names)
 
 
 def offers_bank_transfer(invoice: Invoice) -> bool:
@@ -57,12 +109,33 @@ def credit_transfer(invoice: Invoice, amount_due: int) -> CreditTransfer | None:
 
 
 def set_payment_choice(
-    invoice: Invoice, providers: Sequence[str], *, bank_transfer: bool = True
+    invoice: Invoice,
+    providers: Sequence[str],
+    *,
+    bank_transfer: bool = True,
+    methods: Sequence[str] | None = None,
 ) -> InvoicePaymentChoice:
-    """Offer only these providers, and bank transfer or not; no provider means no online payment."""
+    """Offer only these providers and payment methods (None: all), and bank transfer or not.
+
+    No provider (or no method) means no online payment. A method none of the merchant's enabled
+    providers can take for this invoice (not activated, or not in its currency) is refused by name.
+    """
     unknown = [name for name in providers if name not in PROVIDERS]
     if unknown:
         raise DomainError(f"Unknown provider {unknown[0]!r}", "providers")
+    if methods is not None:
+        unknown = payment_methods.unknown_methods(methods)
+        if unknown:
+            raise DomainError(f"Unknown payment method {unknown[0]!r}", "methods")
+        available = available_methods(invoice)
+        missing = [name for name in payment_methods.ordered(methods) if name not in available]
+        if missing:
+            label = payment_methods.METHOD_LABELS[missing[0]]
+            raise DomainError(
+                f"{label} cannot be offered: no enabled payment provider takes it for an invoice in "
+                f"{invoice.currency} (check the methods activated in Settings → Payment providers)",
+                "methods",
+            )
     if invoice.status in ("paid", "void"):
         raise DomainError(f"Invoice {invoice.number} is {invoice.status}: there is nothing left to pay", "providers")
     choice = db.session.get(InvoicePaymentChoice, invoice.id)
@@ -71,6 +144,7 @@ def set_payment_choice(
         db.session.add(choice)
     choice.providers = [name for name in PROVIDERS if name in providers]
     choice.bank_transfer = bool(bank_transfer)
+    choice.methods = None if methods is None else payment_methods.ordered(methods)
     db.session.flush()
     return choice
 

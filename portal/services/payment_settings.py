@@ -11,6 +11,7 @@ from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Merchant
 from portal.models.online_payment import ProviderAccount
+from portal.payments import methods as payment_methods
 from portal.payments.encryption import encrypt_secret, key_hint, rotate_secret
 from portal.payments.registry import PROVIDERS, default_credentials
 
@@ -20,6 +21,8 @@ _KEY_PATTERNS = {
     "stripe": re.compile(r"(sk|rk)_(live|test)_\w+"),
 }
 _WEBHOOK_SECRET = re.compile(r"whsec_\w+")
+#: Stands for "leave as it is" where None means "clear".
+UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class ProviderSetting:
     source: str
     api_key_hint: str | None
     webhook_secret_set: bool
+    #: The payment methods staff said the account has on; None: not said (the checkout shows what is on).
+    methods: list[str] | None = None
 
 
 def provider_settings(merchant: Merchant) -> dict[str, ProviderSetting]:
@@ -47,6 +52,7 @@ def provider_settings(merchant: Merchant) -> dict[str, ProviderSetting]:
                 source="merchant",
                 api_key_hint=account.key_hint,
                 webhook_secret_set=account.webhook_secret_encrypted is not None,
+                methods=None if account.methods is None else list(account.methods),
             )
             continue
         default = default_credentials(name)
@@ -66,8 +72,12 @@ def set_provider_account(
     enabled: bool,
     api_key: str | None = None,
     webhook_secret: str | None = None,
+    methods: list[str] | None | object = UNSET,
 ) -> ProviderAccount:
-    """Store or change the merchant's credentials for one provider (encrypted)."""
+    """Store or change the merchant's credentials for one provider (encrypted).
+
+    methods: the payment methods activated in the provider account (None: not said; left out: unchanged).
+    """
     if provider not in PROVIDERS:
         raise DomainError(f"Unknown provider {provider!r}", "provider")
     if api_key is not None and not _KEY_PATTERNS[provider].fullmatch(api_key.strip()):
@@ -93,9 +103,28 @@ def set_provider_account(
     if provider == "stripe" and enabled and account.webhook_secret_encrypted is None:
         # Without it no Stripe webhook can be verified, and no payment would ever be confirmed.
         raise DomainError("Stripe needs the webhook signing secret too", "stripe.webhook_secret")
+    if methods is not UNSET:
+        account.methods = _activated(provider, methods)
     account.enabled = enabled
     db.session.flush()
     return account
+
+
+def _activated(provider: str, methods) -> list[str] | None:
+    if methods is None:
+        return None
+    unknown = payment_methods.unknown_methods(methods)
+    if unknown:
+        raise DomainError(f"Unknown payment method {unknown[0]!r}", f"{provider}.methods")
+    takes = payment_methods.PROVIDER_CODES[provider]
+    refused = [name for name in methods if name not in takes]
+    if refused:
+        label = PROVIDERS[provider].label
+        raise DomainError(
+            f"{label} does not take {payment_methods.METHOD_LABELS[refused[0]]} in a one-off checkout",
+            f"{provider}.methods",
+        )
+    return payment_methods.ordered(methods)
 
 
 @dataclass(frozen=True)

@@ -304,3 +304,28 @@ def test_staff_turn_bank_transfer_off_for_one_invoice(app, staff):
     # Only that invoice.
     assert 'data-testid="bank-transfer"' in customer.get(f"/invoices/{other_number}").get_data(as_text=True)
     assert 'name="bank_transfer" value="1">' in staff.get(detail).get_data(as_text=True)
+
+
+def test_staff_choose_the_payment_methods_of_one_invoice(app, staff, invoice_id):
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        payment_settings.set_provider_account(
+            invoice.merchant, "mollie", enabled=True, api_key="test_abcdefghijklmnopq", methods=["card", "bancontact"]
+        )
+        db.session.commit()
+    detail = f"/admin/invoices/{invoice_id}"
+    page = staff.get(detail).get_data(as_text=True)
+    # Only what the Mollie account has on can be offered; both ticked by default.
+    assert 'name="method" value="card" checked' in page and 'name="method" value="bancontact" checked' in page
+    assert 'value="ideal"' not in page
+    form = {"provider": "mollie", "bank_transfer": "1", "methods_shown": "1", "method": ["bancontact"]}
+    assert staff.post(f"{detail}/payment-methods", form, page=detail).status_code == 303
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert payment_choices.checkout_methods(invoice, "mollie") == ["bancontact"]
+    page = staff.get(detail).get_data(as_text=True)
+    assert 'name="method" value="card">' in page and 'name="method" value="bancontact" checked' in page
+    # Settings → Payment providers records what the account has on.
+    settings = staff.get("/admin/settings/payments").get_data(as_text=True)
+    assert 'name="mollie-methods" value="card" checked' in settings
+    assert 'name="mollie-methods" value="sepa_debit"' not in settings  # Mollie: only on mandates

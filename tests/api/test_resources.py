@@ -136,11 +136,25 @@ def test_no_reply_on_a_draft(api, customer_id):
 
 def test_ways_to_pay_per_invoice(api, open_invoice):
     path = f"/invoices/{open_invoice['id']}/payment-methods"
-    assert api.get(path).json == {"invoice_id": open_invoice["id"], "offered": [], "chosen": None, "enabled": []}
+    assert api.get(path).json == {
+        "invoice_id": open_invoice["id"],
+        "offered": [],
+        "chosen": None,
+        "enabled": [],
+        "methods": None,
+        "checkout_methods": {},
+        "available_methods": [],
+        "bank_transfer": True,
+    }
     api.put("/settings/payment-providers", {"mollie": {"enabled": True, "api_key": "test_" + "a" * 30}})
     assert api.get(path).json["offered"] == ["mollie"]
     transfer_only = api.put(path, {"providers": []})
-    assert transfer_only.json == {"invoice_id": open_invoice["id"], "offered": [], "chosen": [], "enabled": ["mollie"]}
+    assert {key: transfer_only.json[key] for key in ("offered", "chosen", "enabled", "bank_transfer")} == {
+        "offered": [],
+        "chosen": [],
+        "enabled": ["mollie"],
+        "bank_transfer": True,
+    }
     assert api.put(path, {"providers": ["stripe", "mollie"]}).json["offered"] == ["mollie"]
     assert api.put(path, {"providers": None}).json["chosen"] is None
     assert api.put(path, {"providers": ["paypal"]}).status_code == 422
