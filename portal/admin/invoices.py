@@ -306,7 +306,9 @@ def invoice_delete(invoice_id: int):
 def invoice_finalize(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
     try:
-        send = issuing.issue_invoice(invoice, send=request.form.get("send") == "1")
+        # "1": finalize and send; "0": finalize without mailing, whatever the merchant's setting; absent: the setting.
+        asked = {"1": True, "0": False}.get(request.form.get("send", ""))
+        send = issuing.issue_invoice(invoice, send=asked)
         db.session.commit()
     except DomainError as exc:
         failure(exc)

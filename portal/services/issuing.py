@@ -7,13 +7,14 @@ from portal.models import Invoice
 from portal.services.invoices import finalize_invoice
 
 
-def issue_invoice(invoice: Invoice, *, send: bool = False) -> bool:
-    """Finalize a draft and queue its mail if asked to or if the merchant sends every invoice when ready.
+def issue_invoice(invoice: Invoice, *, send: bool | None = None) -> bool:
+    """Finalize a draft and queue its mail: when asked to (True), never (False), or, by default (None),
+    when the merchant sends every invoice when ready ("Invoice ready for payment").
 
     Return whether the mail was queued, so a caller never queues it a second time.
     """
     finalize_invoice(invoice)
-    if send or invoice.merchant.send_when_finalized:
+    if send if send is not None else invoice.merchant.send_when_finalized:
         send_invoice(invoice)
         return True
     return False

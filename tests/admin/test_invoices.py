@@ -346,3 +346,30 @@ def test_invoice_ready_for_payment_mails_each_finalized_invoice_once(app, staff)
         third = db.session.scalar(select(Invoice.id).where(Invoice.status == "draft"))
     staff.post(f"/admin/invoices/{third}/finalize")
     assert mails_of(third) == []
+
+
+@time_machine.travel(date(2026, 3, 5), tick=False)
+def test_with_ready_mail_on_the_page_says_finalizing_mails_and_offers_finalizing_without_mailing(app, staff):
+    staff.sign_in_again()
+    page = "/admin/settings/email-templates"
+    assert staff.post("/admin/settings/ready-notification", {"enabled": "y"}, page=page).status_code == 303
+    staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
+    with app.app_context():
+        draft = _only_invoice(app, staff.merchant_id).id
+    detail = staff.get(f"/admin/invoices/{draft}").get_data(as_text=True)
+    # No button finalizes silently while it mails: the one that does not mail says so.
+    assert "Finalize only" not in detail
+    assert "Finalize without mailing" in detail and "jane@customer.example is not told" in detail
+
+    staff.post(f"/admin/invoices/{draft}/finalize", {"send": "0"}, page=f"/admin/invoices/{draft}")
+    with app.app_context():
+        run_jobs()
+        invoice = db.session.get(Invoice, draft)
+        assert invoice.status == "open"
+        assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == draft)).all() == []
+    # Sent later, by hand, once.
+    staff.post(f"/admin/invoices/{draft}/send", {}, page=f"/admin/invoices/{draft}")
+    with app.app_context():
+        run_jobs()
+        kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.invoice_id == draft)).all()
+        assert kinds == ["invoice"]
