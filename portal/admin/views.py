@@ -205,4 +205,4 @@ def home():
 
 
 # Importing the modules registers their routes on bp.
-from portal.admin import bank, customers, invoices, jobs, settings, webhooks  # noqa: E402,F401
+from portal.admin import bank, customers, exports, invoices, jobs, settings, webhooks  # noqa: E402,F401
