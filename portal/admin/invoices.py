@@ -55,20 +55,30 @@ PAGE_SIZE = 50
 EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 
 
-def _day(value: str | None) -> date | None:
+QUERY_MAX = 100
+
+
+def _day(value: str | None, label: str, errors: list[str]) -> date | None:
+    """Read a filter's date; a wrong one is named in `errors` (and the filter left out), never silently dropped."""
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
+        errors.append(f"“{value[:40]}” is not a date ({label}): write it as YYYY-MM-DD.")
         return None
 
 
 @bp.get("/invoices", endpoint="invoices")
 def invoices_list():
+    errors: list[str] = []
+    query = request.args.get("q", "")
+    if len(query) > QUERY_MAX:
+        errors.append(f"A search is at most {QUERY_MAX} characters; this one has {len(query)}.")
+        query = ""
     filters = InvoiceFilters(
         status=request.args.get("status", "") if request.args.get("status") in STATUSES else "",
-        issued_from=_day(request.args.get("from")),
-        issued_to=_day(request.args.get("to")),
-        query=request.args.get("q", "")[:100],
+        issued_from=_day(request.args.get("from"), "issued from", errors),
+        issued_to=_day(request.args.get("to"), "issued to", errors),
+        query=query,
     )
     page = max(1, request.args.get("page", 1, type=db_int))
     rows, has_more = search_invoices(merchant(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -80,7 +90,9 @@ def invoices_list():
         statuses=STATUSES,
         page=page,
         has_more=has_more,
-    )
+        filter_errors=errors,
+        query_max=QUERY_MAX,
+    ), (400 if errors else 200)
 
 
 # -- The draft editor ----------------------------------------------------------------------------

@@ -373,3 +373,16 @@ def test_with_ready_mail_on_the_page_says_finalizing_mails_and_offers_finalizing
         run_jobs()
         kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.invoice_id == draft)).all()
         assert kinds == ["invoice"]
+
+
+def test_a_bad_date_or_an_overlong_search_in_the_invoice_list_is_said_not_ignored(app, staff):
+    with app.app_context():
+        make_invoice(db.session.get(Customer, staff.customer_id))
+        db.session.commit()
+    response = staff.get("/admin/invoices?from=2026-02-30&to=2026-03-31")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "“2026-02-30” is not a date (issued from): write it as YYYY-MM-DD." in page
+    long = staff.get("/admin/invoices?q=" + "x" * 150)
+    assert long.status_code == 400 and "at most 100 characters; this one has 150" in long.get_data(as_text=True)
+    assert staff.get("/admin/invoices?from=2026-01-01").status_code == 200
