@@ -7,6 +7,12 @@ from portal.domain.errors import (
     InvalidAmount,
     PaymentExceedsOutstanding,
 )
+from portal.domain.money import Money
+
+
+def _amount(minor: int, currency: str | None) -> str:
+    """Write an amount for a person (1210.00 EUR); bare minor units only when the currency is unknown."""
+    return Money(minor, currency).format_plain() if currency else f"{minor} (minor units)"
 
 
 def creditable_amount(total: int, credited: int, paid: int) -> int:
@@ -14,24 +20,25 @@ def creditable_amount(total: int, credited: int, paid: int) -> int:
     return max(0, total - credited - paid)
 
 
-def check_credit(amount: int, total: int, credited: int, paid: int) -> None:
+def check_credit(amount: int, total: int, credited: int, paid: int, currency: str | None = None) -> None:
     """Raise unless a credit note of amount fits within what is still creditable."""
     if amount <= 0:
         raise InvalidAmount("A credit note must have a positive total", "lines")
     creditable = creditable_amount(total, credited, paid)
     if amount > creditable:
         raise CreditExceedsCreditable(
-            f"The credit note total {amount} exceeds the creditable amount {creditable} (minor units)",
+            f"The credit note total {_amount(amount, currency)} exceeds what can still be credited, "
+            f"{_amount(creditable, currency)}",
             "lines",
         )
 
 
-def check_payment(amount: int, outstanding: int) -> None:
+def check_payment(amount: int, outstanding: int, currency: str | None = None) -> None:
     """Raise unless a payment of amount is positive and at most the outstanding amount."""
     if amount <= 0:
         raise InvalidAmount("A payment must have a positive amount", "amount")
     if amount > outstanding:
         raise PaymentExceedsOutstanding(
-            f"The payment {amount} exceeds the outstanding amount {outstanding} (minor units)",
+            f"The payment of {_amount(amount, currency)} is more than the outstanding {_amount(outstanding, currency)}",
             "amount",
         )

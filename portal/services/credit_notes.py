@@ -51,7 +51,9 @@ def issue_credit_note(
     if not lines:
         raise DomainError("A credit note needs at least one line", "lines")
     totals = compute_totals(lines)
-    check_credit(totals.total, invoice.total, invoice.credited, 0 if remainder_to_credit else invoice.paid)
+    check_credit(
+        totals.total, invoice.total, invoice.credited, 0 if remainder_to_credit else invoice.paid, invoice.currency
+    )
     remainder = max(0, totals.total - outstanding(invoice))
     # A credit note is a document of its own, issued now: it keeps today's parties and language,
     # and the invoice's own exemption wording where it uses the same category in the same language.

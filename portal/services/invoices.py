@@ -271,7 +271,7 @@ def record_payment(
     if surplus_to_credit:
         check_payment(amount, amount)  # positive; the surplus goes to the balance
     else:
-        check_payment(amount, outstanding(invoice))
+        check_payment(amount, outstanding(invoice), invoice.currency)
     booking = book_money_received(
         invoice.customer,
         invoice,

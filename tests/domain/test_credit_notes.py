@@ -33,6 +33,13 @@ def test_check_payment():
         check_payment(60001, 60000)
     assert excinfo.value.field == "amount"
     assert excinfo.value.code == "exceeds_outstanding"
+    with pytest.raises(PaymentExceedsOutstanding) as excinfo:
+        check_payment(130000, 121000, "EUR")
+    # Written as a person reads money, not in minor units.
+    assert excinfo.value.message == "The payment of 1300.00 EUR is more than the outstanding 1210.00 EUR"
+    with pytest.raises(CreditExceedsCreditable) as excinfo:
+        check_credit(5000, 100000, 0, 99000, "JPY")
+    assert excinfo.value.message == "The credit note total 5000 JPY exceeds what can still be credited, 1000 JPY"
     with pytest.raises(InvalidAmount) as excinfo:
         check_payment(-5, 60000)
     assert excinfo.value.field == "amount"
