@@ -201,7 +201,10 @@ def logout():
 
 @bp.get("/")
 def home():
-    return redirect(url_for("admin.invoices"))
+    """What needs a person: unread comments, transfers to match, pending and parked money, failures."""
+    from portal.services.attention import needs_attention
+
+    return render_template("admin/home.html", attention=needs_attention(merchant()))
 
 
 # Importing the modules registers their routes on bp.
