@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
 from portal.api.events import record_event
@@ -189,14 +191,60 @@ def invoice_mail_files(invoice: Invoice, as_of: date) -> tuple[MailAttachment, .
     return tuple(files)
 
 
+def _queue_customer_mail(
+    customer: Customer,
+    *,
+    kind: str,
+    subject: str,
+    paragraphs: Sequence[str] = (),
+    button: Button | None = None,
+    quote: str | None = None,
+    body_text: str | None = None,
+    body_html: Markup | None = None,
+    invoice_id: int | None = None,
+    contact_email: str | None = None,
+) -> OutboxMessage:
+    """Compose a notice to a customer in their language, branded and signed by the merchant, and queue it.
+
+    The texts are given already translated (the caller holds force_locale(customer.language)); the
+    footer is added here in the same language. Replies reach the merchant's support address.
+    """
+    merchant = customer.merchant
+    with force_locale(customer.language):
+        composed = compose(
+            merchant,
+            paragraphs=paragraphs,
+            button=button,
+            quote=quote,
+            body_text=body_text,
+            body_html=body_html,
+            preheader=subject,
+            footer=_customer_footer(merchant),
+            contact_email=contact_email,
+        )
+    return queue_mail(
+        merchant_id=merchant.id,
+        kind=kind,
+        to=customer.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        invoice_id=invoice_id,
+        attachments=composed.inline,
+    )
+
+
 def send_fresh_link(customer: Customer) -> None:
     """Queue a mail with a new portal link to the customer's address on file."""
     merchant = customer.merchant
     link = make_portal_link(customer).url
     with force_locale(customer.language):
-        subject = _("Your new link to your invoices from %(merchant)s", merchant=merchant.name)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="fresh_link",
+            subject=_("Your new link to your invoices from %(merchant)s", merchant=merchant.name),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _(
@@ -207,20 +255,7 @@ def send_fresh_link(customer: Customer) -> None:
                 _("If you did not ask for it, you can ignore this email."),
             ],
             button=Button(_("Open your invoices"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="fresh_link",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_comment(comment: Comment) -> None:
@@ -263,9 +298,10 @@ def notify_customer_of_reply(comment: Comment) -> None:
     merchant, customer = invoice.merchant, invoice.customer
     link = make_portal_link(customer, invoice).url
     with force_locale(customer.language):
-        subject = _("%(merchant)s replied about invoice %(number)s", merchant=merchant.name, number=invoice.number)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="reply",
+            subject=_("%(merchant)s replied about invoice %(number)s", merchant=merchant.name, number=invoice.number),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _(
@@ -276,21 +312,8 @@ def notify_customer_of_reply(comment: Comment) -> None:
             ],
             quote=comment.body,
             button=Button(_("View the conversation"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+            invoice_id=invoice.id,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="reply",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=invoice.id,
-        attachments=composed.inline,
-    )
 
 
 def _amount_paid(payment: Payment) -> str:
@@ -300,12 +323,13 @@ def _amount_paid(payment: Payment) -> str:
 def send_payment_confirmation(payment: Payment) -> None:
     """Queue the customer's confirmation of an online payment."""
     invoice = payment.invoice
-    merchant, customer = invoice.merchant, invoice.customer
+    customer = invoice.customer
     link = make_portal_link(customer, invoice).url
     with force_locale(customer.language):
-        subject = _("Payment received for invoice %(number)s", number=invoice.number)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="payment_confirmation",
+            subject=_("Payment received for invoice %(number)s", number=invoice.number),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _(
@@ -316,21 +340,8 @@ def send_payment_confirmation(payment: Payment) -> None:
                 ),
             ],
             button=Button(_("View this invoice"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+            invoice_id=invoice.id,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="payment_confirmation",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=invoice.id,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_payment(payment: Payment) -> None:
@@ -417,9 +428,12 @@ def notify_credit_added(entry, balance: int | None = None) -> None:
     link = make_portal_link(customer).url
     with force_locale(customer.language):
         amount = format_money(Money(entry.amount, entry.currency))
-        subject = _("%(amount)s added to your credit balance with %(merchant)s", amount=amount, merchant=merchant.name)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="credit_added",
+            subject=_(
+                "%(amount)s added to your credit balance with %(merchant)s", amount=amount, merchant=merchant.name
+            ),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _credit_reason_for_customer(entry),
@@ -431,21 +445,8 @@ def notify_credit_added(entry, balance: int | None = None) -> None:
                 ),
             ],
             button=Button(_("Open your invoices"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+            invoice_id=entry.invoice_id,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="credit_added",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=entry.invoice_id,
-        attachments=composed.inline,
-    )
     with force_locale(_staff_language()):
         amount = format_money(Money(entry.amount, entry.currency))
         subject = _("%(amount)s added to the credit balance of %(customer)s", amount=amount, customer=customer.name)
