@@ -290,6 +290,14 @@ def _interest_segments(
     return tuple(segments)
 
 
+def late_fee(policy: LateFeePolicy, outstanding: int) -> int:
+    """Return the fee charged once on an outstanding amount: the percentage, at least the minimum, capped under Book XIX."""
+    with localcontext(prec=EXACT_PRECISION):
+        percent_fee = round_half_up(outstanding * policy.fee_percent / _HUNDRED)
+    fee = max(policy.fee_minimum, percent_fee)
+    return min(fee, fee_cap(outstanding)) if policy.consumer else fee
+
+
 def compute_breakdown(
     *,
     total: int,
@@ -348,11 +356,7 @@ def compute_breakdown(
     cap = fee_cap(outstanding) if consumer else None
     segments: tuple[InterestSegment, ...] = ()
     if charged:
-        with localcontext(prec=EXACT_PRECISION):
-            percent_fee = round_half_up(outstanding * policy.fee_percent / _HUNDRED)
-        fee = max(policy.fee_minimum, percent_fee)
-        if cap is not None:
-            fee = min(fee, cap)
+        fee = late_fee(policy, outstanding)
         # Once past the grace days, interest runs from the day after the due date (under Book XIX,
         # from the end of the waiting period), paused days left out.
         segments = _interest_segments(total, reductions, charges_from, as_of, policy.annual_rate, pauses)

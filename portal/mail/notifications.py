@@ -24,6 +24,7 @@ from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain
 from portal.mail.defaults import INVOICE_MAIL, MailText
 from portal.mail.outbox import MailAttachment, queue_mail
 from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
+from portal.models.base import utcnow
 from portal.models.job import Job
 from portal.models.mail import OutboxMessage
 from portal.services.email_templates import invoice_mail_in_force
@@ -130,6 +131,7 @@ def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) ->
         merchant_id=invoice.merchant_id,
     )
     if test_to is None:
+        invoice.first_sent_at = invoice.first_sent_at or utcnow()
         record_event(invoice.merchant, "invoice.sent", invoice)
     return job
 
@@ -535,3 +537,76 @@ def notify_staff_of_reversal(reversal) -> None:
             invoice_id=invoice.id if invoice is not None else None,
             attachments=composed.inline,
         )
+
+
+def compose_reminder_values(invoice: Invoice, as_of: date, link: str) -> dict[str, str]:
+    """Return the reminder placeholders' values in the current locale, as of a day."""
+    breakdown = invoice_breakdown(invoice, as_of)
+    amount_due = breakdown.amount_due if breakdown is not None else 0
+    late = (breakdown.fee + breakdown.interest) if breakdown is not None else 0
+    return {
+        "number": invoice.number or "",
+        "amount_due": format_money(Money(amount_due, invoice.currency)),
+        "due_date": format_day(invoice.due_date),
+        "days_late": str(max(0, breakdown.days_late if breakdown is not None else 0)),
+        "late_fee": format_money(Money(late, invoice.currency)),
+        "merchant": invoice.merchant.name,
+        "customer": invoice.buyer_party.name,
+        "link": link,
+    }
+
+
+def _legal_notice(invoice: Invoice, as_of: date) -> str:
+    """Return Book XIX's required wording of a consumer's first reminder (art. XIX.2 §2), translated."""
+    from portal.domain.consumer_debts import waiting_period
+    from portal.domain.late_fees import late_fee
+
+    breakdown = invoice_breakdown(invoice, as_of)
+    outstanding = breakdown.outstanding if breakdown is not None else 0
+    policy = invoice.late_fee_policy
+    fee = late_fee(policy, outstanding) if policy is not None else 0
+    seller = invoice.seller_party
+    return _(
+        "This first reminder is free of charge. %(merchant)s (company number %(company_number)s) asks you to pay "
+        "%(amount)s for invoice %(number)s, due on %(due_date)s, by %(deadline)s. If it is not paid by then, "
+        "a fixed fee of %(fee)s and interest of %(rate)s a year on the amount still due may be charged from "
+        "the following day.",
+        merchant=seller.legal_name,
+        company_number=seller.company_number or seller.vat_number or "—",
+        amount=format_money(Money(outstanding, invoice.currency)),
+        number=invoice.number,
+        due_date=format_day(invoice.due_date),
+        deadline=format_day(waiting_period(as_of).end),
+        fee=format_money(Money(fee, invoice.currency)),
+        rate=f"{(policy.annual_rate if policy else 0).normalize():f} %",
+    )
+
+
+def queue_reminder_mail(invoice: Invoice, step, as_of: date, *, legal_notice: bool = False) -> OutboxMessage:
+    """Compose a reminder step's mail in the invoice's language and queue it to the customer.
+
+    legal_notice adds what Book XIX requires of a consumer's first reminder; it cannot be left out.
+    """
+    from portal.services.reminders import step_template
+
+    customer = invoice.customer
+    link = make_portal_link(customer, invoice).url
+    language = invoice.document_language
+    template, _own = step_template(step, language)
+    with force_locale(language):
+        values = compose_reminder_values(invoice, as_of, link)
+        body = template.body
+        if legal_notice:
+            body = f"{body}\n\n{_legal_notice(invoice, as_of)}"
+        label = _("View this invoice")
+        subject = fill_text(template.subject, values)
+        message = _queue_customer_mail(
+            customer,
+            kind="reminder",
+            subject=subject,
+            body_text=fill_plain(body, values, label),
+            body_html=fill_html(body, values, Button(label, link)),
+            invoice_id=invoice.id,
+            contact_email=invoice.seller_party.email,
+        )
+    return message

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.api.events import record_event
 from portal.domain import vat
+from portal.domain.consumer_debts import interest_cap
 from portal.domain.credit_notes import check_payment
 from portal.domain.errors import DomainError
 from portal.domain.invoices import (
@@ -21,7 +22,6 @@ from portal.domain.invoices import (
     compute_totals,
     is_editable,
 )
-from portal.domain.consumer_debts import interest_cap
 from portal.domain.late_fees import Breakdown, Pause, Reduction, compute_breakdown
 from portal.domain.money import currency_exponent
 from portal.domain.payment_references import invoice_reference

@@ -286,6 +286,8 @@ VIEW_QUIET_PERIOD = timedelta(hours=1)
 
 def note_invoice_viewed(invoice: Invoice) -> None:
     """Record invoice.viewed for the customer's visit, once per quiet period (a reload is not news)."""
+    if invoice.first_viewed_at is None:
+        invoice.first_viewed_at = utcnow()  # the timeline's "first viewed", kept after events expire
     recent = db.session.scalar(
         select(Event.id)
         .where(
