@@ -179,14 +179,11 @@ class Breakdown:
         ]
         steps.append({"kind": "outstanding", "amount": self.outstanding})
         if self.consumer:
-            steps.append(
-                {
-                    "kind": "consumer_rule",
-                    "reminded_on": self.waiting.reminded_on.isoformat() if self.waiting else None,
-                    "charges_from": self.charges_from.isoformat() if self.charges_from else None,
-                    "fee_cap": self.fee_cap,
-                }
-            )
+            rule: dict = {"kind": "consumer_rule", "fee_cap": self.fee_cap}
+            if self.waiting is not None:  # none until the first reminder went out
+                rule["reminded_on"] = self.waiting.reminded_on.isoformat()
+                rule["charges_from"] = self.charges_from.isoformat()
+            steps.append(rule)
         steps += [
             {"kind": "pause", "start": span.start.isoformat(), "end": span.end.isoformat(), "days": span.days}
             for span in self.pauses
