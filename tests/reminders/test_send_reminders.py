@@ -16,12 +16,12 @@ from portal.models.reminder import ReminderSent
 from portal.services.disputes import open_dispute, resolve_dispute
 from portal.services.invoices import invoice_breakdown, void_invoice
 from portal.services.reminders import (
+    reminder_steps,
     send_all_reminders,
     set_customer_reminders_paused,
     set_invoice_reminders_paused,
     set_reminder_settings,
     set_step_template,
-    reminder_steps,
 )
 from tests.factories import credit, make_customer, make_invoice, make_merchant, pay, run_jobs
 
@@ -169,7 +169,9 @@ def test_the_command_sends_the_due_steps(shop, time_machine, runner):
 def consumer_shop(ctx, time_machine):
     time_machine.move_to("2026-01-01 09:00", tick=False)
     merchant = make_merchant("Acme", timezone="UTC", company_number="0403170701")
-    set_reminder_settings(merchant, enabled=True, offsets=[1, 20], consumer_preset=True, legal_interest_rate=Decimal("2"))
+    set_reminder_settings(
+        merchant, enabled=True, offsets=[1, 20], consumer_preset=True, legal_interest_rate=Decimal("2")
+    )
     db.session.commit()
     return merchant
 
