@@ -31,10 +31,11 @@ def upgrade():
         batch_op.add_column(sa.Column("first_reminder_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("first_sent_at", portal.models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("first_viewed_at", portal.models.base.UTCDateTime(timezone=True), nullable=True))
-    # Invoices mailed before: their first invoice mail in the outbox.
+    # Invoices sent before: their first invoice mail in the outbox, else their first text message.
     op.execute(
-        "UPDATE invoices SET first_sent_at = (SELECT MIN(o.created_at) FROM outbox_messages o "
-        "WHERE o.invoice_id = invoices.id AND o.kind = 'invoice')"
+        "UPDATE invoices SET first_sent_at = COALESCE("
+        "(SELECT MIN(o.created_at) FROM outbox_messages o WHERE o.invoice_id = invoices.id AND o.kind = 'invoice'), "
+        "(SELECT MIN(m.created_at) FROM sms_messages m WHERE m.invoice_id = invoices.id AND m.kind = 'invoice'))"
     )
 
     op.create_table(

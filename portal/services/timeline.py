@@ -1,4 +1,4 @@
-"""An invoice's timeline, built from the records that already exist: the invoice, the outbox, reminders,
+"""An invoice's timeline, built from the records that already exist: the invoice, the outbox and the SMS sent, reminders,
 comments, disputes, payment attempts, payments, reversals and credit notes (no second log to keep in step).
 
 Events (the API's) are not used: they are kept for 30 days only, and a timeline is for the invoice's life.
@@ -78,6 +78,24 @@ def invoice_timeline(invoice: Invoice, *, for_customer: bool = False) -> list[Ti
             entries.append(TimelineEntry(mail.sent_at, "delivered", {**detail, "via": mail.delivered_via}))
         elif mail.status == "failed":
             entries.append(TimelineEntry(mail.created_at, "bounced", {**detail, "error": mail.last_error}))
+    from portal.models.sms import SmsMessage
+
+    texts = db.session.scalars(
+        select(SmsMessage)
+        .where(
+            SmsMessage.invoice_id == invoice.id,
+            SmsMessage.merchant_id == invoice.merchant_id,
+            SmsMessage.kind == "invoice",
+        )
+        .order_by(SmsMessage.id)
+    ).all()
+    for text in texts:
+        detail = {"channel": "sms", "to": text.to}
+        entries.append(TimelineEntry(text.created_at, "sent", detail))
+        if text.status == "sent" and text.sent_at:
+            entries.append(TimelineEntry(text.sent_at, "delivered", {**detail, "via": "twilio"}))
+        elif text.status == "failed":
+            entries.append(TimelineEntry(text.created_at, "bounced", {**detail, "error": text.last_error}))
     for reminder in reminders.values():  # its mail was purged or never queued
         entries.append(
             TimelineEntry(
