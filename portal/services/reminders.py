@@ -23,6 +23,9 @@ from portal.services.invoices import invoice_breakdown
 
 log = logging.getLogger(__name__)
 
+#: Days after its day a step missed (no run, the workers down) is still sent.
+CATCH_UP_DAYS = 7
+
 
 def reminder_steps(merchant: Merchant) -> list[ReminderStep]:
     """Return the merchant's schedule, earliest step first."""
@@ -170,8 +173,9 @@ def send_reminders(merchant: Merchant, today: date | None = None) -> ReminderRun
     steps = reminder_steps(merchant)
     if not steps:
         return run
-    # An invoice past its last step gets nothing more: no need to look at it.
-    earliest_day = today - timedelta(days=max(step.offset_days for step in steps))
+    # An invoice whose last step is more than a week old gets nothing more: the run may catch up on
+    # missed days, but turning reminders on never dredges up invoices long past their schedule.
+    earliest_day = today - timedelta(days=max(step.offset_days for step in steps) + CATCH_UP_DAYS)
     invoices = db.session.scalars(
         select(Invoice)
         .where(

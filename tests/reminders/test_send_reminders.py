@@ -95,6 +95,15 @@ def test_a_missed_day_catches_up_with_only_the_latest_step(shop, time_machine):
     assert sent(invoice) == [(14, date(2026, 2, 20))]
 
 
+def test_the_last_step_missed_is_caught_up_within_a_week_only(shop, time_machine):
+    late = make_invoice(make_customer(shop))
+    long_past = make_invoice(make_customer(shop), due_date=date(2026, 1, 20))
+    db.session.commit()
+    run_days(time_machine, date(2026, 3, 6), date(2026, 3, 6))  # the +30 step of the 2026-01-31 invoice was 03-02
+    assert sent(late) == [(30, date(2026, 3, 6))]
+    assert sent(long_past) == []  # its +30 step was on 02-19, more than a week ago
+
+
 def test_paid_void_disputed_credited_and_paused_invoices_get_none(shop, time_machine):
     customer = make_customer(shop)
     paid = make_invoice(customer)
