@@ -101,8 +101,6 @@ def victim_objects(app, staff):
         bank_import.import_statement(
             merchant, build(Account(entries=[Transfer("1.00", account_servicer_reference="SECRET-1")]))
         )
-        from decimal import Decimal
-
         from portal.services.disputes import open_dispute
         from portal.services.reminders import reminder_steps, set_reminder_settings
 
