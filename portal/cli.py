@@ -306,3 +306,15 @@ def bill_monthly_command() -> None:
         else:
             click.echo(f"Drafted invoice #{result.invoice.id} for {who}")
     click.echo(f"{sum(1 for r in results if r.invoice is not None)} invoice(s) made.")
+
+
+@portal_cli.command("send-reminders")
+def send_reminders_command() -> None:
+    """Send each open invoice the reminder step due today (each step once, never two on one day), now.
+
+    The workers' schedule runs this every hour, so each merchant's new day is met soon.
+    """
+    from portal.services.reminders import send_all_reminders
+
+    run = send_all_reminders()
+    click.echo(f"{run.sent} reminder(s) queued.")

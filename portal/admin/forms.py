@@ -123,6 +123,8 @@ class CustomerFields(Form):
     vat_number = StringField("VAT number (with country prefix, e.g. BE0477472701)", validators=[Optional(), AtMost(30)])
     company_number = StringField("Company number", validators=[Optional(), AtMost(60)])
     phone = StringField("Phone", validators=[Optional(), AtMost(40)])
+    consumer = BooleanField("Consumer: a private person, not a business (the Belgian B2C preset applies)")
+    reminders_paused = BooleanField("Pause payment reminders for all of this customer's invoices")
 
     def require_contact(self) -> bool:
         """Mark a missing name or email; return whether both are there."""
@@ -144,6 +146,8 @@ class CustomerFields(Form):
             "vat_number": self.vat_number.data,
             "company_number": self.company_number.data,
             "phone": self.phone.data,
+            "consumer": bool(self.consumer.data),
+            "reminders_paused": bool(self.reminders_paused.data),
         }
 
     @staticmethod
@@ -158,6 +162,8 @@ class CustomerFields(Form):
             "vat_number": customer.vat_number,
             "company_number": customer.company_number,
             "phone": customer.phone,
+            "consumer": customer.consumer,
+            "reminders_paused": customer.reminders_paused,
         }
 
 
@@ -443,6 +449,30 @@ class ReadyNotificationForm(FlaskForm):
 
 class MailAttachmentsForm(FlaskForm):
     ubl = BooleanField("Attach the e-invoice (UBL XML, Peppol BIS Billing 3.0) to invoice emails as well")
+
+
+class ReminderSettingsForm(FlaskForm):
+    """Settings → Reminders: on or off, up to five steps, the Belgian B2C preset."""
+
+    enabled = BooleanField("Send payment reminders")
+    step_1 = IntegerField("Step 1", validators=[Optional(), NumberRange(-60, 365)])
+    step_2 = IntegerField("Step 2", validators=[Optional(), NumberRange(-60, 365)])
+    step_3 = IntegerField("Step 3", validators=[Optional(), NumberRange(-60, 365)])
+    step_4 = IntegerField("Step 4", validators=[Optional(), NumberRange(-60, 365)])
+    step_5 = IntegerField("Step 5", validators=[Optional(), NumberRange(-60, 365)])
+    consumer_preset = BooleanField("Belgian B2C preset (Code of Economic Law, Book XIX) for consumer customers")
+    legal_interest_rate = DecimalField(
+        "Legal interest rate (%)",
+        places=None,
+        default=Decimal("0"),
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+    )
+
+    STEP_FIELDS = ("step_1", "step_2", "step_3", "step_4", "step_5")
+
+    def offsets(self) -> list[int]:
+        """Return the steps filled in."""
+        return [self[name].data for name in self.STEP_FIELDS if self[name].data is not None]
 
 
 class EmailTemplateForm(FlaskForm):

@@ -37,13 +37,16 @@ from portal.services import (
     comment_inbox,
     credit_notes,
     customers,
+    disputes,
     invoices,
     issuing,
     links,
     payment_choices,
     products,
     refunds,
+    reminders,
     sms,
+    timeline,
 )
 from portal.services.checkouts import live_checkouts
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
@@ -286,6 +289,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             sms_number=sms.mobile_number(invoice.customer) if sms.sms_account(invoice.merchant) else None,
             portal_link=portal_link,
             today=today,
+            timeline=timeline.invoice_timeline(invoice) if invoice.status != "draft" else [],
             **page_forms,
         ),
         status,
@@ -352,6 +356,34 @@ def invoice_send(invoice_id: int):
         flash(f"A test copy is on its way to {current_user.email}.", "success")
     else:
         flash(f"Invoice {invoice.number} sent to {invoice.customer.email}.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/reminders")
+def invoice_reminders(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    paused = request.form.get("paused") == "1"
+    reminders.set_invoice_reminders_paused(invoice, paused)
+    db.session.commit()
+    if paused:
+        flash(f"Reminders for invoice {invoice.number} are paused.", "success")
+    else:
+        flash(f"Reminders for invoice {invoice.number} are on again.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/resolve-dispute")
+def invoice_resolve_dispute(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    try:
+        disputes.resolve_dispute(invoice, current_user, request.form.get("resolution"))
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    flash(
+        f"Dispute on invoice {invoice.number} resolved: reminders and late charges run again from tomorrow.", "success"
+    )
     return _back(invoice)
 
 

@@ -18,6 +18,7 @@ from portal.admin.forms import (
     PasswordForm,
     ProviderForm,
     ReadyNotificationForm,
+    ReminderSettingsForm,
     SmsForm,
     StaffForm,
     major_units,
@@ -30,7 +31,7 @@ from portal.extensions import db
 from portal.models.sms import SmsAccount
 from portal.payments.methods import METHOD_LABELS, PROVIDER_CODES
 from portal.payments.registry import PROVIDERS
-from portal.services import access, branding, email_templates, merchants, payment_settings, sms
+from portal.services import access, branding, email_templates, merchants, payment_settings, reminders, sms
 from portal.theming import available_themes, logo_data_uri
 
 
@@ -237,6 +238,91 @@ def settings_email_templates():
         attachments_form=MailAttachmentsForm(formdata=None, ubl=merchant().attach_ubl_to_mail),
         own={language: own for language, (_text, own) in templates.items()},
         section="email_templates",
+    ), status
+
+
+# -- Reminders -----------------------------------------------------------------------------------
+
+
+@bp.route("/settings/reminders", methods=["GET", "POST"])
+def settings_reminders():
+    current = merchant()
+    steps = reminders.reminder_steps(current)
+    if request.method == "GET":
+        data = {name: step.offset_days for name, step in zip(ReminderSettingsForm.STEP_FIELDS, steps, strict=False)}
+        form = ReminderSettingsForm(
+            formdata=None,
+            enabled=current.reminders_enabled,
+            consumer_preset=current.consumer_preset,
+            legal_interest_rate=current.legal_interest_rate,
+            **data,
+        )
+    else:
+        form = ReminderSettingsForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            reminders.set_reminder_settings(
+                current,
+                enabled=form.enabled.data,
+                offsets=form.offsets(),
+                consumer_preset=form.consumer_preset.data,
+                legal_interest_rate=form.legal_interest_rate.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            status = failure(exc, form)
+        else:
+            flash("Reminder settings saved.", "success")
+            return redirect(url_for("admin.settings_reminders"), code=303)
+    return render_template(
+        "admin/settings/reminders.html",
+        form=form,
+        steps=steps,
+        own={step.id: sorted((step.templates or {}).keys()) for step in steps},
+        section="reminders",
+    ), status or form_status(form)
+
+
+@bp.route("/settings/reminders/<int:step_id>", methods=["GET", "POST"])
+def settings_reminder_step(step_id: int):
+    step = load(reminders.get_step, step_id)
+    texts = {language: reminders.step_template(step, language) for language in _languages()}
+    forms = {
+        language: EmailTemplateForm(formdata=None, subject=text.subject, body=text.body, prefix=language)
+        for language, (text, _own) in texts.items()
+    }
+    status = 200
+    if request.method == "POST":
+        language = request.form.get("language", "")
+        if language not in forms:
+            return redirect(url_for("admin.settings_reminder_step", step_id=step.id), code=303)
+        form = EmailTemplateForm(prefix=language)
+        forms[language] = form
+        if form.validate_on_submit():
+            try:
+                if request.form.get("reset") == "1":
+                    reminders.reset_step_template(step, language)
+                    message = "Back to the built-in wording."
+                else:
+                    reminders.set_step_template(step, language, subject=form.subject.data, body=form.body.data)
+                    message = "Reminder wording saved."
+                db.session.commit()
+            except DomainError as exc:
+                status = failure(exc, form)
+            else:
+                flash(message, "success")
+                return redirect(
+                    url_for("admin.settings_reminder_step", step_id=step.id, _anchor=f"lang-{language}"), code=303
+                )
+        else:
+            status = 422
+    return render_template(
+        "admin/settings/reminder_step.html",
+        step=step,
+        forms=forms,
+        own={language: own for language, (_text, own) in texts.items()},
+        section="reminders",
     ), status
 
 

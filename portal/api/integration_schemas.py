@@ -20,6 +20,8 @@ EventType = Literal[
     "invoice.paid",
     "invoice.reopened",
     "invoice.voided",
+    "invoice.disputed",
+    "invoice.dispute_resolved",
     "credit_note.created",
     "payment.succeeded",
     "payment.failed",

@@ -33,6 +33,7 @@ from portal.services import (
     bank_import,
     credit_notes,
     customers,
+    disputes,
     invoices,
     issuing,
     ledger,
@@ -40,6 +41,7 @@ from portal.services import (
     merchants,
     payment_settings,
     refunds,
+    reminders,
     sms,
 )
 from portal.services.errors import Conflict, NotFound
@@ -291,6 +293,8 @@ def _customer_out(customer: Customer, balances: dict[str, int] | None = None) ->
         credit_balance=balances.get(customer.merchant.default_currency, 0),
         credit_balances=_balances_out(balances),
         archived_at=customer.archived_at,
+        consumer=customer.consumer,
+        reminders_paused=customer.reminders_paused,
     )
 
 
@@ -397,6 +401,9 @@ def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
         paid_on=invoice.paid_on,
         voided_at=invoice.voided_at,
         created_at=invoice.created_at,
+        disputed=invoice.open_dispute is not None,
+        reminders_paused=invoice.reminders_paused,
+        first_sent_at=invoice.first_sent_at,
     )
 
 
@@ -466,6 +473,8 @@ def create_customer(payload: s.CustomerIn):
         vat_number=payload.vat_number,
         company_number=payload.company_number,
         phone=payload.phone,
+        consumer=payload.consumer,
+        reminders_paused=payload.reminders_paused,
     )
     return _customer_out(customer)
 
@@ -500,7 +509,7 @@ def get_customer(customer_id: int):
 def update_customer(customer_id: int, payload: s.CustomerPatch):
     customer = customers.get_customer(g.merchant, customer_id)
     sent = payload.model_fields_set
-    for name in ("name", "email", "language"):
+    for name in ("name", "email", "language", "consumer", "reminders_paused"):
         if name in sent and getattr(payload, name) is None:
             raise ApiError(422, "invalid", f"{name}: cannot be null", name)
     changes: dict[str, Any] = {name: getattr(payload, name) for name in sent if name != "address"}
@@ -759,6 +768,33 @@ def finalize_invoice(invoice_id: int):
 )
 def void_invoice(invoice_id: int):
     invoice = invoices.void_invoice(_invoice_or_404(invoice_id))
+    return _invoice_out(invoice, g.merchant.today())
+
+
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/reminders",
+    summary="Pause or resume an invoice's payment reminders",
+    response=s.InvoiceOut,
+    body=s.RemindersPausedIn,
+    errors=(400, 401, 404, 422),
+)
+def set_invoice_reminders(invoice_id: int, payload: s.RemindersPausedIn):
+    invoice = reminders.set_invoice_reminders_paused(_invoice_or_404(invoice_id), payload.paused)
+    return _invoice_out(invoice, g.merchant.today())
+
+
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/resolve-dispute",
+    summary="Resolve the customer's dispute: reminders and late charges run again from tomorrow",
+    response=s.InvoiceOut,
+    body=s.ResolveDisputeIn,
+    errors=(400, 401, 404, 409, 422),
+)
+def resolve_dispute(invoice_id: int, payload: s.ResolveDisputeIn):
+    invoice = _invoice_or_404(invoice_id)
+    disputes.resolve_dispute(invoice, resolution=payload.resolution)
     return _invoice_out(invoice, g.merchant.today())
 
 

@@ -104,6 +104,10 @@ class CustomerIn(Strict):
     vat_number: VatNumber | None = None
     company_number: CompanyNumber | None = None
     phone: Annotated[StrictStr, Field(max_length=40)] | None = None
+    #: A consumer (a private person) rather than a business: the merchant's Belgian B2C preset applies.
+    consumer: StrictBool = False
+    #: No payment reminders for this customer's invoices (a consumer's legally required first one still goes).
+    reminders_paused: StrictBool = False
 
 
 class CustomerPatch(Strict):
@@ -117,6 +121,8 @@ class CustomerPatch(Strict):
     vat_number: VatNumber | None = None
     company_number: CompanyNumber | None = None
     phone: Annotated[StrictStr, Field(max_length=40)] | None = None
+    consumer: StrictBool | None = None
+    reminders_paused: StrictBool | None = None
 
 
 class CompanyIn(Strict):
@@ -260,6 +266,8 @@ class CustomerOut(BaseModel):
     credit_balances: list[CreditBalanceOut]
     #: When the customer was archived (left out of lists); null while active.
     archived_at: datetime | None
+    consumer: bool
+    reminders_paused: bool
 
 
 class CreditEntryOut(BaseModel):
@@ -489,6 +497,21 @@ class InvoiceOut(BaseModel):
     paid_on: date | None
     voided_at: datetime | None
     created_at: datetime
+    #: The customer disputed it and staff have not resolved it yet: no reminders, no late charges meanwhile.
+    disputed: bool
+    #: Staff paused its reminders.
+    reminders_paused: bool
+    #: When the invoice mail first went to the customer; null until it was sent.
+    first_sent_at: datetime | None
+
+
+class RemindersPausedIn(Strict):
+    paused: StrictBool
+
+
+class ResolveDisputeIn(Strict):
+    #: What was decided, kept with the dispute.
+    resolution: Annotated[StrictStr, Field(max_length=2000)] | None = None
 
 
 class InvoiceListOut(BaseModel):

@@ -29,6 +29,19 @@ class CommentForm(FlaskForm):
     )
 
 
+class DisputeForm(FlaskForm):
+    """Dispute an invoice, saying why (the reason joins the invoice's comment thread)."""
+
+    reason = TextAreaField(
+        _l("What is wrong with this invoice?"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Tell us what is wrong first.")),
+            Length(max=MAX_COMMENT_LENGTH, message=_l("A message is at most %(max)d characters.")),
+        ],
+    )
+
+
 class FreshLinkForm(FlaskForm):
     """Ask for a new portal link by email (the address on file is used, none is typed)."""
 

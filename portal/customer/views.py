@@ -39,7 +39,7 @@ from portal.customer.access import (
     require_customer,
     start_customer_session,
 )
-from portal.customer.forms import CommentForm, FreshLinkForm, LanguageForm, OverviewFilterForm
+from portal.customer.forms import CommentForm, DisputeForm, FreshLinkForm, LanguageForm, OverviewFilterForm
 from portal.documents.context import credit_note_view
 from portal.documents.html import category_name, format_country, format_rate
 from portal.domain.errors import DomainError
@@ -50,6 +50,7 @@ from portal.input_checks import db_int
 from portal.mail.notifications import send_fresh_link
 from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
+from portal.services.disputes import open_dispute
 from portal.services.einvoices import ubl_available
 from portal.services.languages import set_customer_language
 from portal.services.ledger import credit_balances
@@ -291,7 +292,13 @@ def overview():
     )
 
 
-def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, status: int = 200) -> Response:
+def _invoice_response(
+    customer: Customer,
+    invoice,
+    comment_form: CommentForm,
+    status: int = 200,
+    dispute_form: DisputeForm | None = None,
+) -> Response:
     show_in_document_language(invoice.document_language)
     page = invoice_page(invoice)
     html = render_template(
@@ -307,6 +314,7 @@ def _invoice_response(customer: Customer, invoice, comment_form: CommentForm, st
         ubl_available=ubl_available(invoice),
         doc=page.document,
         comment_form=comment_form,
+        dispute_form=dispute_form or DisputeForm(formdata=None),
     )
     return _no_store(Response(html, status))
 
@@ -338,6 +346,31 @@ def add_comment(number: str):
             flash(_("Your message was sent. You will find the reply here."), "success")
             return redirect(url_for("customer.invoice", number=invoice.number, _anchor="comments"), 303)
     return _invoice_response(customer, invoice, form, status=400)
+
+
+@bp.post("/invoices/<number>/dispute")
+@limiter.limit("10/minute;100/day", key_func=customer_rate_key)
+def dispute_invoice(number: str):
+    """Mark the invoice disputed with the customer's reason: reminders stop, no late charges accrue meanwhile."""
+    customer = require_customer()
+    invoice = customer_invoice(customer, number)
+    form = DisputeForm()
+    if form.validate_on_submit():
+        try:
+            open_dispute(invoice, customer, form.reason.data)
+        except DomainError:
+            form.reason.errors = [_("This invoice cannot be disputed now.")]
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "You disputed this invoice. %(merchant)s will look into it and answer here.",
+                    merchant=customer.merchant.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("customer.invoice", number=invoice.number, _anchor="dispute"), 303)
+    return _invoice_response(customer, invoice, CommentForm(formdata=None), status=400, dispute_form=form)
 
 
 @bp.get("/credit-notes/<number>")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
+from portal.domain.consumer_debts import WaitingPeriod, fee_cap, waiting_period
 from portal.domain.errors import InvalidAmount
 from portal.domain.money import EXACT_PRECISION, check_decimal, check_int, round_half_up
 
@@ -28,6 +29,9 @@ class LateFeePolicy:
     fee_percent: Decimal
     fee_minimum: int
     grace_days: int
+    #: Book XIX for a consumer (the Belgian B2C preset): nothing before a first reminder and its waiting
+    #: period, and the fee capped by the amount due (portal.domain.consumer_debts).
+    consumer: bool = False
 
     def __post_init__(self) -> None:
         check_decimal(self.annual_rate, "annual_rate", maximum=_HUNDRED, places=4)
@@ -77,6 +81,29 @@ class InterestSegment:
     amount: int
 
 
+@dataclass(frozen=True)
+class Pause:
+    """Days on which the clock stood still (a dispute): from start to end inclusive, end None while it lasts."""
+
+    start: date
+    end: date | None = None
+
+    def clipped(self, first: date, last: date) -> tuple[date, date] | None:
+        """Return the part of the pause between first and last inclusive, or None."""
+        start, end = max(self.start, first), min(self.end or last, last)
+        return (start, end) if start <= end else None
+
+
+@dataclass(frozen=True)
+class PausedSpan:
+    """A pause as the breakdown shows it: the days within the overdue time that were not charged."""
+
+    start: date
+    end: date
+    days: int
+    ongoing: bool
+
+
 def _plain(value: Decimal) -> str:
     # Fixed-point, so a rate never renders as "1E+1".
     return f"{value:f}"
@@ -104,6 +131,21 @@ class Breakdown:
     amount_due: int
     #: Payments refunded or charged back, which raise the balance again.
     refunds: tuple[Reduction, ...] = ()
+    #: Book XIX applies (a consumer under the Belgian preset).
+    consumer: bool = False
+    #: Under Book XIX: the waiting period after the first reminder, None while none was sent.
+    waiting: WaitingPeriod | None = None
+    #: Under Book XIX: the largest fee the law allows on the outstanding amount.
+    fee_cap: int | None = None
+    #: The first day late charges count from (None: not before a first reminder).
+    charges_from: date | None = None
+    #: Disputed days after the due date, on which nothing accrued.
+    pauses: tuple[PausedSpan, ...] = ()
+
+    @property
+    def paused_days(self) -> int:
+        """Return how many overdue days were paused."""
+        return sum(span.days for span in self.pauses)
 
     def steps(self) -> list[dict]:
         """Return the breakdown as ordered JSON-friendly steps, for display and storage."""
@@ -136,6 +178,16 @@ class Breakdown:
             for refund in self.refunds
         ]
         steps.append({"kind": "outstanding", "amount": self.outstanding})
+        if self.consumer:
+            rule: dict = {"kind": "consumer_rule", "fee_cap": self.fee_cap}
+            if self.waiting is not None:  # none until the first reminder went out
+                rule["reminded_on"] = self.waiting.reminded_on.isoformat()
+                rule["charges_from"] = self.charges_from.isoformat()
+            steps.append(rule)
+        steps += [
+            {"kind": "pause", "start": span.start.isoformat(), "end": span.end.isoformat(), "days": span.days}
+            for span in self.pauses
+        ]
         if self.charged:
             steps.append(
                 {
@@ -171,27 +223,48 @@ def _segment_interest(balance: int, annual_rate: Decimal, days: int) -> int:
         return round_half_up(balance * annual_rate * days / _RATE_DAYS_DIVISOR)
 
 
+def _accrual_windows(first: date, last: date, pauses: Sequence[Pause]) -> list[tuple[date, date]]:
+    """Return the days from first to last inclusive, less the paused ones, as inclusive windows."""
+    windows = []
+    cursor = first
+    for start, end in sorted(p for p in (pause.clipped(first, last) for pause in pauses) if p is not None):
+        if start > cursor:
+            windows.append((cursor, start - timedelta(days=1)))
+        cursor = max(cursor, end + timedelta(days=1))
+    if cursor <= last:
+        windows.append((cursor, last))
+    return windows
+
+
 def _interest_segments(
     total: int,
     reductions: Sequence[Reduction],
-    due_date: date,
+    first_day: date,
     as_of: date,
     annual_rate: Decimal,
+    pauses: Sequence[Pause] = (),
 ) -> tuple[InterestSegment, ...]:
-    """Split the time after the due date at each reduction day and charge each balance."""
+    """Charge each balance from first_day to as_of, split at each reduction day, leaving paused days out.
+
+    A reduction on day d lowers the balance from d + 1 (day d is charged on the old balance).
+    """
     if annual_rate == 0:
         return ()
-    balance = max(0, total - sum(r.signed for r in reductions if r.on <= due_date))
-    later = [r for r in reductions if r.on > due_date]
+    pending = sorted(reductions, key=lambda r: r.on)
+    balance = total
     segments = []
-    boundary = due_date
 
-    def close_segment(end: date) -> None:
-        days = (end - boundary).days
+    def apply_through(day: date) -> None:
+        nonlocal balance, pending
+        while pending and pending[0].on <= day:
+            balance = max(0, balance - pending.pop(0).signed)
+
+    def charge(start: date, end: date) -> None:
+        days = (end - start).days + 1
         if days > 0 and balance > 0:
             segments.append(
                 InterestSegment(
-                    start=boundary + timedelta(days=1),
+                    start=start,
                     end=end,
                     days=days,
                     balance=balance,
@@ -200,13 +273,26 @@ def _interest_segments(
                 )
             )
 
-    # Several reductions on one day form a single boundary.
-    for day, same_day in itertools.groupby(later, key=lambda r: r.on):
-        close_segment(day)
-        balance = max(0, balance - sum(r.signed for r in same_day))
-        boundary = day
-    close_segment(as_of)
+    for window_start, window_end in _accrual_windows(first_day, as_of, pauses):
+        apply_through(window_start - timedelta(days=1))
+        cursor = window_start
+        # Several reductions on one day form a single boundary.
+        for day, same_day in itertools.groupby([r for r in pending if r.on < window_end], key=lambda r: r.on):
+            charge(cursor, day)
+            for reduction in same_day:
+                pending.remove(reduction)
+                balance = max(0, balance - reduction.signed)
+            cursor = day + timedelta(days=1)
+        charge(cursor, window_end)
     return tuple(segments)
+
+
+def late_fee(policy: LateFeePolicy, outstanding: int) -> int:
+    """Return the fee charged once on an outstanding amount: the percentage, at least the minimum, capped under Book XIX."""
+    with localcontext(prec=EXACT_PRECISION):
+        percent_fee = round_half_up(outstanding * policy.fee_percent / _HUNDRED)
+    fee = max(policy.fee_minimum, percent_fee)
+    return min(fee, fee_cap(outstanding)) if policy.consumer else fee
 
 
 def compute_breakdown(
@@ -218,8 +304,15 @@ def compute_breakdown(
     credit_notes: Sequence[Reduction] = (),
     payments: Sequence[Reduction] = (),
     refunds: Sequence[Reduction] = (),
+    pauses: Sequence[Pause] = (),
+    first_reminder_on: date | None = None,
 ) -> Breakdown:
-    """Compute what is due on as_of: outstanding, late fee and interest per balance segment."""
+    """Compute what is due on as_of: outstanding, late fee and interest per balance segment.
+
+    Paused days (a dispute) neither count towards the grace days nor bear interest. Under Book XIX
+    (policy.consumer) nothing is charged before the waiting period after the first reminder
+    (first_reminder_on, sent by email) has passed; interest runs from then and the fee is capped.
+    """
     check_int(total, "total", maximum=10**18)
     credit_notes = _as_of(credit_notes, as_of)
     payments = _as_of(payments, as_of)
@@ -229,16 +322,41 @@ def compute_breakdown(
     outstanding = max(0, total - sum(r.signed for r in reductions))
     days_late = (as_of - due_date).days
     policy_in_force = policy or NO_LATE_FEES
-    charged = policy is not None and outstanding > 0 and days_late > policy.grace_days
+    first_late_day = due_date + timedelta(days=1)
+    spans = tuple(
+        PausedSpan(start, end, (end - start).days + 1, pause.end is None or pause.end > as_of)
+        for pause in sorted(pauses, key=lambda p: p.start)
+        if (clipped := pause.clipped(first_late_day, as_of)) is not None
+        for start, end in [clipped]
+    )
+    clock_days = days_late - sum(span.days for span in spans)
+
+    consumer = policy is not None and policy.consumer
+    waiting = None
+    charges_from: date | None = first_late_day
+    if consumer:
+        # Only a reminder sent once the invoice was late is the first reminder the law means.
+        if first_reminder_on is not None and first_reminder_on > due_date:
+            waiting = waiting_period(first_reminder_on)
+            charges_from = max(first_late_day, waiting.charges_from)
+        else:
+            charges_from = None
+    charged = (
+        policy is not None
+        and outstanding > 0
+        and clock_days > policy.grace_days
+        and charges_from is not None
+        and as_of >= charges_from
+    )
 
     fee = 0
+    cap = fee_cap(outstanding) if consumer else None
     segments: tuple[InterestSegment, ...] = ()
     if charged:
-        with localcontext(prec=EXACT_PRECISION):
-            percent_fee = round_half_up(outstanding * policy.fee_percent / _HUNDRED)
-        fee = max(policy.fee_minimum, percent_fee)
-        # Once past the grace days, interest runs from the day after the due date.
-        segments = _interest_segments(total, reductions, due_date, as_of, policy.annual_rate)
+        fee = late_fee(policy, outstanding)
+        # Once past the grace days, interest runs from the day after the due date (under Book XIX,
+        # from the end of the waiting period), paused days left out.
+        segments = _interest_segments(total, reductions, charges_from, as_of, policy.annual_rate, pauses)
     interest = sum(segment.amount for segment in segments)
 
     return Breakdown(
@@ -259,4 +377,9 @@ def compute_breakdown(
         interest=interest,
         amount_due=outstanding + fee + interest,
         refunds=refunds,
+        consumer=consumer,
+        waiting=waiting,
+        fee_cap=cap,
+        charges_from=charges_from,
+        pauses=spans,
     )

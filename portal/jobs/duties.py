@@ -71,3 +71,11 @@ def announce_overdue_invoices(payload: dict[str, Any], job: Job) -> None:
 
     for merchant in db.session.scalars(select(Merchant).order_by(Merchant.id)):
         record_overdue_invoices(merchant)
+
+
+@duty("send-reminders", every=timedelta(hours=1), lease=timedelta(hours=1), max_attempts=3)
+def send_reminders_duty(payload: dict[str, Any], job: Job) -> None:
+    """Send the reminder steps due today (hourly: each merchant's midnight is met soon; each step goes once)."""
+    from portal.services.reminders import send_all_reminders
+
+    send_all_reminders()

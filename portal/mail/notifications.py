@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
 from portal.api.events import record_event
@@ -22,6 +24,7 @@ from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain
 from portal.mail.defaults import INVOICE_MAIL, MailText
 from portal.mail.outbox import MailAttachment, queue_mail
 from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
+from portal.models.base import utcnow
 from portal.models.job import Job
 from portal.models.mail import OutboxMessage
 from portal.services.email_templates import invoice_mail_in_force
@@ -128,6 +131,7 @@ def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) ->
         merchant_id=invoice.merchant_id,
     )
     if test_to is None:
+        invoice.first_sent_at = invoice.first_sent_at or utcnow()
         record_event(invoice.merchant, "invoice.sent", invoice)
     return job
 
@@ -189,14 +193,60 @@ def invoice_mail_files(invoice: Invoice, as_of: date) -> tuple[MailAttachment, .
     return tuple(files)
 
 
+def _queue_customer_mail(
+    customer: Customer,
+    *,
+    kind: str,
+    subject: str,
+    paragraphs: Sequence[str] = (),
+    button: Button | None = None,
+    quote: str | None = None,
+    body_text: str | None = None,
+    body_html: Markup | None = None,
+    invoice_id: int | None = None,
+    contact_email: str | None = None,
+) -> OutboxMessage:
+    """Compose a notice to a customer in their language, branded and signed by the merchant, and queue it.
+
+    The texts are given already translated (the caller holds force_locale(customer.language)); the
+    footer is added here in the same language. Replies reach the merchant's support address.
+    """
+    merchant = customer.merchant
+    with force_locale(customer.language):
+        composed = compose(
+            merchant,
+            paragraphs=paragraphs,
+            button=button,
+            quote=quote,
+            body_text=body_text,
+            body_html=body_html,
+            preheader=subject,
+            footer=_customer_footer(merchant),
+            contact_email=contact_email,
+        )
+    return queue_mail(
+        merchant_id=merchant.id,
+        kind=kind,
+        to=customer.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        invoice_id=invoice_id,
+        attachments=composed.inline,
+    )
+
+
 def send_fresh_link(customer: Customer) -> None:
     """Queue a mail with a new portal link to the customer's address on file."""
     merchant = customer.merchant
     link = make_portal_link(customer).url
     with force_locale(customer.language):
-        subject = _("Your new link to your invoices from %(merchant)s", merchant=merchant.name)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="fresh_link",
+            subject=_("Your new link to your invoices from %(merchant)s", merchant=merchant.name),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _(
@@ -207,20 +257,7 @@ def send_fresh_link(customer: Customer) -> None:
                 _("If you did not ask for it, you can ignore this email."),
             ],
             button=Button(_("Open your invoices"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="fresh_link",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_comment(comment: Comment) -> None:
@@ -263,9 +300,10 @@ def notify_customer_of_reply(comment: Comment) -> None:
     merchant, customer = invoice.merchant, invoice.customer
     link = make_portal_link(customer, invoice).url
     with force_locale(customer.language):
-        subject = _("%(merchant)s replied about invoice %(number)s", merchant=merchant.name, number=invoice.number)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="reply",
+            subject=_("%(merchant)s replied about invoice %(number)s", merchant=merchant.name, number=invoice.number),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _(
@@ -276,21 +314,8 @@ def notify_customer_of_reply(comment: Comment) -> None:
             ],
             quote=comment.body,
             button=Button(_("View the conversation"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+            invoice_id=invoice.id,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="reply",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=invoice.id,
-        attachments=composed.inline,
-    )
 
 
 def _amount_paid(payment: Payment) -> str:
@@ -300,12 +325,13 @@ def _amount_paid(payment: Payment) -> str:
 def send_payment_confirmation(payment: Payment) -> None:
     """Queue the customer's confirmation of an online payment."""
     invoice = payment.invoice
-    merchant, customer = invoice.merchant, invoice.customer
+    customer = invoice.customer
     link = make_portal_link(customer, invoice).url
     with force_locale(customer.language):
-        subject = _("Payment received for invoice %(number)s", number=invoice.number)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="payment_confirmation",
+            subject=_("Payment received for invoice %(number)s", number=invoice.number),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _(
@@ -316,21 +342,8 @@ def send_payment_confirmation(payment: Payment) -> None:
                 ),
             ],
             button=Button(_("View this invoice"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+            invoice_id=invoice.id,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="payment_confirmation",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=invoice.id,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_payment(payment: Payment) -> None:
@@ -417,9 +430,12 @@ def notify_credit_added(entry, balance: int | None = None) -> None:
     link = make_portal_link(customer).url
     with force_locale(customer.language):
         amount = format_money(Money(entry.amount, entry.currency))
-        subject = _("%(amount)s added to your credit balance with %(merchant)s", amount=amount, merchant=merchant.name)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="credit_added",
+            subject=_(
+                "%(amount)s added to your credit balance with %(merchant)s", amount=amount, merchant=merchant.name
+            ),
             paragraphs=[
                 _("Hello %(name)s,", name=customer.name),
                 _credit_reason_for_customer(entry),
@@ -431,21 +447,8 @@ def notify_credit_added(entry, balance: int | None = None) -> None:
                 ),
             ],
             button=Button(_("Open your invoices"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+            invoice_id=entry.invoice_id,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="credit_added",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=entry.invoice_id,
-        attachments=composed.inline,
-    )
     with force_locale(_staff_language()):
         amount = format_money(Money(entry.amount, entry.currency))
         subject = _("%(amount)s added to the credit balance of %(customer)s", amount=amount, customer=customer.name)
@@ -534,3 +537,76 @@ def notify_staff_of_reversal(reversal) -> None:
             invoice_id=invoice.id if invoice is not None else None,
             attachments=composed.inline,
         )
+
+
+def compose_reminder_values(invoice: Invoice, as_of: date, link: str) -> dict[str, str]:
+    """Return the reminder placeholders' values in the current locale, as of a day."""
+    breakdown = invoice_breakdown(invoice, as_of)
+    amount_due = breakdown.amount_due if breakdown is not None else 0
+    late = (breakdown.fee + breakdown.interest) if breakdown is not None else 0
+    return {
+        "number": invoice.number or "",
+        "amount_due": format_money(Money(amount_due, invoice.currency)),
+        "due_date": format_day(invoice.due_date),
+        "days_late": str(max(0, breakdown.days_late if breakdown is not None else 0)),
+        "late_fee": format_money(Money(late, invoice.currency)),
+        "merchant": invoice.merchant.name,
+        "customer": invoice.buyer_party.name,
+        "link": link,
+    }
+
+
+def _legal_notice(invoice: Invoice, as_of: date) -> str:
+    """Return Book XIX's required wording of a consumer's first reminder (art. XIX.2 §2), translated."""
+    from portal.domain.consumer_debts import waiting_period
+    from portal.domain.late_fees import late_fee
+
+    breakdown = invoice_breakdown(invoice, as_of)
+    outstanding = breakdown.outstanding if breakdown is not None else 0
+    policy = invoice.late_fee_policy
+    fee = late_fee(policy, outstanding) if policy is not None else 0
+    seller = invoice.seller_party
+    return _(
+        "This first reminder is free of charge. %(merchant)s (company number %(company_number)s) asks you to pay "
+        "%(amount)s for invoice %(number)s, due on %(due_date)s, by %(deadline)s. If it is not paid by then, "
+        "a fixed fee of %(fee)s and interest of %(rate)s a year on the amount still due may be charged from "
+        "the following day.",
+        merchant=seller.legal_name,
+        company_number=seller.company_number or seller.vat_number or "—",
+        amount=format_money(Money(outstanding, invoice.currency)),
+        number=invoice.number,
+        due_date=format_day(invoice.due_date),
+        deadline=format_day(waiting_period(as_of).end),
+        fee=format_money(Money(fee, invoice.currency)),
+        rate=f"{(policy.annual_rate if policy else 0).normalize():f} %",
+    )
+
+
+def queue_reminder_mail(invoice: Invoice, step, as_of: date, *, legal_notice: bool = False) -> OutboxMessage:
+    """Compose a reminder step's mail in the invoice's language and queue it to the customer.
+
+    legal_notice adds what Book XIX requires of a consumer's first reminder; it cannot be left out.
+    """
+    from portal.services.reminders import step_template
+
+    customer = invoice.customer
+    link = make_portal_link(customer, invoice).url
+    language = invoice.document_language
+    template, _own = step_template(step, language)
+    with force_locale(language):
+        values = compose_reminder_values(invoice, as_of, link)
+        body = template.body
+        if legal_notice:
+            body = f"{body}\n\n{_legal_notice(invoice, as_of)}"
+        label = _("View this invoice")
+        subject = fill_text(template.subject, values)
+        message = _queue_customer_mail(
+            customer,
+            kind="reminder",
+            subject=subject,
+            body_text=fill_plain(body, values, label),
+            body_html=fill_html(body, values, Button(label, link)),
+            invoice_id=invoice.id,
+            contact_email=invoice.seller_party.email,
+        )
+    return message

@@ -9,6 +9,7 @@ from portal.models.customer import Customer
 from portal.models.invoice import Invoice, InvoiceLine, Payment
 from portal.models.merchant import ApiKey, Merchant, NumberSequence, StaffUser
 from portal.models.product import Product
+from portal.models.reminder import Dispute, ReminderSent, ReminderStep
 
 __all__ = [
     "ApiKey",
@@ -17,11 +18,14 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "Customer",
+    "Dispute",
     "Invoice",
     "InvoiceLine",
     "Merchant",
     "NumberSequence",
     "Payment",
     "Product",
+    "ReminderSent",
+    "ReminderStep",
     "StaffUser",
 ]

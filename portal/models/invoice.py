@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -31,6 +32,7 @@ from portal.models.merchant import Merchant
 if TYPE_CHECKING:
     from portal.models.credit_note import CreditNote
     from portal.models.ledger import PaymentReversal, Receipt
+    from portal.models.reminder import Dispute
 
 STATUSES = tuple(s.value for s in InvoiceStatus)
 
@@ -83,6 +85,16 @@ class Invoice(IssuedDocumentColumns, Base):
     late_fee_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal(7, 4))
     late_fee_minimum: Mapped[int | None] = mapped_column(BigInteger)
     late_grace_days: Mapped[int | None] = mapped_column(Integer)
+    #: Book XIX applies (the merchant's Belgian B2C preset and a consumer customer at finalize).
+    late_consumer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Staff stopped the reminders of this invoice (the legally required first one still goes).
+    reminders_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The merchant's day the first reminder after the due date went out (Book XIX's waiting period runs from it).
+    first_reminder_on: Mapped[date | None] = mapped_column(Date)
+    #: When the invoice mail was first sent to the customer ("Send" becomes "Resend").
+    first_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the customer first opened it in the portal.
+    first_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The day the outstanding amount reached zero.
     paid_on: Mapped[date | None] = mapped_column(Date)
@@ -98,6 +110,10 @@ class Invoice(IssuedDocumentColumns, Base):
     payments: Mapped[list[Payment]] = relationship(back_populates="invoice", order_by="(Payment.paid_on, Payment.id)")
     credit_notes: Mapped[list[CreditNote]] = relationship(
         back_populates="invoice", order_by="(CreditNote.issue_date, CreditNote.id)"
+    )
+    # Loaded with the invoice: its amount due is never computed without them.
+    disputes: Mapped[list[Dispute]] = relationship(
+        back_populates="invoice", lazy="selectin", order_by="(Dispute.opened_at, Dispute.id)"
     )
 
     def _live_seller(self) -> Seller:
@@ -134,7 +150,13 @@ class Invoice(IssuedDocumentColumns, Base):
             fee_percent=self.late_fee_percent,
             fee_minimum=self.late_fee_minimum,
             grace_days=self.late_grace_days,
+            consumer=self.late_consumer,
         )
+
+    @property
+    def open_dispute(self) -> Dispute | None:
+        """Return the dispute still waiting for staff, if any."""
+        return next((dispute for dispute in self.disputes if dispute.is_open), None)
 
     @property
     def credited(self) -> int:

@@ -31,7 +31,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
-    #: What caused it: invoice, invoice_test, fresh_link, comment, reply, payment_confirmation, payment_notice.
+    #: What caused it: invoice, invoice_test, reminder, fresh_link, comment, reply, payment_confirmation, payment_notice, …
     kind: Mapped[str] = mapped_column(String(32))
     #: The invoice it is about, if any (kept for the admin's history of sends).
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"), index=True)

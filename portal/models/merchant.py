@@ -72,6 +72,13 @@ class Merchant(IdentityColumns, Base):
     send_when_finalized: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: The invoice mail carries the UBL e-invoice (invoice-<number>.xml) beside the PDF.
     attach_ubl_to_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: `flask portal send-reminders` (and the workers' schedule) sends this merchant's reminder steps.
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Belgian B2C preset (Book XIX): for consumer customers, late charges wait for a free first reminder
+    #: and 14 days, and are capped as the law caps them.
+    consumer_preset: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The legal interest rate (%) in force; under the preset the interest is at most this plus 8 points.
+    legal_interest_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"), server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="merchant")

@@ -60,9 +60,18 @@ def create_customer(
     vat_number: str | None = None,
     company_number: str | None = None,
     phone: str | None = None,
+    consumer: bool = False,
+    reminders_paused: bool = False,
 ) -> Customer:
     """Create a customer of the merchant."""
-    customer = Customer(merchant=merchant, name=_name(name), email=email.strip(), language=check_language(language))
+    customer = Customer(
+        merchant=merchant,
+        name=_name(name),
+        email=email.strip(),
+        language=check_language(language),
+        consumer=bool(consumer),
+        reminders_paused=bool(reminders_paused),
+    )
     _set_identity(
         customer,
         dict(company=company, address=address, vat_number=vat_number, company_number=company_number, phone=phone),
@@ -99,8 +108,14 @@ def update_customer(
     vat_number: str | None | object = UNSET,
     company_number: str | None | object = UNSET,
     phone: str | None | object = UNSET,
+    consumer: bool | object = UNSET,
+    reminders_paused: bool | object = UNSET,
 ) -> Customer:
     """Change what is given of a customer; documents already finalized keep the customer they were issued to."""
+    if consumer is not UNSET:
+        customer.consumer = bool(consumer)
+    if reminders_paused is not UNSET:
+        customer.reminders_paused = bool(reminders_paused)
     if name is not UNSET:
         customer.name = _name(name)
     if email is not UNSET:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.api.events import record_event
 from portal.domain import vat
+from portal.domain.consumer_debts import interest_cap
 from portal.domain.credit_notes import check_payment
 from portal.domain.errors import DomainError
 from portal.domain.invoices import (
@@ -21,7 +22,7 @@ from portal.domain.invoices import (
     compute_totals,
     is_editable,
 )
-from portal.domain.late_fees import NO_LATE_FEES, Breakdown, Reduction, compute_breakdown
+from portal.domain.late_fees import Breakdown, Pause, Reduction, compute_breakdown
 from portal.domain.money import currency_exponent
 from portal.domain.payment_references import invoice_reference
 from portal.extensions import db
@@ -198,7 +199,13 @@ def finalize_invoice(invoice: Invoice) -> Invoice:
     invoice.supply_date = invoice.supply_date or invoice.issue_date
     mail = invoice_mail_in_force(merchant, language)
     invoice.mail_template = {"subject": mail.subject, "body": mail.body}
-    invoice.late_annual_rate = policy.annual_rate
+    # Book XIX: a consumer of a merchant with the Belgian preset (EUR, the currency the law's caps are in).
+    invoice.late_consumer = bool(merchant.consumer_preset and customer.consumer and invoice.currency == "EUR")
+    invoice.late_annual_rate = (
+        min(policy.annual_rate, interest_cap(merchant.legal_interest_rate))
+        if invoice.late_consumer
+        else policy.annual_rate
+    )
     invoice.late_fee_percent = policy.fee_percent
     invoice.late_fee_minimum = policy.fee_minimum
     invoice.late_grace_days = policy.grace_days
@@ -297,7 +304,7 @@ def invoice_breakdown(invoice: Invoice, as_of: date) -> Breakdown | None:
         policy = invoice.merchant.late_fee_policy
     else:
         policy = invoice.late_fee_policy
-    if policy == NO_LATE_FEES:
+    if policy is not None and policy.annual_rate == 0 and policy.fee_percent == 0 and policy.fee_minimum == 0:
         policy = None  # nothing to charge, so no zero-fee row in the calculation
     return compute_breakdown(
         total=invoice.total,
@@ -318,6 +325,8 @@ def invoice_breakdown(invoice: Invoice, as_of: date) -> Breakdown | None:
             for reversal in payment.reversals
             if reversal.principal_amount > 0
         ],
+        pauses=[Pause(dispute.opened_on, dispute.resolved_on) for dispute in invoice.disputes],
+        first_reminder_on=invoice.first_reminder_on,
     )
 
 

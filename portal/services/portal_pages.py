@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -22,6 +22,7 @@ from portal.models.base import utcnow
 from portal.models.document import InvoiceAttachment
 from portal.services.attachments import list_attachments
 from portal.services.invoices import invoice_breakdown
+from portal.services.timeline import invoice_timeline
 
 PAGE_SIZE = 20
 STATUS_FILTERS = ("open", "overdue", "paid", "void", "credit_notes")
@@ -122,6 +123,8 @@ class InvoicePage:
     comments: list[Comment]
     today: date
     attachments: list[InvoiceAttachment]
+    #: What happened to the invoice, as the customer may see it.
+    timeline: list = field(default_factory=list)
 
     @property
     def amount_due(self) -> int:
@@ -277,6 +280,7 @@ def invoice_page(invoice: Invoice) -> InvoicePage:
         comments=comments,
         today=today,
         attachments=list_attachments(invoice),
+        timeline=invoice_timeline(invoice, for_customer=True),
     )
 
 
@@ -286,6 +290,8 @@ VIEW_QUIET_PERIOD = timedelta(hours=1)
 
 def note_invoice_viewed(invoice: Invoice) -> None:
     """Record invoice.viewed for the customer's visit, once per quiet period (a reload is not news)."""
+    if invoice.first_viewed_at is None:
+        invoice.first_viewed_at = utcnow()  # the timeline's "first viewed", kept after events expire
     recent = db.session.scalar(
         select(Event.id)
         .where(

@@ -220,13 +220,15 @@ def send_invoice_sms(invoice: Invoice) -> QueuedSms:
     reason = sms_unavailable_reason(invoice)
     if reason is not None:
         raise Conflict(reason, "channels")
-    return queue_sms(
+    queued = queue_sms(
         invoice.merchant,
         invoice.customer,
         kind="invoice",
         body=invoice_sms_text(invoice, make_short_link(invoice.customer, invoice)),
         invoice=invoice,
     )
+    invoice.first_sent_at = invoice.first_sent_at or utcnow()  # "Send" becomes "Resend"
+    return queued
 
 
 def queue_sms(

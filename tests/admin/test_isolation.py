@@ -62,6 +62,9 @@ OBJECT_ENDPOINTS = {
     "admin.settings_webhook_toggle": ("POST",),
     "admin.settings_webhook_delete": ("POST",),
     "admin.settings_webhook_resend": ("POST",),
+    "admin.invoice_reminders": ("POST",),
+    "admin.invoice_resolve_dispute": ("POST",),
+    "admin.settings_reminder_step": ("GET", "POST"),
 }
 
 
@@ -98,6 +101,13 @@ def victim_objects(app, staff):
         bank_import.import_statement(
             merchant, build(Account(entries=[Transfer("1.00", account_servicer_reference="SECRET-1")]))
         )
+        from portal.services.disputes import open_dispute
+        from portal.services.reminders import reminder_steps, set_reminder_settings
+
+        set_reminder_settings(
+            merchant, enabled=True, offsets=[7], consumer_preset=False, legal_interest_rate=Decimal(0)
+        )
+        open_dispute(open_invoice, customer, "Not ordered.")
         db.session.commit()
         transaction_id = db.session.scalar(select(BankTransaction.id).where(BankTransaction.merchant_id == merchant.id))
         key = db.session.query(ApiKey).filter_by(merchant_id=merchant.id).one()
@@ -116,6 +126,7 @@ def victim_objects(app, staff):
             "transaction_id": transaction_id,
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "step_id": reminder_steps(merchant)[0].id,
         }
 
 
@@ -141,7 +152,8 @@ def test_every_object_url_is_listed(app):
     named = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith(f"{bp.name}.") and rule.arguments - {"filename"}
+        # "kind" names one of the merchant's own exports (invoices.csv, payments.csv), not an object.
+        if rule.endpoint.startswith(f"{bp.name}.") and rule.arguments - {"filename", "kind"}
     }
     assert named == set(OBJECT_ENDPOINTS)
 

@@ -140,6 +140,8 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
         ("get_invoice", "get", "/invoices/{invoice_id}", None, 200),
         ("list_invoices", "get", "/invoices", None, 200),
         ("send_invoice", "post", "/invoices/{invoice_id}/send", lambda: {"test": False}, 202),
+        ("set_invoice_reminders", "post", "/invoices/{invoice_id}/reminders", lambda: {"paused": True}, 200),
+        ("resolve_dispute", "post", "/invoices/{invoice_id}/resolve-dispute", lambda: {}, 409),  # not disputed
         (
             "record_payment",
             "post",

@@ -71,6 +71,12 @@ def test_an_invoice_sent_by_sms_and_email_reaches_the_phone_with_a_short_link_th
             invoice = db.session.get(Invoice, shop["invoice_id"])
             assert (message.status, message.provider_id) == ("sent", twilio.messages[0]["sid"])
             number = invoice.number
+            # The timeline shows both sends and their delivery; "Send" now reads "Resend".
+            from portal.services.timeline import invoice_timeline
+
+            shown = [(e.kind, e.detail.get("channel")) for e in invoice_timeline(invoice)]
+            assert ("sent", "sms") in shown and ("delivered", "sms") in shown and ("sent", "email") in shown
+            assert invoice.first_sent_at is not None
 
     [sent] = twilio.messages
     assert sent["to"] == "+32470123456"
