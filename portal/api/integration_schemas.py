@@ -270,3 +270,121 @@ class PaymentMethodsOut(BaseModel):
     available_methods: list[PaymentMethod]
     #: Whether the customer is shown how to pay by bank transfer.
     bank_transfer: bool
+
+
+# --- attachments, recurring lines, the billing cycle, the send log ---------------------------------
+
+
+class AttachmentOut(BaseModel):
+    """A file attached to an invoice: the customer downloads it from the invoice's page and zip."""
+
+    id: int
+    invoice_id: int
+    #: The name it is served under, with the extension of the type its bytes showed.
+    filename: str
+    #: The type found in the file's own bytes (never the uploader's Content-Type).
+    content_type: str
+    #: Bytes.
+    size: int
+    #: Who attached it: a staff member in the admin, or an API key.
+    uploaded_by: Literal["staff", "api"]
+    created_at: datetime
+
+
+class AttachmentListOut(BaseModel):
+    data: list[AttachmentOut]
+    has_more: bool
+
+
+RecurringDescription = Annotated[StrictStr, Field(min_length=1, max_length=500)]
+
+
+class RecurringLineIn(Strict):
+    """A line put on every monthly invoice of the customer, in the merchant's default currency."""
+
+    description: RecurringDescription
+    quantity: Quantity
+    unit_amount: s.MinorAmount
+    tax_rate: TaxRate
+    tax_category: s.TaxCategoryCode | None = None
+
+
+class RecurringLinePatch(Strict):
+    """Only the fields sent change; invoices already drafted keep the line they copied."""
+
+    description: RecurringDescription | None = None
+    quantity: Quantity | None = None
+    unit_amount: s.MinorAmount | None = None
+    tax_rate: TaxRate | None = None
+    tax_category: s.TaxCategoryCode | None = None
+
+
+class RecurringLineOut(BaseModel):
+    id: int
+    customer_id: int
+    description: str
+    quantity: Decimal
+    unit_amount: int
+    currency: str
+    tax_rate: Decimal
+    tax_category: s.TaxCategoryCode
+    created_at: datetime
+
+
+class RecurringLineListOut(BaseModel):
+    data: list[RecurringLineOut]
+    has_more: bool
+
+
+class BillingCycleIn(Strict):
+    """`flask portal bill-monthly` drafts (or finalizes and sends) the customer's invoice from its recurring lines
+    and open charges on this day of every month."""
+
+    active: StrictBool = True
+    #: 1–28, so every month has it.
+    day_of_month: Annotated[StrictInt, Field(ge=1, le=28)] = 1
+    #: Days from the issue date to the due date.
+    payment_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
+    #: Finalize and mail the invoice at once instead of leaving a draft for review.
+    auto_send: StrictBool = False
+
+
+class BillingCycleOut(BaseModel):
+    customer_id: int
+    #: false also when the customer has no billing cycle yet.
+    active: bool
+    day_of_month: int
+    payment_days: int
+    auto_send: bool
+
+
+class InvoiceSendOut(BaseModel):
+    """One send of an invoice and how its delivery went."""
+
+    id: int
+    invoice_id: int
+    channel: Literal["email"]
+    #: The recipient's address.
+    to: str
+    #: A "[TEST]" copy to the merchant's staff rather than the invoice sent to its customer.
+    test: bool
+    #: Who asked: an API key, a staff member, or the system (the monthly billing run, or a send from before the log).
+    sent_by: Literal["api_key", "staff", "system"]
+    api_key_id: int | None
+    staff_user_id: int | None
+    #: The API key's name or the staff member's email when it was sent.
+    sent_by_name: str | None
+    #: requested: the PDF is being rendered; queued: the mail waits for the SMTP server (retried);
+    #: sent: the SMTP server accepted it; failed: given up (see `error`).
+    status: Literal["requested", "queued", "sent", "failed"]
+    attempts: int
+    error: str | None
+    #: When the send was asked for.
+    created_at: datetime
+    #: When the SMTP server accepted the mail.
+    delivered_at: datetime | None
+
+
+class InvoiceSendListOut(BaseModel):
+    data: list[InvoiceSendOut]
+    has_more: bool

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
+from werkzeug.datastructures import FileStorage
 
 from portal.api import idempotency, lists, rate_limits
 from portal.api import schemas as s
 from portal.api.lists import BankTransactionListQuery, CustomerListQuery, InvoiceListQuery
+from portal.api.owned import own
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
@@ -40,9 +42,10 @@ from portal.services import (
     merchants,
     payment_settings,
     refunds,
+    send_log,
     sms,
 )
-from portal.services.errors import Conflict, NotFound
+from portal.services.errors import Conflict, NotFound, TooLarge
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -68,6 +71,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _status_for(exc: DomainError) -> int:
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, TooLarge):
+        return 413
     if isinstance(exc, (Conflict, InvalidTransition)):
         return 409
     return 422
@@ -91,6 +96,10 @@ class Operation:
     content_type: str = "application/json"
     #: Media types of a raw (non-JSON) request body, handed to the view as bytes (`data`).
     raw_body: tuple[str, ...] = ()
+    #: The multipart/form-data field holding an uploaded file, handed to the view as `upload`.
+    upload: str | None = None
+    #: The largest file `upload` takes, in bytes: the request body may exceed it by the form's overhead only.
+    upload_max_bytes: int = 0
 
 
 OPERATIONS: list[Operation] = []
@@ -108,6 +117,8 @@ def operation(
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
     raw_body: tuple[str, ...] = (),
+    upload: str | None = None,
+    upload_max_bytes: int = 0,
 ) -> Callable:
     """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
@@ -116,8 +127,22 @@ def operation(
         if method.upper() in idempotency.WRITE_METHODS:
             # Any write may meet a malformed Idempotency-Key (400), one in use (409) or one used elsewhere (422).
             answers = tuple(sorted({*answers, 400, 409, 422}))
+        if upload:
+            answers = tuple(sorted({*answers, 413}))  # a file over the limit
         op = Operation(
-            method, rule, view.__name__, summary, body, query, status, response, answers, content_type, raw_body
+            method,
+            rule,
+            view.__name__,
+            summary,
+            body,
+            query,
+            status,
+            response,
+            answers,
+            content_type,
+            raw_body,
+            upload,
+            upload_max_bytes,
         )
         OPERATIONS.append(op)
 
@@ -127,6 +152,8 @@ def operation(
                 kwargs["payload"] = _validated(body, _json_body())
             if raw_body:
                 kwargs["data"] = _raw_body(raw_body)
+            if upload:
+                kwargs["upload"] = _upload(upload, upload_max_bytes)
             if query is not None:
                 kwargs["params"] = _validated(query, request.args.to_dict())
             claimed = idempotency.claim()
@@ -195,6 +222,21 @@ def _raw_body(media_types: tuple[str, ...]) -> bytes:
     return request.get_data()
 
 
+#: What a multipart/form-data body may hold beyond its file: boundaries, part headers, a long file name.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def _upload(field: str, max_bytes: int) -> FileStorage:
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(400, "bad_request", f"Send the file as multipart/form-data, in the field '{field}'")
+    # A body far over the limit is refused (413) before it is read, not after it filled the memory.
+    request.max_content_length = max_bytes + UPLOAD_OVERHEAD
+    upload = request.files.get(field)
+    if upload is None:
+        raise ApiError(422, "invalid", f"{field}: This field is required", field)
+    return upload
+
+
 def _validated(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
@@ -246,6 +288,7 @@ def _authenticate() -> None:
         raise ApiError(401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'")
     g.merchant = key.merchant
     g.api_key_id = key.id
+    g.api_key = key
     rate_limits.check_key(key.id)
 
 
@@ -345,6 +388,7 @@ def _payment_out(payment) -> s.PaymentOut:
 def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
     breakdown = invoices.invoice_breakdown(invoice, as_of)
     policy = invoice.late_fee_policy
+    last_sent_at, send_count = send_log.send_summary(invoice)
     return s.InvoiceOut(
         id=invoice.id,
         number=invoice.number,
@@ -396,6 +440,8 @@ def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
         finalized_at=invoice.finalized_at,
         paid_on=invoice.paid_on,
         voided_at=invoice.voided_at,
+        last_sent_at=last_sent_at,
+        send_count=send_count,
         created_at=invoice.created_at,
     )
 
@@ -486,7 +532,7 @@ def list_customers(params: CustomerListQuery):
 
 @operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut, errors=(401, 404))
 def get_customer(customer_id: int):
-    return _customer_out(customers.get_customer(g.merchant, customer_id))
+    return _customer_out(own(customers.get_customer, customer_id))
 
 
 @operation(
@@ -498,7 +544,7 @@ def get_customer(customer_id: int):
     errors=(400, 401, 404, 422),
 )
 def update_customer(customer_id: int, payload: s.CustomerPatch):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     sent = payload.model_fields_set
     for name in ("name", "email", "language"):
         if name in sent and getattr(payload, name) is None:
@@ -520,7 +566,7 @@ def update_customer(customer_id: int, payload: s.CustomerPatch):
     errors=(400, 401, 404, 422),
 )
 def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     invoice = None
     if payload.invoice_id is not None:
         invoice = _invoice_or_404(payload.invoice_id, field="invoice_id")
@@ -538,7 +584,7 @@ def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
     errors=(401, 404),
 )
 def revoke_links(customer_id: int):
-    customers.revoke_links(customers.get_customer(g.merchant, customer_id))
+    customers.revoke_links(own(customers.get_customer, customer_id))
 
 
 # --- the credit balance and refunds -------------------------------------------------------------
@@ -576,7 +622,7 @@ def _credit_out(customer: Customer) -> s.CreditOut:
     errors=(401, 404),
 )
 def get_customer_credit(customer_id: int):
-    return _credit_out(customers.get_customer(g.merchant, customer_id))
+    return _credit_out(own(customers.get_customer, customer_id))
 
 
 @operation(
@@ -589,7 +635,7 @@ def get_customer_credit(customer_id: int):
     errors=(400, 401, 404, 409, 422),
 )
 def apply_customer_credit(customer_id: int, payload: s.CreditApplyIn):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     invoice = _invoice_or_404(payload.invoice_id, field="invoice_id")
     if invoice.customer_id != customer.id:
         raise NotFound("No such invoice for this customer", "invoice_id")
@@ -627,7 +673,7 @@ def _refund_out(reversal) -> s.RefundOut:
     errors=(400, 401, 404, 409, 422),
 )
 def refund_payment(payment_id: int, payload: s.RefundIn):
-    payment = refunds.get_payment(g.merchant, payment_id)
+    payment = own(refunds.get_payment, payment_id)
     return _refund_out(refunds.refund_payment(payment, payload.amount, note=payload.note))
 
 
@@ -635,10 +681,7 @@ def refund_payment(payment_id: int, payload: s.RefundIn):
 
 
 def _invoice_or_404(invoice_id: int, field: str | None = None) -> Invoice:
-    try:
-        return invoices.get_invoice(g.merchant, invoice_id)
-    except NotFound as exc:
-        raise NotFound(exc.message, field) from None
+    return own(invoices.get_invoice, invoice_id, field)
 
 
 class AsOfQuery(BaseModel):
@@ -660,7 +703,7 @@ def _as_of(params: AsOfQuery | None) -> date:
     errors=(400, 401, 404, 422),
 )
 def create_invoice(payload: s.InvoiceIn):
-    customer = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+    customer = own(customers.get_customer, payload.customer_id, "customer_id")
     invoice = invoices.create_draft(
         g.merchant,
         customer=customer,
@@ -719,7 +762,7 @@ def update_invoice(invoice_id: int, payload: s.InvoicePatch):
             raise ApiError(422, "invalid", f"{name}: cannot be null", name)
     changes: dict[str, Any] = {}
     if payload.customer_id is not None:
-        changes["customer"] = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+        changes["customer"] = own(customers.get_customer, payload.customer_id, "customer_id")
     if payload.lines is not None:
         changes["lines"] = _domain_lines(payload.lines)
     for name in ("currency", "issue_date", "due_date", "discount_percent"):
@@ -746,7 +789,7 @@ def delete_invoice(invoice_id: int):
 )
 def finalize_invoice(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
-    issuing.issue_invoice(invoice)
+    issuing.issue_invoice(invoice, by=g.api_key)
     return _invoice_out(invoice, g.merchant.today())
 
 
@@ -810,7 +853,7 @@ def create_credit_note(invoice_id: int, payload: s.CreditNoteIn):
     errors=(401, 404),
 )
 def get_credit_note(credit_note_id: int):
-    return _credit_note_out(credit_notes.get_credit_note(g.merchant, credit_note_id))
+    return _credit_note_out(own(credit_notes.get_credit_note, credit_note_id))
 
 
 # --- e-invoices ---------------------------------------------------------------------------------
@@ -837,7 +880,7 @@ def get_invoice_ubl(invoice_id: int):
     errors=(401, 404, 422),
 )
 def get_credit_note_ubl(credit_note_id: int):
-    return ubl_download(credit_notes.get_credit_note(g.merchant, credit_note_id))
+    return ubl_download(own(credit_notes.get_credit_note, credit_note_id))
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -910,6 +953,7 @@ _ERROR_TEXT = {
     401: "Missing or invalid API key",
     404: "No such object for this merchant",
     409: "The object's state does not allow this",
+    413: "The file is larger than allowed",
     422: "Invalid input",
     429: "Too many requests for this API key, or too many failed authentications from this address: "
     "retry after the seconds in Retry-After",
@@ -991,6 +1035,25 @@ def openapi_document() -> dict[str, Any]:
             entry["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        elif op.upload:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                op.upload: {
+                                    "type": "string",
+                                    "contentMediaType": "application/octet-stream",
+                                    "description": f"The file, at most {op.upload_max_bytes} bytes",
+                                }
+                            },
+                            "required": [op.upload],
+                        }
+                    }
+                },
             }
         elif op.raw_body:
             entry["requestBody"] = {
@@ -1096,7 +1159,7 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
             jobs.append(queued.job)
         if "email" in channels:
             recipients.insert(0, invoice.customer.email)
-            jobs.insert(0, mail_notifications.send_invoice(invoice))
+            jobs.insert(0, mail_notifications.send_invoice(invoice, by=g.api_key))
         return s.SendOut(
             queued=len(jobs), test=False, channels=channels, recipients=recipients, job_ids=[job.id for job in jobs]
         )
@@ -1105,7 +1168,7 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
     recipients = mail_notifications.staff_recipients(g.merchant)
     if not recipients:
         raise Conflict("No active staff member nor support address to send a test copy to", "test")
-    jobs = [mail_notifications.send_invoice(invoice, test_to=address) for address in recipients]
+    jobs = [mail_notifications.send_invoice(invoice, test_to=address, by=g.api_key) for address in recipients]
     return s.SendOut(queued=len(recipients), test=True, recipients=recipients, job_ids=[job.id for job in jobs])
 
 
@@ -1182,7 +1245,7 @@ def list_bank_transactions(params: BankTransactionListQuery):
     errors=(400, 401, 404, 409, 422),
 )
 def match_bank_transaction(transaction_id: int, payload: s.BankTransactionMatchIn):
-    transaction = bank_import.get_transaction(g.merchant, transaction_id)
+    transaction = own(bank_import.get_transaction, transaction_id)
     invoice = _invoice_or_404(payload.invoice_id, "invoice_id")
     bank_import.match_transaction(transaction, invoice)
     return _one_transaction_out(transaction)
@@ -1196,5 +1259,5 @@ def match_bank_transaction(transaction_id: int, payload: s.BankTransactionMatchI
     errors=(401, 404, 409),
 )
 def ignore_bank_transaction(transaction_id: int):
-    transaction = bank_import.get_transaction(g.merchant, transaction_id)
+    transaction = own(bank_import.get_transaction, transaction_id)
     return _one_transaction_out(bank_import.ignore_transaction(transaction))

@@ -488,6 +488,11 @@ class InvoiceOut(BaseModel):
     finalized_at: datetime | None
     paid_on: date | None
     voided_at: datetime | None
+    #: When the invoice was last sent to its customer (test copies aside); null when never. Every send:
+    #: GET /invoices/{id}/sends.
+    last_sent_at: datetime | None
+    #: How many times it was sent to its customer (test copies aside).
+    send_count: int
     created_at: datetime
 
 
