@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 
 from portal.api import schemas as s
 from portal.api.schemas import PaymentMethod, Strict
@@ -51,14 +51,22 @@ class EventListOut(BaseModel):
 
 # --- webhook endpoints ----------------------------------------------------------------------------
 
+_WEBHOOK_URL_DESCRIPTION = (
+    "https only; it must not resolve to a loopback, private, link-local or otherwise reserved address (checked when "
+    "saved and again on every delivery). A development deployment with PORTAL_WEBHOOKS_ALLOW_PRIVATE=true also "
+    "takes http and loopback addresses."
+)
 WebhookUrl = Annotated[
     StrictStr,
-    Field(
-        min_length=8,
-        max_length=2048,
-        pattern=r"^https?://\S+$",
-        description="https only; it must not resolve to a loopback, private, link-local or otherwise reserved "
-        "address (checked when saved and again on every delivery)",
+    Field(min_length=8, max_length=2048, pattern=r"^https?://\S+$"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 8,
+            "maxLength": 2048,
+            "pattern": r"^https://\S+$",
+            "description": _WEBHOOK_URL_DESCRIPTION,
+        }
     ),
 ]
 EventList = Annotated[
@@ -138,8 +146,8 @@ class PaymentAttemptOut(BaseModel):
 # --- products, charges, comments, ways to pay -----------------------------------------------------
 
 ProductName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Quantity = Annotated[s.DecimalValue, Field(gt=0, le=1_000_000, decimal_places=3)]
-TaxRate = Annotated[s.Percent, Field(decimal_places=2)]
+Quantity = s.Quantity
+TaxRate = s.percent(2)
 
 
 class ProductIn(Strict):

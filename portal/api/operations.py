@@ -19,6 +19,7 @@ from portal.api import idempotency, lists, rate_limits
 from portal.api import schemas as s
 from portal.api.lists import BankTransactionListQuery, CustomerListQuery, InvoiceListQuery
 from portal.api.owned import own
+from portal.api.pagination import PageQuery
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
@@ -124,6 +125,8 @@ def operation(
 
     def decorate(view: Callable) -> Callable:
         answers = tuple(sorted({*errors, 429}))  # any request may be over its key's limit
+        if query is not None and issubclass(query, PageQuery):
+            answers = tuple(sorted({*answers, 404}))  # a cursor naming no object of the list
         if method.upper() in idempotency.WRITE_METHODS:
             # Any write may meet a malformed Idempotency-Key (400), one in use (409) or one used elsewhere (422).
             answers = tuple(sorted({*answers, 400, 409, 422}))
@@ -199,6 +202,18 @@ def _refusal(exc: DomainError | ApiError) -> Response:
     return error_response(_status_for(exc), exc.code, exc.message, exc.field)
 
 
+def _json_number(text: str) -> Decimal | int:
+    """Return a JSON number with a fraction or exponent as a Decimal, or as an int when it has no fractional part.
+
+    JSON Schema's integers are numbers without a fractional part, 1.0 among them: an amount or id sent
+    so is accepted. No float ever touches money.
+    """
+    number = Decimal(text)
+    if number.is_finite() and abs(number) <= 10**18 and number == number.to_integral_value():
+        return int(number)
+    return number
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
@@ -208,7 +223,7 @@ def _json_body() -> Any:
         raise ApiError(400, "bad_request", "Send a JSON object with Content-Type: application/json")
     try:
         # Decimal keeps every digit of quantities and rates: no float ever touches money.
-        data = json.loads(request.get_data(), parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(request.get_data(), parse_float=_json_number, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise ApiError(400, "bad_request", "The body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -966,6 +981,22 @@ _WRITE_ERROR_TEXT = {
 }
 
 
+#: What a request's text may hold: no NUL character, which no database text column stores (portal.input_checks).
+STORABLE_TEXT = "^[^\\u0000]*$"
+
+
+def _storable_text(schema: Any) -> None:
+    """Say of every free text in a request schema that it holds no NUL character (answered 400 otherwise)."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+            schema["pattern"] = STORABLE_TEXT
+        for value in schema.values():
+            _storable_text(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            _storable_text(item)
+
+
 def openapi_document() -> dict[str, Any]:
     """Build the OpenAPI 3.1 document from the registered operations."""
     models = {s.ErrorOut}
@@ -976,6 +1007,9 @@ def openapi_document() -> dict[str, Any]:
         for model in sorted(models, key=lambda m: m.__name__)
     ]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
+    for name, schema in defs.get("$defs", {}).items():
+        if name.endswith(("In", "Patch")):
+            _storable_text(schema)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         path = _RULE_PARAM.sub(r"{\1}", op.rule)
@@ -990,6 +1024,7 @@ def openapi_document() -> dict[str, Any]:
         ]
         if op.query is not None:
             query_schema = op.query.model_json_schema()
+            _storable_text(query_schema)
             for name, prop in query_schema["properties"].items():
                 parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
         write = op.method.upper() in idempotency.WRITE_METHODS

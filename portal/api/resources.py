@@ -430,13 +430,15 @@ def get_attachment(invoice_id: int, attachment_id: int):
 @operation(
     "get",
     "/invoices/<int:invoice_id>/attachments/<int:attachment_id>/content",
-    summary="Download an attachment's file (served as a download, under the type its bytes showed)",
+    summary="Download an attachment's file: always a download, as application/octet-stream (its type is the "
+    "attachment's content_type)",
     content_type="application/octet-stream",
     errors=(401, 404),
 )
 def get_attachment_content(invoice_id: int, attachment_id: int):
     attachment = attachments.get_attachment(_invoice_or_404(invoice_id), attachment_id)
-    return Download(attachment.download_name, attachment.content_type, attachment.data)
+    # Never rendered by whatever opens it under a type of the uploader's choosing: bytes, as a download.
+    return Download(attachment.download_name, "application/octet-stream", attachment.data)
 
 
 @operation(

@@ -8,8 +8,11 @@ import time_machine
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail.notifications import send_invoice
+from portal.models import Invoice, Merchant
 from portal.models.mail import InvoiceSend
 from portal.services import attachments
+from portal.services.billing import bill_monthly
 from portal.services.merchants import create_staff_user
 from tests.api.conftest import invoice_body
 from tests.factories import run_jobs
@@ -59,7 +62,7 @@ def test_attachments_upload_list_fetch_download_and_delete_on_a_draft(api, custo
     assert [a["id"] for a in after["data"]] == [second["id"]] and after["has_more"] is False
     assert api.get(f"/invoices/{draft['id']}/attachments/{attachment['id']}").json == attachment
     content = api.get(f"/invoices/{draft['id']}/attachments/{attachment['id']}/content")
-    assert content.status_code == 200 and content.data == PDF and content.mimetype == "application/pdf"
+    assert content.status_code == 200 and content.data == PDF and content.mimetype == "application/octet-stream"
     assert content.headers["Content-Disposition"].startswith("attachment;")
 
     assert api.delete(f"/invoices/{draft['id']}/attachments/{attachment['id']}").status_code == 204
@@ -179,8 +182,6 @@ def test_recurring_lines_crud_and_the_billing_cycle_draft_the_monthly_invoice(ap
     assert api.put(f"/customers/{customer_id}/billing-cycle", {"day_of_month": 31}).status_code == 422
 
     with time_machine.travel("2026-03-06 10:00:00Z", tick=False), app.app_context():
-        from portal.services.billing import bill_monthly
-
         results = bill_monthly()
     assert [r.error for r in results] == [None]
     drafted = api.get(f"/invoices?customer_id={customer_id}").json["data"][0]
@@ -207,8 +208,6 @@ def test_every_send_is_logged_with_who_asked_and_whether_it_was_delivered(
     invoice_id = open_invoice["id"]
     assert open_invoice["last_sent_at"] is None and open_invoice["send_count"] == 0
     with app.app_context():
-        from portal.models import Merchant
-
         create_staff_user(
             db.session.get(Merchant, merchant_key[0]), email="ann@acme.example", name="Ann", password="long enough pw"
         )
@@ -238,10 +237,6 @@ def test_every_send_is_logged_with_who_asked_and_whether_it_was_delivered(
 
 def test_a_staff_send_in_the_admin_is_logged_as_the_staff_members(app, client, api, merchant_key, open_invoice):
     with app.app_context():
-        from portal.models import Merchant
-        from portal.models.invoice import Invoice
-        from portal.mail.notifications import send_invoice
-
         merchant = db.session.get(Merchant, merchant_key[0])
         ann = create_staff_user(merchant, email="ann@acme.example", name="Ann", password="long enough pw")
         send_invoice(db.session.get(Invoice, open_invoice["id"]), by=ann)
