@@ -84,12 +84,12 @@ class WebhookEndpointIn(Strict):
 
 
 class WebhookEndpointPatch(Strict):
-    """Only the fields sent change."""
+    """Only the fields sent change; null clears the description, and no other."""
 
-    url: WebhookUrl | None = None
-    events: EventList | None = None
+    url: WebhookUrl = None
+    events: EventList = None
     description: Description | None = None
-    enabled: StrictBool | None = None
+    enabled: StrictBool = None
 
 
 class WebhookEndpointOut(BaseModel):
@@ -151,6 +151,8 @@ TaxRate = s.percent(2)
 
 
 class ProductIn(Strict):
+    model_config = s.CATEGORY_RATE_RULE
+
     name: ProductName
     unit_amount: s.MinorAmount
     currency: s.Currency
@@ -160,13 +162,13 @@ class ProductIn(Strict):
 
 
 class ProductPatch(Strict):
-    """Only the fields sent change; lines already drafted from the product keep what they copied."""
+    """Only the fields sent change (none takes null); lines already drafted from the product keep what they copied."""
 
-    name: ProductName | None = None
-    unit_amount: s.MinorAmount | None = None
-    currency: s.Currency | None = None
-    tax_rate: TaxRate | None = None
-    tax_category: s.TaxCategoryCode | None = None
+    name: ProductName = None
+    unit_amount: s.MinorAmount = None
+    currency: s.Currency = None
+    tax_rate: TaxRate = None
+    tax_category: s.TaxCategoryCode = None
 
 
 class ProductOut(BaseModel):
@@ -184,6 +186,8 @@ class ProductListOut(BaseModel):
 
 
 class ChargeIn(Strict):
+    model_config = s.CATEGORY_RATE_RULE
+
     customer_id: s.Id
     description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
     #: The day the work or goods were delivered.
@@ -197,15 +201,15 @@ class ChargeIn(Strict):
 
 
 class ChargePatch(Strict):
-    """Only the fields sent change; a charge already on an invoice cannot change (409)."""
+    """Only the fields sent change (none takes null); a charge already on an invoice cannot change (409)."""
 
-    description: Annotated[StrictStr, Field(min_length=1, max_length=500)] | None = None
-    charged_on: s.IsoDate | None = None
-    quantity: Quantity | None = None
-    unit_amount: s.MinorAmount | None = None
-    tax_rate: TaxRate | None = None
-    tax_category: s.TaxCategoryCode | None = None
-    currency: s.Currency | None = None
+    description: Annotated[StrictStr, Field(min_length=1, max_length=500)] = None
+    charged_on: s.IsoDate = None
+    quantity: Quantity = None
+    unit_amount: s.MinorAmount = None
+    tax_rate: TaxRate = None
+    tax_category: s.TaxCategoryCode = None
+    currency: s.Currency = None
 
 
 class ChargeOut(BaseModel):
@@ -310,6 +314,8 @@ RecurringDescription = Annotated[StrictStr, Field(min_length=1, max_length=500)]
 class RecurringLineIn(Strict):
     """A line put on every monthly invoice of the customer, in the merchant's default currency."""
 
+    model_config = s.CATEGORY_RATE_RULE
+
     description: RecurringDescription
     quantity: Quantity
     unit_amount: s.MinorAmount
@@ -318,13 +324,13 @@ class RecurringLineIn(Strict):
 
 
 class RecurringLinePatch(Strict):
-    """Only the fields sent change; invoices already drafted keep the line they copied."""
+    """Only the fields sent change (none takes null); invoices already drafted keep the line they copied."""
 
-    description: RecurringDescription | None = None
-    quantity: Quantity | None = None
-    unit_amount: s.MinorAmount | None = None
-    tax_rate: TaxRate | None = None
-    tax_category: s.TaxCategoryCode | None = None
+    description: RecurringDescription = None
+    quantity: Quantity = None
+    unit_amount: s.MinorAmount = None
+    tax_rate: TaxRate = None
+    tax_category: s.TaxCategoryCode = None
 
 
 class RecurringLineOut(BaseModel):

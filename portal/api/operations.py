@@ -400,10 +400,10 @@ def _payment_out(payment) -> s.PaymentOut:
     )
 
 
-def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
+def _invoice_out(invoice: Invoice, as_of: date, sends: tuple[Any, int] | None = None) -> s.InvoiceOut:
     breakdown = invoices.invoice_breakdown(invoice, as_of)
     policy = invoice.late_fee_policy
-    last_sent_at, send_count = send_log.send_summary(invoice)
+    last_sent_at, send_count = sends if sends is not None else send_log.send_summary(invoice)
     return s.InvoiceOut(
         id=invoice.id,
         number=invoice.number,
@@ -746,7 +746,8 @@ def create_invoice(payload: s.InvoiceIn):
 def list_invoices(params: InvoiceListQuery):
     rows, has_more = lists.invoice_page(g.merchant, params)
     as_of = _as_of(params)
-    return s.InvoiceListOut(data=[_invoice_out(row, as_of) for row in rows], has_more=has_more)
+    sends = send_log.send_summaries(rows)
+    return s.InvoiceListOut(data=[_invoice_out(row, as_of, sends[row.id]) for row in rows], has_more=has_more)
 
 
 @operation(
@@ -986,10 +987,16 @@ STORABLE_TEXT = "^[^\\u0000]*$"
 
 
 def _storable_text(schema: Any) -> None:
-    """Say of every free text in a request schema that it holds no NUL character (answered 400 otherwise)."""
+    """Say of every free text in a request schema that it holds no NUL character (answered 400 otherwise).
+
+    A PATCH field that refuses null but may be left out has no default to state: its null default
+    (pydantic's "not sent") is dropped, so the document does not offer null.
+    """
     if isinstance(schema, dict):
         if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
             schema["pattern"] = STORABLE_TEXT
+        if "default" in schema and schema["default"] is None and {"type": "null"} not in schema.get("anyOf", []):
+            del schema["default"]
         for value in schema.values():
             _storable_text(value)
     elif isinstance(schema, list):

@@ -357,13 +357,11 @@ class InvoiceNotDraft(Conflict):
     code = "invoice_not_draft"
 
 
-def _draft_for_attachments(invoice_id: int):
-    invoice = _invoice_or_404(invoice_id)
+def _require_draft(invoice) -> None:
     if invoice.status != "draft":
         raise InvoiceNotDraft(
             f"Invoice {invoice.number} is {invoice.status}: attachments change only while it is a draft", "status"
         )
-    return invoice
 
 
 def attachment_out(attachment: InvoiceAttachment) -> i.AttachmentOut:
@@ -392,7 +390,8 @@ def attachment_out(attachment: InvoiceAttachment) -> i.AttachmentOut:
     errors=(400, 401, 404, 409, 413, 422),
 )
 def create_attachment(invoice_id: int, upload: FileStorage):
-    invoice = _draft_for_attachments(invoice_id)
+    invoice = _invoice_or_404(invoice_id)
+    _require_draft(invoice)
     attachment = attachments.add_attachment(
         invoice,
         filename=upload.filename or "",
@@ -451,7 +450,7 @@ def get_attachment_content(invoice_id: int, attachment_id: int):
 def delete_attachment(invoice_id: int, attachment_id: int):
     invoice = _invoice_or_404(invoice_id)
     attachment = attachments.get_attachment(invoice, attachment_id)  # another's id is 404 before the state's 409
-    _draft_for_attachments(invoice_id)
+    _require_draft(invoice)
     attachments.remove_attachment(attachment)
 
 

@@ -163,11 +163,11 @@ class CustomerIn(Strict):
 
 
 class CustomerPatch(Strict):
-    """Only the fields sent change; null clears an optional one."""
+    """Only the fields sent change; null clears an optional one (name, email and language take no null)."""
 
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
-    email: EmailStr | None = None
-    language: Language | None = None
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] = None
+    email: EmailStr = None
+    language: Language = None
     company: OptionalText = None
     address: AddressIn | None = None
     vat_number: VatNumber | None = None
@@ -195,7 +195,31 @@ class PortalLinkIn(Strict):
     invoice_id: Id | None = None
 
 
+_ZERO_RATE = {"anyOf": [{"const": 0}, {"type": "string", "pattern": r"^0(\.0{1,2})?$"}]}
+#: EN 16931: only category S charges VAT (a rate above 0); every other category's rate is 0.
+CATEGORY_RATE_RULE = ConfigDict(
+    extra="forbid",
+    json_schema_extra={
+        "allOf": [
+            {
+                "if": {"properties": {"tax_category": {"const": "S"}}, "required": ["tax_category"]},
+                "then": {"properties": {"tax_rate": {"not": _ZERO_RATE}}},
+            },
+            {
+                "if": {
+                    "properties": {"tax_category": {"enum": ["Z", "E", "AE", "K", "G", "O"]}},
+                    "required": ["tax_category"],
+                },
+                "then": {"properties": {"tax_rate": _ZERO_RATE}},
+            },
+        ]
+    },
+)
+
+
 class LineIn(Strict):
+    model_config = CATEGORY_RATE_RULE
+
     description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
     quantity: Quantity
     unit_amount: MinorAmount
@@ -225,16 +249,18 @@ class InvoiceIn(Strict):
 
 
 class InvoicePatch(Strict):
-    customer_id: Id | None = None
-    currency: Currency | None = None
-    issue_date: IsoDate | None = None
-    due_date: IsoDate | None = None
-    discount_percent: percent(2) | None = None
+    """Only the fields sent change; null clears notes, terms, supply_date or exemption_reasons, and no other."""
+
+    customer_id: Id = None
+    currency: Currency = None
+    issue_date: IsoDate = None
+    due_date: IsoDate = None
+    discount_percent: percent(2) = None
     notes: ShortText | None = None
     terms: ShortText | None = None
     supply_date: IsoDate | None = None
     exemption_reasons: ExemptionReasons | None = None
-    lines: Lines | None = None
+    lines: Lines = None
 
 
 class PaymentIn(Strict):

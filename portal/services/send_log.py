@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,13 +34,20 @@ def delivery(send: InvoiceSend) -> Delivery:
     return Delivery("requested", job.attempts if job is not None else 0, None, None)
 
 
+def send_summaries(invoices: Sequence[Invoice]) -> dict[int, tuple[datetime | None, int]]:
+    """Return per invoice id when it was last sent to its customer (test copies aside) and how many times."""
+    ids = [invoice.id for invoice in invoices if invoice.status != "draft"]  # a draft is never sent
+    summaries: dict[int, tuple[datetime | None, int]] = {invoice.id: (None, 0) for invoice in invoices}
+    if ids:
+        rows = db.session.execute(
+            select(InvoiceSend.invoice_id, func.max(InvoiceSend.created_at), func.count(InvoiceSend.id))
+            .where(InvoiceSend.invoice_id.in_(ids), InvoiceSend.test.is_(False))
+            .group_by(InvoiceSend.invoice_id)
+        )
+        summaries.update({invoice_id: (last, count) for invoice_id, last, count in rows})
+    return summaries
+
+
 def send_summary(invoice: Invoice) -> tuple[datetime | None, int]:
     """Return when the invoice was last sent to its customer (test copies aside) and how many times."""
-    if invoice.status == "draft":
-        return None, 0  # a draft is never sent
-    last, count = db.session.execute(
-        select(func.max(InvoiceSend.created_at), func.count(InvoiceSend.id)).where(
-            InvoiceSend.invoice_id == invoice.id, InvoiceSend.test.is_(False)
-        )
-    ).one()
-    return last, count
+    return send_summaries([invoice])[invoice.id]

@@ -231,6 +231,8 @@ def test_every_send_is_logged_with_who_asked_and_whether_it_was_delivered(
     assert all(s["delivered_at"] is not None and s["attempts"] == 1 for s in sends["data"])
     invoice = api.get(f"/invoices/{invoice_id}").json
     assert invoice["send_count"] == 1 and invoice["last_sent_at"] == sends["data"][1]["created_at"]
+    [listed] = api.get("/invoices").json["data"]
+    assert (listed["send_count"], listed["last_sent_at"]) == (1, invoice["last_sent_at"])
     assert api.get(f"/invoices/{invoice_id}/sends?limit=1").json["has_more"] is True
     assert other_api.get(f"/invoices/{invoice_id}/sends").status_code == 404
 
