@@ -1,4 +1,4 @@
-"""the send log: every send of an invoice (channel, recipient, who asked, its job and its mail)
+"""the send log: every send of an invoice (channel, recipient, who asked, its job and its mail or text message)
 
 Revision ID: 0019
 Revises: 0018
@@ -30,8 +30,9 @@ def upgrade():
         sa.Column("sent_by_name", sa.String(length=254), nullable=True),
         sa.Column("job_id", sa.Integer(), nullable=True),
         sa.Column("outbox_message_id", sa.Integer(), nullable=True),
+        sa.Column("sms_message_id", sa.Integer(), nullable=True),
         sa.Column("created_at", portal.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("channel IN ('email')", name=op.f("ck_invoice_sends_channel_known")),
+        sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f("ck_invoice_sends_channel_known")),
         sa.CheckConstraint("sent_by IN ('api_key', 'staff', 'system')", name=op.f("ck_invoice_sends_sent_by_known")),
         sa.ForeignKeyConstraint(
             ["api_key_id"], ["api_keys.id"], name=op.f("fk_invoice_sends_api_key_id_api_keys"), ondelete="SET NULL"
@@ -52,6 +53,12 @@ def upgrade():
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
+            ["sms_message_id"],
+            ["sms_messages.id"],
+            name=op.f("fk_invoice_sends_sms_message_id_sms_messages"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["staff_user_id"],
             ["staff_users.id"],
             name=op.f("fk_invoice_sends_staff_user_id_staff_users"),
@@ -68,6 +75,11 @@ def upgrade():
         "created_at) SELECT merchant_id, invoice_id, 'email', to_address, "
         "CASE WHEN kind = 'invoice_test' THEN TRUE ELSE FALSE END, 'system', id, created_at FROM outbox_messages "
         "WHERE kind IN ('invoice', 'invoice_test') AND invoice_id IS NOT NULL ORDER BY id"
+    )
+    op.execute(
+        "INSERT INTO invoice_sends (merchant_id, invoice_id, channel, to_address, test, sent_by, sms_message_id, "
+        "created_at) SELECT merchant_id, invoice_id, 'sms', \"to\", FALSE, 'system', id, created_at FROM sms_messages "
+        "WHERE kind = 'invoice' AND invoice_id IS NOT NULL ORDER BY id"
     )
 
 

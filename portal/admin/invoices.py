@@ -327,7 +327,7 @@ def invoice_send(invoice_id: int):
     by_sms = request.form.get("channel") == "sms"
     try:
         if by_sms:
-            queued = sms.send_invoice_sms(invoice)
+            queued = sms.send_invoice_sms(invoice, by=current_user._get_current_object())
         else:
             notifications.send_invoice(
                 invoice, test_to=current_user if test else None, by=current_user._get_current_object()

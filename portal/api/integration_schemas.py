@@ -377,8 +377,8 @@ class InvoiceSendOut(BaseModel):
 
     id: int
     invoice_id: int
-    channel: Literal["email"]
-    #: The recipient's address.
+    channel: Literal["email", "sms"]
+    #: The recipient's address, or mobile number in E.164 for an SMS.
     to: str
     #: A "[TEST]" copy to the merchant's staff rather than the invoice sent to its customer.
     test: bool
@@ -388,14 +388,14 @@ class InvoiceSendOut(BaseModel):
     staff_user_id: int | None
     #: The API key's name or the staff member's email when it was sent.
     sent_by_name: str | None
-    #: requested: the PDF is being rendered; queued: the mail waits for the SMTP server (retried);
-    #: sent: the SMTP server accepted it; failed: given up (see `error`).
+    #: requested: the PDF is being rendered; queued: the mail (or text message) waits for the SMTP server
+    #: (or Twilio), retried; sent: accepted by it; failed: given up (see `error`).
     status: Literal["requested", "queued", "sent", "failed"]
     attempts: int
     error: str | None
     #: When the send was asked for.
     created_at: datetime
-    #: When the SMTP server accepted the mail.
+    #: When the SMTP server (or Twilio) accepted it.
     delivered_at: datetime | None
 
 

@@ -1196,7 +1196,7 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
         recipients, jobs = [], []
         if "sms" in channels:
             # Checked first: a refused SMS must not leave the mail half-sent (the request is one transaction).
-            queued = sms.send_invoice_sms(invoice)
+            queued = sms.send_invoice_sms(invoice, by=g.api_key)
             recipients.append(queued.message.to)
             jobs.append(queued.job)
         if "email" in channels:

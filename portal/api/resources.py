@@ -620,6 +620,10 @@ def list_invoice_sends(invoice_id: int, params: PageQuery):
         InvoiceSend,
         params,
         InvoiceSend.invoice_id == invoice.id,
-        options=[selectinload(InvoiceSend.message), selectinload(InvoiceSend.job)],
+        options=[
+            selectinload(InvoiceSend.message),
+            selectinload(InvoiceSend.job),
+            selectinload(InvoiceSend.sms_message),
+        ],
     )
     return i.InvoiceSendListOut(data=[send_out(row) for row in rows], has_more=has_more)

@@ -28,6 +28,7 @@ from portal.services.email_templates import invoice_mail_in_force
 from portal.services.errors import Conflict
 from portal.services.invoices import invoice_breakdown
 from portal.services.links import make_portal_link, public_url
+from portal.services.send_log import log_send
 
 
 def _staff_language() -> str:
@@ -125,19 +126,7 @@ def send_invoice(
     """
     _check_sendable(invoice)
     to = test_to.email if isinstance(test_to, StaffUser) else (test_to or invoice.customer.email)
-    logged = InvoiceSend(
-        merchant_id=invoice.merchant_id,
-        invoice_id=invoice.id,
-        channel="email",
-        to_address=to,
-        test=test_to is not None,
-        sent_by="staff" if isinstance(by, StaffUser) else "api_key" if isinstance(by, ApiKey) else "system",
-        staff_user_id=by.id if isinstance(by, StaffUser) else None,
-        api_key_id=by.id if isinstance(by, ApiKey) else None,
-        sent_by_name=by.email if isinstance(by, StaffUser) else by.name if isinstance(by, ApiKey) else None,
-    )
-    db.session.add(logged)
-    db.session.flush()
+    logged = log_send(invoice, channel="email", to=to, test=test_to is not None, by=by)
     job = enqueue(
         SEND_INVOICE,
         {"invoice_id": invoice.id, "to": to, "test": test_to is not None, "send_id": logged.id},

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.job import Job
+from portal.models.sms import SmsMessage
 
 OUTBOX_STATUSES = ("queued", "sent", "failed")
 
@@ -76,7 +77,7 @@ class InvoiceSend(Base):
 
     __tablename__ = "invoice_sends"
     __table_args__ = (
-        CheckConstraint("channel IN ('email')", name="channel_known"),
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
         CheckConstraint("sent_by IN ('api_key', 'staff', 'system')", name="sent_by_known"),
         # GET /invoices/{id}/sends pages by id within an invoice; last_sent_at takes the newest.
         Index("ix_invoice_sends_invoice_id_id", "invoice_id", "id"),
@@ -86,9 +87,9 @@ class InvoiceSend(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     #: The invoice sent.
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
-    #: How it went out: "email" (the invoice mail with its PDF and a portal link).
+    #: How it went out: "email" (the invoice mail with its PDF and a portal link) or "sms" (a short link).
     channel: Mapped[str] = mapped_column(String(16), default="email")
-    #: The recipient: the customer's address, or a staff member's for a test copy.
+    #: The recipient: the customer's address (or E.164 mobile number), or a staff member's for a test copy.
     to_address: Mapped[str] = mapped_column(String(254))
     #: A "[TEST]" copy to staff rather than the invoice sent to its customer.
     test: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -104,11 +105,14 @@ class InvoiceSend(Base):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     #: The mail the job queued: its status is the send's delivery status.
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    #: The text message, for an SMS send: its status is the send's delivery status.
+    sms_message_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id", ondelete="SET NULL"))
     #: When the send was asked for.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     message: Mapped[OutboxMessage | None] = relationship()
     job: Mapped[Job | None] = relationship()
+    sms_message: Mapped[SmsMessage | None] = relationship()
 
 
 class OutboxAttachment(Base):

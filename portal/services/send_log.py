@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Invoice
+from portal.models import ApiKey, Invoice, StaffUser
 from portal.models.mail import InvoiceSend
+from portal.models.sms import SmsMessage
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,38 @@ class Delivery:
     delivered_at: datetime | None
 
 
+def log_send(
+    invoice: Invoice,
+    *,
+    channel: str,
+    to: str,
+    by: StaffUser | ApiKey | None,
+    test: bool = False,
+    sms_message: SmsMessage | None = None,
+) -> InvoiceSend:
+    """Write one send of the invoice in the caller's transaction, with who asked for it (`by`; None: the system)."""
+    logged = InvoiceSend(
+        merchant_id=invoice.merchant_id,
+        invoice_id=invoice.id,
+        channel=channel,
+        to_address=to,
+        test=test,
+        sent_by="staff" if isinstance(by, StaffUser) else "api_key" if isinstance(by, ApiKey) else "system",
+        staff_user_id=by.id if isinstance(by, StaffUser) else None,
+        api_key_id=by.id if isinstance(by, ApiKey) else None,
+        sent_by_name=by.email if isinstance(by, StaffUser) else by.name if isinstance(by, ApiKey) else None,
+        sms_message_id=sms_message.id if sms_message is not None else None,
+    )
+    db.session.add(logged)
+    db.session.flush()
+    return logged
+
+
 def delivery(send: InvoiceSend) -> Delivery:
-    """Return how the send's delivery went: its mail's state once queued, else its job's."""
+    """Return how the send's delivery went: its mail's or text message's state once queued, else its job's."""
+    text = send.sms_message
+    if text is not None:
+        return Delivery(text.status, text.attempts, text.last_error, text.sent_at)
     message = send.message
     if message is not None:
         return Delivery(message.status, message.attempts, message.last_error, message.sent_at)

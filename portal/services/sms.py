@@ -24,13 +24,14 @@ from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.extensions import db
 from portal.jobs.queue import PermanentError, enqueue, job_type
-from portal.models import Customer, Invoice, Merchant
+from portal.models import ApiKey, Customer, Invoice, Merchant, StaffUser
 from portal.models.base import utcnow
 from portal.models.job import Job
 from portal.models.sms import ShortLink, SmsAccount, SmsMessage
 from portal.payments.encryption import decrypt_secret, encrypt_secret, key_hint
 from portal.services.errors import Conflict
 from portal.services.links import LinkExpired, LinkInvalid, LinkTarget
+from portal.services.send_log import log_send
 
 SEND_SMS = "sms.send"
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -213,20 +214,26 @@ class QueuedSms:
     job: Job
 
 
-def send_invoice_sms(invoice: Invoice) -> QueuedSms:
-    """Queue the invoice by SMS to the customer's mobile number, with a short portal link (Conflict when it cannot go)."""
+def send_invoice_sms(invoice: Invoice, *, by: StaffUser | ApiKey | None = None) -> QueuedSms:
+    """Queue the invoice by SMS to the customer's mobile number, with a short portal link (Conflict when it cannot go).
+
+    The send is logged with who asked (`by`: a staff member, an API key, or the system).
+    """
     if invoice.status in ("draft", "void"):
         raise Conflict(f"Invoice {invoice.number or '(draft)'} is {invoice.status}: it cannot be sent", "status")
     reason = sms_unavailable_reason(invoice)
     if reason is not None:
         raise Conflict(reason, "channels")
-    return queue_sms(
+    queued = queue_sms(
         invoice.merchant,
         invoice.customer,
         kind="invoice",
         body=invoice_sms_text(invoice, make_short_link(invoice.customer, invoice)),
         invoice=invoice,
     )
+    logged = log_send(invoice, channel="sms", to=queued.message.to, by=by, sms_message=queued.message)
+    logged.job_id = queued.job.id
+    return queued
 
 
 def queue_sms(

@@ -11,11 +11,12 @@ from portal.extensions import db
 from portal.mail.notifications import send_invoice
 from portal.models import Invoice, Merchant
 from portal.models.mail import InvoiceSend
-from portal.services import attachments
+from portal.services import attachments, sms
 from portal.services.billing import bill_monthly
 from portal.services.merchants import create_staff_user
-from tests.api.conftest import invoice_body
-from tests.factories import run_jobs
+from tests.api.conftest import Api, invoice_body
+from tests.factories import make_api_key, make_customer, make_invoice, make_merchant, run_jobs
+from tests.fakes.twilio import SID, TOKEN
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -247,3 +248,25 @@ def test_a_staff_send_in_the_admin_is_logged_as_the_staff_members(app, client, a
         assert [(r.sent_by, r.staff_user_id, r.sent_by_name) for r in rows] == [("staff", ann.id, "ann@acme.example")]
     listed = api.get(f"/invoices/{open_invoice['id']}/sends").json["data"]
     assert (listed[0]["sent_by"], listed[0]["sent_by_name"]) == ("staff", "ann@acme.example")
+
+
+def test_an_sms_send_is_logged_beside_the_mail_with_its_delivery(app, client, twilio):
+    with app.app_context():
+        merchant = make_merchant("Atelier Lumen")
+        sms.set_sms_account(merchant, enabled=True, account_sid=SID, auth_token=TOKEN, sender="+32 460 20 00 00")
+        customer = make_customer(merchant, "Jan Peeters", phone="0470 12 34 56")
+        invoice_id = make_invoice(customer).id
+        api = Api(client, make_api_key(merchant))
+        db.session.commit()
+        email = customer.email
+
+    assert api.post(f"/invoices/{invoice_id}/send", {"channels": ["email", "sms"]}).status_code == 202
+    with app.app_context():
+        run_jobs()
+
+    sends = api.get(f"/invoices/{invoice_id}/sends").json["data"]
+    assert [(s["channel"], s["to"], s["status"], s["sent_by"]) for s in sends] == [
+        ("email", email, "sent", "api_key"),
+        ("sms", "+32470123456", "sent", "api_key"),
+    ]
+    assert api.get(f"/invoices/{invoice_id}").json["send_count"] == 2

@@ -1,4 +1,4 @@
-"""Migration 0017 on existing data: the invoice mails already in the outbox become the send log's first entries."""
+"""Migration 0019 on existing data: the invoice mails and text messages already sent become the send log's first entries."""
 
 from __future__ import annotations
 
@@ -40,12 +40,19 @@ def test_the_invoice_mails_in_the_outbox_become_sends(tmp_path):
             upgrade(revision="0010")
             with db.engine.begin() as connection:
                 _rows_of_before(connection)
-            upgrade(revision="0016")
+            upgrade(revision="0018")
             with db.engine.begin() as connection:
                 _mail(connection, 1, "invoice", 1, "c@example.com", "sent")
                 _mail(connection, 2, "invoice_test", 1, "staff@example.com", "failed")
                 _mail(connection, 3, "comment", 1, "staff@example.com", "sent")  # not a send of the invoice
                 _mail(connection, 4, "invoice", 2, "c@example.com", "queued")
+                connection.execute(
+                    sa.text(
+                        'INSERT INTO sms_messages (id, merchant_id, customer_id, invoice_id, kind, "to", body, status,'
+                        " attempts, created_at) VALUES (7, 1, 1, 1, 'invoice', '+32470123456', 'B', 'sent', 1, :now)"
+                    ),
+                    {"now": NOW},
+                )
             upgrade()
 
             sends = db.session.scalars(sa.select(InvoiceSend).order_by(InvoiceSend.id)).all()
@@ -53,13 +60,15 @@ def test_the_invoice_mails_in_the_outbox_become_sends(tmp_path):
                 (1, "c@example.com", False, "system", 1),
                 (1, "staff@example.com", True, "system", 2),
                 (2, "c@example.com", False, "system", 4),
+                (1, "+32470123456", False, "system", None),
             ]
-            assert [send_log.delivery(s).status for s in sends] == ["sent", "failed", "queued"]
+            assert (sends[3].channel, sends[3].sms_message_id) == ("sms", 7)
+            assert [send_log.delivery(s).status for s in sends] == ["sent", "failed", "queued", "sent"]
             last_sent_at, count = send_log.send_summary(db.session.get(Invoice, 1))
-            assert count == 1 and last_sent_at is not None and last_sent_at.tzinfo is not None
+            assert count == 2 and last_sent_at is not None and last_sent_at.tzinfo is not None
             db.session.rollback()
 
-            downgrade(revision="0016")
+            downgrade(revision="0018")
             assert "invoice_sends" not in sa.inspect(db.engine).get_table_names()
     finally:
         dispose(app)
