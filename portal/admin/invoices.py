@@ -324,7 +324,7 @@ def invoice_finalize(invoice_id: int):
     try:
         # "1": finalize and send; "0": finalize without mailing, whatever the merchant's setting; absent: the setting.
         asked = {"1": True, "0": False}.get(request.form.get("send", ""))
-        send = issuing.issue_invoice(invoice, send=asked)
+        send = issuing.issue_invoice(invoice, send=asked, by=current_user._get_current_object())
         db.session.commit()
     except DomainError as exc:
         failure(exc)
@@ -343,9 +343,11 @@ def invoice_send(invoice_id: int):
     by_sms = request.form.get("channel") == "sms"
     try:
         if by_sms:
-            queued = sms.send_invoice_sms(invoice)
+            queued = sms.send_invoice_sms(invoice, by=current_user._get_current_object())
         else:
-            notifications.send_invoice(invoice, test_to=current_user if test else None)
+            notifications.send_invoice(
+                invoice, test_to=current_user if test else None, by=current_user._get_current_object()
+            )
         db.session.commit()
     except DomainError as exc:
         failure(exc)

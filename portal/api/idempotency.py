@@ -74,10 +74,23 @@ def _canonical_body(raw: bytes) -> bytes:
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"), default=lambda d: f"decimal:{d}").encode()
 
 
+def _multipart_body() -> bytes:
+    """Return a multipart body's fields and files in one spelling: its boundary is random on every attempt."""
+    files = []
+    for name, upload in request.files.items(multi=True):
+        upload.stream.seek(0)
+        content = hashlib.sha256(upload.stream.read()).hexdigest()
+        upload.stream.seek(0)  # the operation reads the file after us
+        files.append([name, upload.filename or "", content])
+    fields = sorted([name, value] for name, value in request.form.items(multi=True))
+    return json.dumps({"fields": fields, "files": sorted(files)}).encode()
+
+
 def fingerprint() -> str:
     """Return the SHA-256 of the request's method, path, query and body."""
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.full_path.encode(), _canonical_body(request.get_data())):
+    body = _multipart_body() if request.mimetype == "multipart/form-data" else _canonical_body(request.get_data())
+    for part in (request.method.encode(), request.full_path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()

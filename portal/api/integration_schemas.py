@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 
 from portal.api import schemas as s
 from portal.api.schemas import PaymentMethod, Strict
@@ -53,14 +53,22 @@ class EventListOut(BaseModel):
 
 # --- webhook endpoints ----------------------------------------------------------------------------
 
+_WEBHOOK_URL_DESCRIPTION = (
+    "https only; it must not resolve to a loopback, private, link-local or otherwise reserved address (checked when "
+    "saved and again on every delivery). A development deployment with PORTAL_WEBHOOKS_ALLOW_PRIVATE=true also "
+    "takes http and loopback addresses."
+)
 WebhookUrl = Annotated[
     StrictStr,
-    Field(
-        min_length=8,
-        max_length=2048,
-        pattern=r"^https?://\S+$",
-        description="https only; it must not resolve to a loopback, private, link-local or otherwise reserved "
-        "address (checked when saved and again on every delivery)",
+    Field(min_length=8, max_length=2048, pattern=r"^https?://\S+$"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 8,
+            "maxLength": 2048,
+            "pattern": r"^https://\S+$",
+            "description": _WEBHOOK_URL_DESCRIPTION,
+        }
     ),
 ]
 EventList = Annotated[
@@ -78,12 +86,12 @@ class WebhookEndpointIn(Strict):
 
 
 class WebhookEndpointPatch(Strict):
-    """Only the fields sent change."""
+    """Only the fields sent change; null clears the description, and no other."""
 
-    url: WebhookUrl | None = None
-    events: EventList | None = None
+    url: WebhookUrl = None
+    events: EventList = None
     description: Description | None = None
-    enabled: StrictBool | None = None
+    enabled: StrictBool = None
 
 
 class WebhookEndpointOut(BaseModel):
@@ -140,11 +148,13 @@ class PaymentAttemptOut(BaseModel):
 # --- products, charges, comments, ways to pay -----------------------------------------------------
 
 ProductName = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Quantity = Annotated[s.DecimalValue, Field(gt=0, le=1_000_000, decimal_places=3)]
-TaxRate = Annotated[s.Percent, Field(decimal_places=2)]
+Quantity = s.Quantity
+TaxRate = s.percent(2)
 
 
 class ProductIn(Strict):
+    model_config = s.CATEGORY_RATE_RULE
+
     name: ProductName
     unit_amount: s.MinorAmount
     currency: s.Currency
@@ -154,13 +164,13 @@ class ProductIn(Strict):
 
 
 class ProductPatch(Strict):
-    """Only the fields sent change; lines already drafted from the product keep what they copied."""
+    """Only the fields sent change (none takes null); lines already drafted from the product keep what they copied."""
 
-    name: ProductName | None = None
-    unit_amount: s.MinorAmount | None = None
-    currency: s.Currency | None = None
-    tax_rate: TaxRate | None = None
-    tax_category: s.TaxCategoryCode | None = None
+    name: ProductName = None
+    unit_amount: s.MinorAmount = None
+    currency: s.Currency = None
+    tax_rate: TaxRate = None
+    tax_category: s.TaxCategoryCode = None
 
 
 class ProductOut(BaseModel):
@@ -178,6 +188,8 @@ class ProductListOut(BaseModel):
 
 
 class ChargeIn(Strict):
+    model_config = s.CATEGORY_RATE_RULE
+
     customer_id: s.Id
     description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
     #: The day the work or goods were delivered.
@@ -191,15 +203,15 @@ class ChargeIn(Strict):
 
 
 class ChargePatch(Strict):
-    """Only the fields sent change; a charge already on an invoice cannot change (409)."""
+    """Only the fields sent change (none takes null); a charge already on an invoice cannot change (409)."""
 
-    description: Annotated[StrictStr, Field(min_length=1, max_length=500)] | None = None
-    charged_on: s.IsoDate | None = None
-    quantity: Quantity | None = None
-    unit_amount: s.MinorAmount | None = None
-    tax_rate: TaxRate | None = None
-    tax_category: s.TaxCategoryCode | None = None
-    currency: s.Currency | None = None
+    description: Annotated[StrictStr, Field(min_length=1, max_length=500)] = None
+    charged_on: s.IsoDate = None
+    quantity: Quantity = None
+    unit_amount: s.MinorAmount = None
+    tax_rate: TaxRate = None
+    tax_category: s.TaxCategoryCode = None
+    currency: s.Currency = None
 
 
 class ChargeOut(BaseModel):
@@ -272,3 +284,123 @@ class PaymentMethodsOut(BaseModel):
     available_methods: list[PaymentMethod]
     #: Whether the customer is shown how to pay by bank transfer.
     bank_transfer: bool
+
+
+# --- attachments, recurring lines, the billing cycle, the send log ---------------------------------
+
+
+class AttachmentOut(BaseModel):
+    """A file attached to an invoice: the customer downloads it from the invoice's page and zip."""
+
+    id: int
+    invoice_id: int
+    #: The name it is served under, with the extension of the type its bytes showed.
+    filename: str
+    #: The type found in the file's own bytes (never the uploader's Content-Type).
+    content_type: str
+    #: Bytes.
+    size: int
+    #: Who attached it: a staff member in the admin, or an API key.
+    uploaded_by: Literal["staff", "api"]
+    created_at: datetime
+
+
+class AttachmentListOut(BaseModel):
+    data: list[AttachmentOut]
+    has_more: bool
+
+
+RecurringDescription = Annotated[StrictStr, Field(min_length=1, max_length=500)]
+
+
+class RecurringLineIn(Strict):
+    """A line put on every monthly invoice of the customer, in the merchant's default currency."""
+
+    model_config = s.CATEGORY_RATE_RULE
+
+    description: RecurringDescription
+    quantity: Quantity
+    unit_amount: s.MinorAmount
+    tax_rate: TaxRate
+    tax_category: s.TaxCategoryCode | None = None
+
+
+class RecurringLinePatch(Strict):
+    """Only the fields sent change (none takes null); invoices already drafted keep the line they copied."""
+
+    description: RecurringDescription = None
+    quantity: Quantity = None
+    unit_amount: s.MinorAmount = None
+    tax_rate: TaxRate = None
+    tax_category: s.TaxCategoryCode = None
+
+
+class RecurringLineOut(BaseModel):
+    id: int
+    customer_id: int
+    description: str
+    quantity: Decimal
+    unit_amount: int
+    currency: str
+    tax_rate: Decimal
+    tax_category: s.TaxCategoryCode
+    created_at: datetime
+
+
+class RecurringLineListOut(BaseModel):
+    data: list[RecurringLineOut]
+    has_more: bool
+
+
+class BillingCycleIn(Strict):
+    """`flask portal bill-monthly` drafts (or finalizes and sends) the customer's invoice from its recurring lines
+    and open charges on this day of every month."""
+
+    active: StrictBool = True
+    #: 1–28, so every month has it.
+    day_of_month: Annotated[StrictInt, Field(ge=1, le=28)] = 1
+    #: Days from the issue date to the due date.
+    payment_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
+    #: Finalize and mail the invoice at once instead of leaving a draft for review.
+    auto_send: StrictBool = False
+
+
+class BillingCycleOut(BaseModel):
+    customer_id: int
+    #: false also when the customer has no billing cycle yet.
+    active: bool
+    day_of_month: int
+    payment_days: int
+    auto_send: bool
+
+
+class InvoiceSendOut(BaseModel):
+    """One send of an invoice and how its delivery went."""
+
+    id: int
+    invoice_id: int
+    channel: Literal["email", "sms"]
+    #: The recipient's address, or mobile number in E.164 for an SMS.
+    to: str
+    #: A "[TEST]" copy to the merchant's staff rather than the invoice sent to its customer.
+    test: bool
+    #: Who asked: an API key, a staff member, or the system (the monthly billing run, or a send from before the log).
+    sent_by: Literal["api_key", "staff", "system"]
+    api_key_id: int | None
+    staff_user_id: int | None
+    #: The API key's name or the staff member's email when it was sent.
+    sent_by_name: str | None
+    #: requested: the PDF is being rendered; queued: the mail (or text message) waits for the SMTP server
+    #: (or Twilio), retried; sent: accepted by it; failed: given up (see `error`).
+    status: Literal["requested", "queued", "sent", "failed"]
+    attempts: int
+    error: str | None
+    #: When the send was asked for.
+    created_at: datetime
+    #: When the SMTP server (or Twilio) accepted it.
+    delivered_at: datetime | None
+
+
+class InvoiceSendListOut(BaseModel):
+    data: list[InvoiceSendOut]
+    has_more: bool

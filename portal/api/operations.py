@@ -13,10 +13,13 @@ from typing import Annotated, Any
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
+from werkzeug.datastructures import FileStorage
 
 from portal.api import idempotency, lists, rate_limits
 from portal.api import schemas as s
 from portal.api.lists import BankTransactionListQuery, CustomerListQuery, InvoiceListQuery
+from portal.api.owned import own
+from portal.api.pagination import PageQuery
 from portal.documents.archive import Download, ubl_download
 from portal.domain.errors import (
     DomainError,
@@ -42,9 +45,10 @@ from portal.services import (
     payment_settings,
     refunds,
     reminders,
+    send_log,
     sms,
 )
-from portal.services.errors import Conflict, NotFound
+from portal.services.errors import Conflict, NotFound, TooLarge
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -70,6 +74,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _status_for(exc: DomainError) -> int:
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, TooLarge):
+        return 413
     if isinstance(exc, (Conflict, InvalidTransition)):
         return 409
     return 422
@@ -93,6 +99,10 @@ class Operation:
     content_type: str = "application/json"
     #: Media types of a raw (non-JSON) request body, handed to the view as bytes (`data`).
     raw_body: tuple[str, ...] = ()
+    #: The multipart/form-data field holding an uploaded file, handed to the view as `upload`.
+    upload: str | None = None
+    #: The largest file `upload` takes, in bytes: the request body may exceed it by the form's overhead only.
+    upload_max_bytes: int = 0
 
 
 OPERATIONS: list[Operation] = []
@@ -110,16 +120,34 @@ def operation(
     errors: tuple[int, ...] = (),
     content_type: str = "application/json",
     raw_body: tuple[str, ...] = (),
+    upload: str | None = None,
+    upload_max_bytes: int = 0,
 ) -> Callable:
     """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
     def decorate(view: Callable) -> Callable:
         answers = tuple(sorted({*errors, 429}))  # any request may be over its key's limit
+        if query is not None and issubclass(query, PageQuery):
+            answers = tuple(sorted({*answers, 404}))  # a cursor naming no object of the list
         if method.upper() in idempotency.WRITE_METHODS:
             # Any write may meet a malformed Idempotency-Key (400), one in use (409) or one used elsewhere (422).
             answers = tuple(sorted({*answers, 400, 409, 422}))
+        if upload:
+            answers = tuple(sorted({*answers, 413}))  # a file over the limit
         op = Operation(
-            method, rule, view.__name__, summary, body, query, status, response, answers, content_type, raw_body
+            method,
+            rule,
+            view.__name__,
+            summary,
+            body,
+            query,
+            status,
+            response,
+            answers,
+            content_type,
+            raw_body,
+            upload,
+            upload_max_bytes,
         )
         OPERATIONS.append(op)
 
@@ -129,6 +157,8 @@ def operation(
                 kwargs["payload"] = _validated(body, _json_body())
             if raw_body:
                 kwargs["data"] = _raw_body(raw_body)
+            if upload:
+                kwargs["upload"] = _upload(upload, upload_max_bytes)
             if query is not None:
                 kwargs["params"] = _validated(query, request.args.to_dict())
             claimed = idempotency.claim()
@@ -174,6 +204,18 @@ def _refusal(exc: DomainError | ApiError) -> Response:
     return error_response(_status_for(exc), exc.code, exc.message, exc.field)
 
 
+def _json_number(text: str) -> Decimal | int:
+    """Return a JSON number with a fraction or exponent as a Decimal, or as an int when it has no fractional part.
+
+    JSON Schema's integers are numbers without a fractional part, 1.0 among them: an amount or id sent
+    so is accepted. No float ever touches money.
+    """
+    number = Decimal(text)
+    if number.is_finite() and abs(number) <= 10**18 and number == number.to_integral_value():
+        return int(number)
+    return number
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
@@ -183,7 +225,7 @@ def _json_body() -> Any:
         raise ApiError(400, "bad_request", "Send a JSON object with Content-Type: application/json")
     try:
         # Decimal keeps every digit of quantities and rates: no float ever touches money.
-        data = json.loads(request.get_data(), parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(request.get_data(), parse_float=_json_number, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise ApiError(400, "bad_request", "The body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -195,6 +237,21 @@ def _raw_body(media_types: tuple[str, ...]) -> bytes:
     if request.mimetype not in media_types:
         raise ApiError(400, "bad_request", f"Send the body with Content-Type: {' or '.join(media_types)}")
     return request.get_data()
+
+
+#: What a multipart/form-data body may hold beyond its file: boundaries, part headers, a long file name.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def _upload(field: str, max_bytes: int) -> FileStorage:
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(400, "bad_request", f"Send the file as multipart/form-data, in the field '{field}'")
+    # A body far over the limit is refused (413) before it is read, not after it filled the memory.
+    request.max_content_length = max_bytes + UPLOAD_OVERHEAD
+    upload = request.files.get(field)
+    if upload is None:
+        raise ApiError(422, "invalid", f"{field}: This field is required", field)
+    return upload
 
 
 def _validated(model: type[BaseModel], data: Any) -> BaseModel:
@@ -248,6 +305,7 @@ def _authenticate() -> None:
         raise ApiError(401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'")
     g.merchant = key.merchant
     g.api_key_id = key.id
+    g.api_key = key
     rate_limits.check_key(key.id)
 
 
@@ -346,9 +404,10 @@ def _payment_out(payment) -> s.PaymentOut:
     )
 
 
-def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
+def _invoice_out(invoice: Invoice, as_of: date, sends: tuple[Any, int] | None = None) -> s.InvoiceOut:
     breakdown = invoices.invoice_breakdown(invoice, as_of)
     policy = invoice.late_fee_policy
+    last_sent_at, send_count = sends if sends is not None else send_log.send_summary(invoice)
     return s.InvoiceOut(
         id=invoice.id,
         number=invoice.number,
@@ -400,6 +459,8 @@ def _invoice_out(invoice: Invoice, as_of: date) -> s.InvoiceOut:
         finalized_at=invoice.finalized_at,
         paid_on=invoice.paid_on,
         voided_at=invoice.voided_at,
+        last_sent_at=last_sent_at,
+        send_count=send_count,
         created_at=invoice.created_at,
         disputed=invoice.open_dispute is not None,
         reminders_paused=invoice.reminders_paused,
@@ -495,7 +556,7 @@ def list_customers(params: CustomerListQuery):
 
 @operation("get", "/customers/<int:customer_id>", summary="Fetch a customer", response=s.CustomerOut, errors=(401, 404))
 def get_customer(customer_id: int):
-    return _customer_out(customers.get_customer(g.merchant, customer_id))
+    return _customer_out(own(customers.get_customer, customer_id))
 
 
 @operation(
@@ -507,7 +568,7 @@ def get_customer(customer_id: int):
     errors=(400, 401, 404, 422),
 )
 def update_customer(customer_id: int, payload: s.CustomerPatch):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     sent = payload.model_fields_set
     for name in ("name", "email", "language", "consumer", "reminders_paused"):
         if name in sent and getattr(payload, name) is None:
@@ -529,7 +590,7 @@ def update_customer(customer_id: int, payload: s.CustomerPatch):
     errors=(400, 401, 404, 422),
 )
 def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     invoice = None
     if payload.invoice_id is not None:
         invoice = _invoice_or_404(payload.invoice_id, field="invoice_id")
@@ -547,7 +608,7 @@ def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
     errors=(401, 404),
 )
 def revoke_links(customer_id: int):
-    customers.revoke_links(customers.get_customer(g.merchant, customer_id))
+    customers.revoke_links(own(customers.get_customer, customer_id))
 
 
 # --- the credit balance and refunds -------------------------------------------------------------
@@ -585,7 +646,7 @@ def _credit_out(customer: Customer) -> s.CreditOut:
     errors=(401, 404),
 )
 def get_customer_credit(customer_id: int):
-    return _credit_out(customers.get_customer(g.merchant, customer_id))
+    return _credit_out(own(customers.get_customer, customer_id))
 
 
 @operation(
@@ -598,7 +659,7 @@ def get_customer_credit(customer_id: int):
     errors=(400, 401, 404, 409, 422),
 )
 def apply_customer_credit(customer_id: int, payload: s.CreditApplyIn):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     invoice = _invoice_or_404(payload.invoice_id, field="invoice_id")
     if invoice.customer_id != customer.id:
         raise NotFound("No such invoice for this customer", "invoice_id")
@@ -636,7 +697,7 @@ def _refund_out(reversal) -> s.RefundOut:
     errors=(400, 401, 404, 409, 422),
 )
 def refund_payment(payment_id: int, payload: s.RefundIn):
-    payment = refunds.get_payment(g.merchant, payment_id)
+    payment = own(refunds.get_payment, payment_id)
     return _refund_out(refunds.refund_payment(payment, payload.amount, note=payload.note))
 
 
@@ -644,10 +705,7 @@ def refund_payment(payment_id: int, payload: s.RefundIn):
 
 
 def _invoice_or_404(invoice_id: int, field: str | None = None) -> Invoice:
-    try:
-        return invoices.get_invoice(g.merchant, invoice_id)
-    except NotFound as exc:
-        raise NotFound(exc.message, field) from None
+    return own(invoices.get_invoice, invoice_id, field)
 
 
 class AsOfQuery(BaseModel):
@@ -669,7 +727,7 @@ def _as_of(params: AsOfQuery | None) -> date:
     errors=(400, 401, 404, 422),
 )
 def create_invoice(payload: s.InvoiceIn):
-    customer = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+    customer = own(customers.get_customer, payload.customer_id, "customer_id")
     invoice = invoices.create_draft(
         g.merchant,
         customer=customer,
@@ -697,7 +755,8 @@ def create_invoice(payload: s.InvoiceIn):
 def list_invoices(params: InvoiceListQuery):
     rows, has_more = lists.invoice_page(g.merchant, params)
     as_of = _as_of(params)
-    return s.InvoiceListOut(data=[_invoice_out(row, as_of) for row in rows], has_more=has_more)
+    sends = send_log.send_summaries(rows)
+    return s.InvoiceListOut(data=[_invoice_out(row, as_of, sends[row.id]) for row in rows], has_more=has_more)
 
 
 @operation(
@@ -728,7 +787,7 @@ def update_invoice(invoice_id: int, payload: s.InvoicePatch):
             raise ApiError(422, "invalid", f"{name}: cannot be null", name)
     changes: dict[str, Any] = {}
     if payload.customer_id is not None:
-        changes["customer"] = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+        changes["customer"] = own(customers.get_customer, payload.customer_id, "customer_id")
     if payload.lines is not None:
         changes["lines"] = _domain_lines(payload.lines)
     for name in ("currency", "issue_date", "due_date", "discount_percent"):
@@ -755,7 +814,7 @@ def delete_invoice(invoice_id: int):
 )
 def finalize_invoice(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
-    issuing.issue_invoice(invoice)
+    issuing.issue_invoice(invoice, by=g.api_key)
     return _invoice_out(invoice, g.merchant.today())
 
 
@@ -846,7 +905,7 @@ def create_credit_note(invoice_id: int, payload: s.CreditNoteIn):
     errors=(401, 404),
 )
 def get_credit_note(credit_note_id: int):
-    return _credit_note_out(credit_notes.get_credit_note(g.merchant, credit_note_id))
+    return _credit_note_out(own(credit_notes.get_credit_note, credit_note_id))
 
 
 # --- e-invoices ---------------------------------------------------------------------------------
@@ -873,7 +932,7 @@ def get_invoice_ubl(invoice_id: int):
     errors=(401, 404, 422),
 )
 def get_credit_note_ubl(credit_note_id: int):
-    return ubl_download(credit_notes.get_credit_note(g.merchant, credit_note_id))
+    return ubl_download(own(credit_notes.get_credit_note, credit_note_id))
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -946,6 +1005,7 @@ _ERROR_TEXT = {
     401: "Missing or invalid API key",
     404: "No such object for this merchant",
     409: "The object's state does not allow this",
+    413: "The file is larger than allowed",
     422: "Invalid input",
     429: "Too many requests for this API key, or too many failed authentications from this address: "
     "retry after the seconds in Retry-After",
@@ -958,6 +1018,28 @@ _WRITE_ERROR_TEXT = {
 }
 
 
+#: What a request's text may hold: no NUL character, which no database text column stores (portal.input_checks).
+STORABLE_TEXT = "^[^\\u0000]*$"
+
+
+def _storable_text(schema: Any) -> None:
+    """Say of every free text in a request schema that it holds no NUL character (answered 400 otherwise).
+
+    A PATCH field that refuses null but may be left out has no default to state: its null default
+    (pydantic's "not sent") is dropped, so the document does not offer null.
+    """
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+            schema["pattern"] = STORABLE_TEXT
+        if "default" in schema and schema["default"] is None and {"type": "null"} not in schema.get("anyOf", []):
+            del schema["default"]
+        for value in schema.values():
+            _storable_text(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            _storable_text(item)
+
+
 def openapi_document() -> dict[str, Any]:
     """Build the OpenAPI 3.1 document from the registered operations."""
     models = {s.ErrorOut}
@@ -968,6 +1050,9 @@ def openapi_document() -> dict[str, Any]:
         for model in sorted(models, key=lambda m: m.__name__)
     ]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
+    for name, schema in defs.get("$defs", {}).items():
+        if name.endswith(("In", "Patch")):
+            _storable_text(schema)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         path = _RULE_PARAM.sub(r"{\1}", op.rule)
@@ -982,6 +1067,7 @@ def openapi_document() -> dict[str, Any]:
         ]
         if op.query is not None:
             query_schema = op.query.model_json_schema()
+            _storable_text(query_schema)
             for name, prop in query_schema["properties"].items():
                 parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
         write = op.method.upper() in idempotency.WRITE_METHODS
@@ -1027,6 +1113,25 @@ def openapi_document() -> dict[str, Any]:
             entry["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        elif op.upload:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                op.upload: {
+                                    "type": "string",
+                                    "contentMediaType": "application/octet-stream",
+                                    "description": f"The file, at most {op.upload_max_bytes} bytes",
+                                }
+                            },
+                            "required": [op.upload],
+                        }
+                    }
+                },
             }
         elif op.raw_body:
             entry["requestBody"] = {
@@ -1127,12 +1232,12 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
         recipients, jobs = [], []
         if "sms" in channels:
             # Checked first: a refused SMS must not leave the mail half-sent (the request is one transaction).
-            queued = sms.send_invoice_sms(invoice)
+            queued = sms.send_invoice_sms(invoice, by=g.api_key)
             recipients.append(queued.message.to)
             jobs.append(queued.job)
         if "email" in channels:
             recipients.insert(0, invoice.customer.email)
-            jobs.insert(0, mail_notifications.send_invoice(invoice))
+            jobs.insert(0, mail_notifications.send_invoice(invoice, by=g.api_key))
         return s.SendOut(
             queued=len(jobs), test=False, channels=channels, recipients=recipients, job_ids=[job.id for job in jobs]
         )
@@ -1141,7 +1246,7 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
     recipients = mail_notifications.staff_recipients(g.merchant)
     if not recipients:
         raise Conflict("No active staff member nor support address to send a test copy to", "test")
-    jobs = [mail_notifications.send_invoice(invoice, test_to=address) for address in recipients]
+    jobs = [mail_notifications.send_invoice(invoice, test_to=address, by=g.api_key) for address in recipients]
     return s.SendOut(queued=len(recipients), test=True, recipients=recipients, job_ids=[job.id for job in jobs])
 
 
@@ -1218,7 +1323,7 @@ def list_bank_transactions(params: BankTransactionListQuery):
     errors=(400, 401, 404, 409, 422),
 )
 def match_bank_transaction(transaction_id: int, payload: s.BankTransactionMatchIn):
-    transaction = bank_import.get_transaction(g.merchant, transaction_id)
+    transaction = own(bank_import.get_transaction, transaction_id)
     invoice = _invoice_or_404(payload.invoice_id, "invoice_id")
     bank_import.match_transaction(transaction, invoice)
     return _one_transaction_out(transaction)
@@ -1232,5 +1337,5 @@ def match_bank_transaction(transaction_id: int, payload: s.BankTransactionMatchI
     errors=(401, 404, 409),
 )
 def ignore_bank_transaction(transaction_id: int):
-    transaction = bank_import.get_transaction(g.merchant, transaction_id)
+    transaction = own(bank_import.get_transaction, transaction_id)
     return _one_transaction_out(bank_import.ignore_transaction(transaction))

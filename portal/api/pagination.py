@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from sqlalchemy import Select, literal, select, tuple_
 
-from portal.domain.errors import DomainError
 from portal.extensions import db
+from portal.services.errors import NotFound
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -46,7 +46,9 @@ Timestamp = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^(\d{1,11}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)$",
+            # Days 29–31 are left out of the pattern (a month may not have them), though they are accepted.
+            "pattern": r"^(\d{1,11}|[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d"
+            r"(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-3]):[0-5]\d)?)$",
             "description": "Unix time in seconds, or an ISO 8601 date-time (UTC when it names no zone)",
         }
     ),
@@ -94,7 +96,7 @@ def keyset_page(
         values = cursor_of(cursor)
         field = "ending_before" if backwards else "starting_after"
         if values is None:
-            raise DomainError(f"{field}: no such object in this list", field)
+            raise NotFound(f"{field}: no such object in this list", field)
         row = tuple_(*keys)
         bound = tuple_(*[literal(value, key.type) for key, value in zip(keys, values, strict=True)])
         statement = statement.where(row < bound if walk_descending else row > bound)

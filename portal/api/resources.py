@@ -1,4 +1,5 @@
-"""API operations for what the admin area already does: archiving customers, products, charges, comments, ways to pay."""
+"""API operations for what the admin area already does: archiving customers, products, charges, comments, ways to pay,
+attachments, recurring lines and the billing cycle, and the send log."""
 
 from __future__ import annotations
 
@@ -6,18 +7,24 @@ from typing import Annotated, Any, Literal
 
 from flask import g
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import FileStorage
 
 from portal.api import integration_schemas as i
 from portal.api import schemas as s
 from portal.api.events import comment_out
 from portal.api.operations import ApiError, _customer_out, _invoice_or_404, _invoice_out, operation
-from portal.api.pagination import PageQuery, cursor_values, keyset_page
+from portal.api.owned import own, owned_page
+from portal.api.pagination import PageQuery
+from portal.documents.archive import Download
 from portal.models import Comment, Product
-from portal.models.billing import Charge
+from portal.models.billing import Charge, RecurringLine
+from portal.models.document import InvoiceAttachment
+from portal.models.mail import InvoiceSend
 from portal.payments.registry import PROVIDERS, enabled_providers
-from portal.services import billing, comment_inbox, customers, payment_choices, products
+from portal.services import attachments, billing, comment_inbox, customers, payment_choices, products, send_log
+from portal.services.errors import Conflict
 
 
 def _no_nulls(payload, allowed: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -42,7 +49,7 @@ def _no_nulls(payload, allowed: tuple[str, ...] = ()) -> dict[str, Any]:
     errors=(401, 404),
 )
 def archive_customer(customer_id: int):
-    return _customer_out(customers.archive_customer(customers.get_customer(g.merchant, customer_id)))
+    return _customer_out(customers.archive_customer(own(customers.get_customer, customer_id)))
 
 
 @operation(
@@ -53,7 +60,7 @@ def archive_customer(customer_id: int):
     errors=(401, 404),
 )
 def unarchive_customer(customer_id: int):
-    return _customer_out(customers.restore_customer(customers.get_customer(g.merchant, customer_id)))
+    return _customer_out(customers.restore_customer(own(customers.get_customer, customer_id)))
 
 
 # --- products -------------------------------------------------------------------------------------
@@ -83,13 +90,9 @@ class ProductListQuery(PageQuery):
     errors=(401, 422),
 )
 def list_products(params: ProductListQuery):
-    merchant_id = g.merchant.id
-    statement = select(Product).where(Product.merchant_id == merchant_id)
     query = params.q.strip().lower()
-    if query:
-        statement = statement.where(func.lower(Product.name).contains(query, autoescape=True))
-    keys = [Product.id]
-    rows, has_more = keyset_page(statement, keys, params, cursor_values(Product, merchant_id, keys))
+    matches = [func.lower(Product.name).contains(query, autoescape=True)] if query else []
+    rows, has_more = owned_page(Product, params, *matches)
     return i.ProductListOut(data=[product_out(row) for row in rows], has_more=has_more)
 
 
@@ -108,7 +111,7 @@ def create_product(payload: i.ProductIn):
 
 @operation("get", "/products/<int:product_id>", summary="Fetch a product", response=i.ProductOut, errors=(401, 404))
 def get_product(product_id: int):
-    return product_out(products.get_product(g.merchant, product_id))
+    return product_out(own(products.get_product, product_id))
 
 
 @operation(
@@ -120,7 +123,7 @@ def get_product(product_id: int):
     errors=(400, 401, 404, 422),
 )
 def update_product(product_id: int, payload: i.ProductPatch):
-    product = products.get_product(g.merchant, product_id)
+    product = own(products.get_product, product_id)
     current = {
         "name": product.name,
         "unit_amount": product.unit_amount,
@@ -139,7 +142,7 @@ def update_product(product_id: int, payload: i.ProductPatch):
     errors=(401, 404),
 )
 def delete_product(product_id: int):
-    products.delete_product(products.get_product(g.merchant, product_id))
+    products.delete_product(own(products.get_product, product_id))
 
 
 # --- charges --------------------------------------------------------------------------------------
@@ -179,16 +182,14 @@ class ChargeListQuery(PageQuery):
     errors=(401, 422),
 )
 def list_charges(params: ChargeListQuery):
-    merchant_id = g.merchant.id
-    statement = select(Charge).where(Charge.merchant_id == merchant_id).options(selectinload(Charge.invoice))
+    conditions = []
     if params.customer_id is not None:
-        statement = statement.where(Charge.customer_id == params.customer_id)
+        conditions.append(Charge.customer_id == params.customer_id)
     if params.status == "open":
-        statement = statement.where(Charge.invoice_id.is_(None))
+        conditions.append(Charge.invoice_id.is_(None))
     elif params.status == "invoiced":
-        statement = statement.where(Charge.invoice_id.is_not(None))
-    keys = [Charge.id]
-    rows, has_more = keyset_page(statement, keys, params, cursor_values(Charge, merchant_id, keys))
+        conditions.append(Charge.invoice_id.is_not(None))
+    rows, has_more = owned_page(Charge, params, *conditions, options=[selectinload(Charge.invoice)])
     return i.ChargeListOut(data=[charge_out(row) for row in rows], has_more=has_more)
 
 
@@ -202,14 +203,14 @@ def list_charges(params: ChargeListQuery):
     errors=(400, 401, 404, 422),
 )
 def create_charge(payload: i.ChargeIn):
-    customer = customers.get_customer(g.merchant, payload.customer_id, field="customer_id")
+    customer = own(customers.get_customer, payload.customer_id, "customer_id")
     fields = payload.model_dump(exclude={"customer_id"})
     return charge_out(billing.record_charge(customer, **fields))
 
 
 @operation("get", "/charges/<int:charge_id>", summary="Fetch a charge", response=i.ChargeOut, errors=(401, 404))
 def get_charge(charge_id: int):
-    return charge_out(billing.get_charge(g.merchant, charge_id))
+    return charge_out(own(billing.get_charge, charge_id))
 
 
 @operation(
@@ -221,7 +222,7 @@ def get_charge(charge_id: int):
     errors=(400, 401, 404, 409, 422),
 )
 def update_charge(charge_id: int, payload: i.ChargePatch):
-    charge = billing.get_charge(g.merchant, charge_id)
+    charge = own(billing.get_charge, charge_id)
     current = {
         "description": charge.description,
         "charged_on": charge.charged_on,
@@ -242,7 +243,7 @@ def update_charge(charge_id: int, payload: i.ChargePatch):
     errors=(401, 404, 409),
 )
 def delete_charge(charge_id: int):
-    billing.delete_charge(billing.get_charge(g.merchant, charge_id))
+    billing.delete_charge(own(billing.get_charge, charge_id))
 
 
 @operation(
@@ -255,7 +256,7 @@ def delete_charge(charge_id: int):
     errors=(400, 401, 404, 409, 422),
 )
 def draft_from_charges(customer_id: int, payload: i.DraftFromChargesIn):
-    customer = customers.get_customer(g.merchant, customer_id)
+    customer = own(customers.get_customer, customer_id)
     invoice = billing.draft_from_charges(
         customer, charge_ids=payload.charge_ids, issue_date=payload.issue_date, payment_days=payload.payment_days
     )
@@ -275,14 +276,13 @@ def draft_from_charges(customer_id: int, payload: i.DraftFromChargesIn):
 )
 def list_comments(invoice_id: int, params: PageQuery):
     invoice = _invoice_or_404(invoice_id)
-    statement = (
-        select(Comment)
-        .where(Comment.invoice_id == invoice.id, Comment.merchant_id == invoice.merchant_id)
-        .options(selectinload(Comment.staff_user))
+    rows, has_more = owned_page(
+        Comment,
+        params,
+        Comment.invoice_id == invoice.id,
+        options=[selectinload(Comment.staff_user)],
+        descending=False,
     )
-    keys = [Comment.id]
-    cursor = cursor_values(Comment, invoice.merchant_id, keys)
-    rows, has_more = keyset_page(statement, keys, params, cursor, descending=False)
     return i.CommentListOut(data=[comment_out(row) for row in rows], has_more=has_more)
 
 
@@ -346,3 +346,284 @@ def put_payment_methods(invoice_id: int, payload: i.PaymentMethodsIn):
             invoice, providers, bank_transfer=payload.bank_transfer, methods=payload.methods
         )
     return _payment_methods_out(invoice)
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+
+class InvoiceNotDraft(Conflict):
+    """The invoice is finalized: its attachments no longer change through the API."""
+
+    code = "invoice_not_draft"
+
+
+def _require_draft(invoice) -> None:
+    if invoice.status != "draft":
+        raise InvoiceNotDraft(
+            f"Invoice {invoice.number} is {invoice.status}: attachments change only while it is a draft", "status"
+        )
+
+
+def attachment_out(attachment: InvoiceAttachment) -> i.AttachmentOut:
+    return i.AttachmentOut(
+        id=attachment.id,
+        invoice_id=attachment.invoice_id,
+        filename=attachment.download_name,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        uploaded_by="staff" if attachment.uploaded_by_id is not None else "api",
+        created_at=attachment.created_at,
+    )
+
+
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/attachments",
+    summary=f"Attach a file to a draft invoice (multipart/form-data, field `file`): {attachments.ALLOWED_DESCRIPTION}, "
+    f"at most {attachments.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB (413 above) and "
+    f"{attachments.MAX_ATTACHMENTS} files; the type is read from the file's bytes, never from its name or "
+    "Content-Type (422 when they show no accepted type); 409 invoice_not_draft once finalized",
+    status=201,
+    response=i.AttachmentOut,
+    upload="file",
+    upload_max_bytes=attachments.MAX_ATTACHMENT_BYTES,
+    errors=(400, 401, 404, 409, 413, 422),
+)
+def create_attachment(invoice_id: int, upload: FileStorage):
+    invoice = _invoice_or_404(invoice_id)
+    _require_draft(invoice)
+    attachment = attachments.add_attachment(
+        invoice,
+        filename=upload.filename or "",
+        data=upload.read(attachments.MAX_ATTACHMENT_BYTES + 1),
+        uploaded_by=None,
+    )
+    return attachment_out(attachment)
+
+
+@operation(
+    "get",
+    "/invoices/<int:invoice_id>/attachments",
+    summary="List the invoice's attachments, oldest first",
+    response=i.AttachmentListOut,
+    query=PageQuery,
+    errors=(401, 404, 422),
+)
+def list_attachments(invoice_id: int, params: PageQuery):
+    invoice = _invoice_or_404(invoice_id)
+    rows, has_more = owned_page(InvoiceAttachment, params, InvoiceAttachment.invoice_id == invoice.id, descending=False)
+    return i.AttachmentListOut(data=[attachment_out(row) for row in rows], has_more=has_more)
+
+
+@operation(
+    "get",
+    "/invoices/<int:invoice_id>/attachments/<int:attachment_id>",
+    summary="Fetch an attachment's name, type and size",
+    response=i.AttachmentOut,
+    errors=(401, 404),
+)
+def get_attachment(invoice_id: int, attachment_id: int):
+    return attachment_out(attachments.get_attachment(_invoice_or_404(invoice_id), attachment_id))
+
+
+@operation(
+    "get",
+    "/invoices/<int:invoice_id>/attachments/<int:attachment_id>/content",
+    summary="Download an attachment's file: always a download, as application/octet-stream (its type is the "
+    "attachment's content_type)",
+    content_type="application/octet-stream",
+    errors=(401, 404),
+)
+def get_attachment_content(invoice_id: int, attachment_id: int):
+    attachment = attachments.get_attachment(_invoice_or_404(invoice_id), attachment_id)
+    # Never rendered by whatever opens it under a type of the uploader's choosing: bytes, as a download.
+    return Download(attachment.download_name, "application/octet-stream", attachment.data)
+
+
+@operation(
+    "delete",
+    "/invoices/<int:invoice_id>/attachments/<int:attachment_id>",
+    summary="Remove an attachment from a draft invoice (409 invoice_not_draft once finalized)",
+    status=204,
+    errors=(401, 404, 409),
+)
+def delete_attachment(invoice_id: int, attachment_id: int):
+    invoice = _invoice_or_404(invoice_id)
+    attachment = attachments.get_attachment(invoice, attachment_id)  # another's id is 404 before the state's 409
+    _require_draft(invoice)
+    attachments.remove_attachment(attachment)
+
+
+# --- recurring lines and the billing cycle --------------------------------------------------------
+
+
+def recurring_line_out(line: RecurringLine) -> i.RecurringLineOut:
+    return i.RecurringLineOut(
+        id=line.id,
+        customer_id=line.customer_id,
+        description=line.description,
+        quantity=line.quantity,
+        unit_amount=line.unit_amount,
+        currency=line.currency,
+        tax_rate=line.tax_rate,
+        tax_category=line.tax_category,
+        created_at=line.created_at,
+    )
+
+
+@operation(
+    "get",
+    "/customers/<int:customer_id>/recurring-lines",
+    summary="List the lines put on every monthly invoice of the customer, in the order they were added",
+    response=i.RecurringLineListOut,
+    query=PageQuery,
+    errors=(401, 404, 422),
+)
+def list_recurring_lines(customer_id: int, params: PageQuery):
+    customer = own(customers.get_customer, customer_id)
+    rows, has_more = owned_page(RecurringLine, params, RecurringLine.customer_id == customer.id, descending=False)
+    return i.RecurringLineListOut(data=[recurring_line_out(row) for row in rows], has_more=has_more)
+
+
+@operation(
+    "post",
+    "/customers/<int:customer_id>/recurring-lines",
+    summary="Add a line to every monthly invoice of the customer (in the merchant's default currency)",
+    status=201,
+    response=i.RecurringLineOut,
+    body=i.RecurringLineIn,
+    errors=(400, 401, 404, 422),
+)
+def create_recurring_line(customer_id: int, payload: i.RecurringLineIn):
+    customer = own(customers.get_customer, customer_id)
+    return recurring_line_out(billing.add_recurring_line(customer, **payload.model_dump()))
+
+
+@operation(
+    "get",
+    "/recurring-lines/<int:line_id>",
+    summary="Fetch a recurring line",
+    response=i.RecurringLineOut,
+    errors=(401, 404),
+)
+def get_recurring_line(line_id: int):
+    return recurring_line_out(own(billing.get_recurring_line, line_id))
+
+
+@operation(
+    "patch",
+    "/recurring-lines/<int:line_id>",
+    summary="Change a recurring line for the months to come (invoices already drafted keep what they copied)",
+    response=i.RecurringLineOut,
+    body=i.RecurringLinePatch,
+    errors=(400, 401, 404, 422),
+)
+def update_recurring_line(line_id: int, payload: i.RecurringLinePatch):
+    line = own(billing.get_recurring_line, line_id)
+    current = {
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_amount": line.unit_amount,
+        "tax_rate": line.tax_rate,
+        "tax_category": line.tax_category,
+    }
+    return recurring_line_out(billing.update_recurring_line(line, **{**current, **_no_nulls(payload)}))
+
+
+@operation(
+    "delete",
+    "/recurring-lines/<int:line_id>",
+    summary="Stop billing a recurring line",
+    status=204,
+    errors=(401, 404),
+)
+def delete_recurring_line(line_id: int):
+    billing.delete_recurring_line(g.merchant, line_id)
+
+
+def _billing_cycle_out(customer) -> i.BillingCycleOut:
+    cycle = billing.billing_cycle(customer)
+    if cycle is None:
+        return i.BillingCycleOut(
+            customer_id=customer.id, active=False, day_of_month=1, payment_days=30, auto_send=False
+        )
+    return i.BillingCycleOut(
+        customer_id=customer.id,
+        active=cycle.active,
+        day_of_month=cycle.day_of_month,
+        payment_days=cycle.payment_days,
+        auto_send=cycle.auto_send,
+    )
+
+
+@operation(
+    "get",
+    "/customers/<int:customer_id>/billing-cycle",
+    summary="Fetch the customer's monthly billing settings (inactive when never set)",
+    response=i.BillingCycleOut,
+    errors=(401, 404),
+)
+def get_billing_cycle(customer_id: int):
+    return _billing_cycle_out(own(customers.get_customer, customer_id))
+
+
+@operation(
+    "put",
+    "/customers/<int:customer_id>/billing-cycle",
+    summary="Set the customer's monthly billing: `flask portal bill-monthly` drafts (or finalizes and sends) an "
+    "invoice from the recurring lines and open charges on that day of each month",
+    response=i.BillingCycleOut,
+    body=i.BillingCycleIn,
+    errors=(400, 401, 404, 422),
+)
+def put_billing_cycle(customer_id: int, payload: i.BillingCycleIn):
+    customer = own(customers.get_customer, customer_id)
+    billing.set_billing_cycle(customer, **payload.model_dump())
+    return _billing_cycle_out(customer)
+
+
+# --- the send log -----------------------------------------------------------------------------------
+
+
+def send_out(send: InvoiceSend) -> i.InvoiceSendOut:
+    delivery = send_log.delivery(send)
+    return i.InvoiceSendOut(
+        id=send.id,
+        invoice_id=send.invoice_id,
+        channel=send.channel,
+        to=send.to_address,
+        test=send.test,
+        sent_by=send.sent_by,
+        api_key_id=send.api_key_id,
+        staff_user_id=send.staff_user_id,
+        sent_by_name=send.sent_by_name,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        error=delivery.error,
+        created_at=send.created_at,
+        delivered_at=delivery.delivered_at,
+    )
+
+
+@operation(
+    "get",
+    "/invoices/<int:invoice_id>/sends",
+    summary="List every send of the invoice, newest first: when, to whom, by whom, and whether its mail was "
+    "delivered (the invoice's last_sent_at is the newest one to its customer)",
+    response=i.InvoiceSendListOut,
+    query=PageQuery,
+    errors=(401, 404, 422),
+)
+def list_invoice_sends(invoice_id: int, params: PageQuery):
+    invoice = _invoice_or_404(invoice_id)
+    rows, has_more = owned_page(
+        InvoiceSend,
+        params,
+        InvoiceSend.invoice_id == invoice.id,
+        options=[
+            selectinload(InvoiceSend.message),
+            selectinload(InvoiceSend.job),
+            selectinload(InvoiceSend.sms_message),
+        ],
+    )
+    return i.InvoiceSendListOut(data=[send_out(row) for row in rows], has_more=has_more)

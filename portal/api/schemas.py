@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
+import pycountry
+from babel.numbers import list_currencies
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -55,11 +57,59 @@ DecimalValue = Annotated[
     ),
 ]
 Percent = Annotated[DecimalValue, Field(ge=0, le=100)]
+
+
+def _decimal_schema(pattern: str, minimum: int, maximum: int, description: str) -> WithJsonSchema:
+    """State a decimal's real limits: an integer in range, or a string of the allowed digits."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": minimum, "maximum": maximum},
+                {"type": "string", "pattern": pattern},
+            ],
+            "description": description + " Send a string to keep every digit.",
+        }
+    )
+
+
+def percent(places: int) -> Any:
+    """Return the type of a percentage from 0 to 100 with at most `places` decimals."""
+    return Annotated[
+        Decimal,
+        BeforeValidator(_decimal),
+        Field(ge=0, le=100, decimal_places=places),
+        _decimal_schema(
+            rf"^(100(\.0{{1,{places}}})?|[1-9]?[0-9](\.[0-9]{{1,{places}}})?)$",
+            0,
+            100,
+            f"A percentage from 0 to 100, at most {places} decimals.",
+        ),
+    ]
+
+
+#: A line's quantity: more than 0, at most 1,000,000, at most 3 decimals.
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    Field(gt=0, le=1_000_000, decimal_places=3),
+    _decimal_schema(
+        r"^([1-9][0-9]{0,5}(\.[0-9]{1,3})?|0\.[0-9]{0,2}[1-9])$",
+        1,
+        1_000_000,
+        "More than 0, at most 1,000,000, at most 3 decimals.",
+    ),
+]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 MinorAmount = Annotated[StrictInt, Field(ge=0, le=10**12, description="Integer amount in the currency's minor unit")]
 PositiveAmount = Annotated[StrictInt, Field(gt=0, le=10**12, description="Integer amount in the currency's minor unit")]
-Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+Currency = Annotated[
+    StrictStr,
+    Field(pattern=r"^[A-Z]{3}$"),
+    WithJsonSchema({"type": "string", "enum": sorted(list_currencies()), "description": "ISO 4217 code"}),
+]
 Language = Literal["en", "fr", "nl", "de"]
+#: Every ISO 3166 alpha-2 code (the document states them all; the check is the domain's).
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
 Id = Annotated[StrictInt, Field(gt=0, le=2**31 - 1)]
 ShortText = Annotated[StrictStr, Field(max_length=2000)]
 
@@ -91,7 +141,13 @@ class AddressIn(Strict):
     line2: Annotated[StrictStr, Field(max_length=200)] | None = None
     postal_code: Annotated[StrictStr, Field(min_length=1, max_length=20)]
     city: Annotated[StrictStr, Field(min_length=1, max_length=100)]
-    country: Annotated[StrictStr, Field(min_length=2, max_length=2, description="ISO 3166 alpha-2, e.g. BE")]
+    country: Annotated[
+        StrictStr,
+        Field(min_length=2, max_length=2, description="ISO 3166 alpha-2, e.g. BE"),
+        WithJsonSchema(
+            {"type": "string", "enum": COUNTRY_CODES, "description": "ISO 3166 alpha-2 code of a country, e.g. BE"}
+        ),
+    ]
 
 
 class CustomerIn(Strict):
@@ -111,11 +167,11 @@ class CustomerIn(Strict):
 
 
 class CustomerPatch(Strict):
-    """Only the fields sent change; null clears an optional one."""
+    """Only the fields sent change; null clears an optional one (name, email and language take no null)."""
 
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
-    email: EmailStr | None = None
-    language: Language | None = None
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] = None
+    email: EmailStr = None
+    language: Language = None
     company: OptionalText = None
     address: AddressIn | None = None
     vat_number: VatNumber | None = None
@@ -145,12 +201,36 @@ class PortalLinkIn(Strict):
     invoice_id: Id | None = None
 
 
+_ZERO_RATE = {"anyOf": [{"const": 0}, {"type": "string", "pattern": r"^0(\.0{1,2})?$"}]}
+#: EN 16931: only category S charges VAT (a rate above 0); every other category's rate is 0.
+CATEGORY_RATE_RULE = ConfigDict(
+    extra="forbid",
+    json_schema_extra={
+        "allOf": [
+            {
+                "if": {"properties": {"tax_category": {"const": "S"}}, "required": ["tax_category"]},
+                "then": {"properties": {"tax_rate": {"not": _ZERO_RATE}}},
+            },
+            {
+                "if": {
+                    "properties": {"tax_category": {"enum": ["Z", "E", "AE", "K", "G", "O"]}},
+                    "required": ["tax_category"],
+                },
+                "then": {"properties": {"tax_rate": _ZERO_RATE}},
+            },
+        ]
+    },
+)
+
+
 class LineIn(Strict):
+    model_config = CATEGORY_RATE_RULE
+
     description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
-    quantity: Annotated[DecimalValue, Field(gt=0, le=1_000_000, decimal_places=3)]
+    quantity: Quantity
     unit_amount: MinorAmount
-    tax_rate: Annotated[Percent, Field(decimal_places=2)]
-    discount_percent: Annotated[Percent, Field(decimal_places=2)] = Decimal("0")
+    tax_rate: percent(2)
+    discount_percent: percent(2) = Decimal("0")
     #: EN 16931 VAT category; left out, S for a positive rate and Z for 0 %. Only S has a rate above 0.
     tax_category: TaxCategoryCode | None = None
 
@@ -165,7 +245,7 @@ class InvoiceIn(Strict):
     currency: Currency
     issue_date: IsoDate
     due_date: IsoDate
-    discount_percent: Annotated[Percent, Field(decimal_places=2)] = Decimal("0")
+    discount_percent: percent(2) = Decimal("0")
     notes: ShortText | None = None
     terms: ShortText | None = None
     #: The day of supply; the issue date when left out.
@@ -175,16 +255,18 @@ class InvoiceIn(Strict):
 
 
 class InvoicePatch(Strict):
-    customer_id: Id | None = None
-    currency: Currency | None = None
-    issue_date: IsoDate | None = None
-    due_date: IsoDate | None = None
-    discount_percent: Annotated[Percent, Field(decimal_places=2)] | None = None
+    """Only the fields sent change; null clears notes, terms, supply_date or exemption_reasons, and no other."""
+
+    customer_id: Id = None
+    currency: Currency = None
+    issue_date: IsoDate = None
+    due_date: IsoDate = None
+    discount_percent: percent(2) = None
     notes: ShortText | None = None
     terms: ShortText | None = None
     supply_date: IsoDate | None = None
     exemption_reasons: ExemptionReasons | None = None
-    lines: Lines | None = None
+    lines: Lines = None
 
 
 class PaymentIn(Strict):
@@ -216,8 +298,8 @@ class CreditNoteIn(Strict):
 
 
 class LateFeePolicyIn(Strict):
-    annual_rate: Annotated[Percent, Field(decimal_places=4)]
-    fee_percent: Annotated[Percent, Field(decimal_places=2)]
+    annual_rate: percent(4)
+    fee_percent: percent(2)
     fee_minimum: Annotated[StrictInt, Field(ge=0, le=10**9)]
     grace_days: Annotated[StrictInt, Field(ge=0, le=3650)]
 
@@ -496,6 +578,11 @@ class InvoiceOut(BaseModel):
     finalized_at: datetime | None
     paid_on: date | None
     voided_at: datetime | None
+    #: When the invoice was last sent to its customer (test copies aside); null when never. Every send:
+    #: GET /invoices/{id}/sends.
+    last_sent_at: datetime | None
+    #: How many times it was sent to its customer (test copies aside).
+    send_count: int
     created_at: datetime
     #: The customer disputed it and staff have not resolved it yet: no reminders, no late charges meanwhile.
     disputed: bool

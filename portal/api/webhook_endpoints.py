@@ -6,11 +6,11 @@ from typing import Annotated
 
 from flask import g
 from pydantic import Field
-from sqlalchemy import select
 
 from portal.api import integration_schemas as i
 from portal.api.operations import ApiError, operation
-from portal.api.pagination import PageQuery, Timestamp, cursor_values, keyset_page
+from portal.api.owned import own, owned_page
+from portal.api.pagination import PageQuery, Timestamp
 from portal.models.api import Event, WebhookEndpoint
 from portal.services import webhook_endpoints as endpoints
 
@@ -37,22 +37,20 @@ class EventListQuery(PageQuery):
     errors=(401, 422),
 )
 def list_events(params: EventListQuery):
-    merchant_id = g.merchant.id
-    statement = select(Event).where(Event.merchant_id == merchant_id)
+    conditions = []
     if params.type is not None:
-        statement = statement.where(Event.type == params.type)
+        conditions.append(Event.type == params.type)
     if params.created_gte is not None:
-        statement = statement.where(Event.created_at >= params.created_gte)
+        conditions.append(Event.created_at >= params.created_gte)
     if params.created_lte is not None:
-        statement = statement.where(Event.created_at <= params.created_lte)
-    keys = [Event.id]
-    rows, has_more = keyset_page(statement, keys, params, cursor_values(Event, merchant_id, keys))
+        conditions.append(Event.created_at <= params.created_lte)
+    rows, has_more = owned_page(Event, params, *conditions)
     return i.EventListOut(data=[event_out(row) for row in rows], has_more=has_more)
 
 
 @operation("get", "/events/<int:event_id>", summary="Fetch an event", response=i.EventOut, errors=(401, 404))
 def get_event(event_id: int):
-    return event_out(endpoints.get_event(g.merchant, event_id))
+    return event_out(own(endpoints.get_event, event_id))
 
 
 # --- webhook endpoints ----------------------------------------------------------------------------
@@ -99,14 +97,7 @@ def create_webhook_endpoint(payload: i.WebhookEndpointIn):
     errors=(401, 422),
 )
 def list_webhook_endpoints(params: PageQuery):
-    merchant_id = g.merchant.id
-    keys = [WebhookEndpoint.id]
-    rows, has_more = keyset_page(
-        select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id),
-        keys,
-        params,
-        cursor_values(WebhookEndpoint, merchant_id, keys),
-    )
+    rows, has_more = owned_page(WebhookEndpoint, params)
     return i.WebhookEndpointListOut(data=[i.WebhookEndpointOut(**_endpoint_fields(r)) for r in rows], has_more=has_more)
 
 
@@ -118,7 +109,7 @@ def list_webhook_endpoints(params: PageQuery):
     errors=(401, 404),
 )
 def get_webhook_endpoint(endpoint_id: int):
-    return i.WebhookEndpointOut(**_endpoint_fields(endpoints.get_endpoint(g.merchant, endpoint_id)))
+    return i.WebhookEndpointOut(**_endpoint_fields(own(endpoints.get_endpoint, endpoint_id)))
 
 
 @operation(
@@ -130,7 +121,7 @@ def get_webhook_endpoint(endpoint_id: int):
     errors=(400, 401, 404, 422),
 )
 def update_webhook_endpoint(endpoint_id: int, payload: i.WebhookEndpointPatch):
-    endpoint = endpoints.get_endpoint(g.merchant, endpoint_id)
+    endpoint = own(endpoints.get_endpoint, endpoint_id)
     changes = {}
     for name in payload.model_fields_set:
         value = getattr(payload, name)
@@ -149,4 +140,4 @@ def update_webhook_endpoint(endpoint_id: int, payload: i.WebhookEndpointPatch):
     errors=(401, 404),
 )
 def delete_webhook_endpoint(endpoint_id: int):
-    endpoints.delete_endpoint(endpoints.get_endpoint(g.merchant, endpoint_id))
+    endpoints.delete_endpoint(own(endpoints.get_endpoint, endpoint_id))

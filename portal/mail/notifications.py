@@ -23,14 +23,15 @@ from portal.jobs.queue import PermanentError, enqueue, job_type
 from portal.mail.compose import Button, Composed, compose, fill_html, fill_plain, fill_text
 from portal.mail.defaults import INVOICE_MAIL, MailText
 from portal.mail.outbox import MailAttachment, queue_mail
-from portal.models import Comment, Customer, Invoice, Merchant, Payment, StaffUser
+from portal.models import ApiKey, Comment, Customer, Invoice, Merchant, Payment, StaffUser
 from portal.models.base import utcnow
 from portal.models.job import Job
-from portal.models.mail import OutboxMessage
+from portal.models.mail import InvoiceSend, OutboxMessage
 from portal.services.email_templates import invoice_mail_in_force
 from portal.services.errors import Conflict
 from portal.services.invoices import invoice_breakdown
 from portal.services.links import make_portal_link, public_url
+from portal.services.send_log import log_send
 
 
 def _staff_language() -> str:
@@ -116,20 +117,25 @@ def compose_invoice_mail(
 SEND_INVOICE = "invoice.send"
 
 
-def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) -> Job:
+def send_invoice(
+    invoice: Invoice, *, test_to: StaffUser | str | None = None, by: StaffUser | ApiKey | None = None
+) -> Job:
     """Enqueue the invoice mail (PDF attached, magic link inside) to the customer, or a test copy to test_to.
 
     The worker renders the PDF (from the render cache when valid) and composes the mail, so the
     request returns at once. A test copy is the customer's mail as it will be sent, with "[TEST]"
     before the subject and a banner saying so. Sending again is a resend: the customer gets a fresh link.
+    Each send is logged (InvoiceSend) with who asked (`by`: a staff member, an API key, or the system).
     """
     _check_sendable(invoice)
     to = test_to.email if isinstance(test_to, StaffUser) else (test_to or invoice.customer.email)
+    logged = log_send(invoice, channel="email", to=to, test=test_to is not None, by=by)
     job = enqueue(
         SEND_INVOICE,
-        {"invoice_id": invoice.id, "to": to, "test": test_to is not None},
+        {"invoice_id": invoice.id, "to": to, "test": test_to is not None, "send_id": logged.id},
         merchant_id=invoice.merchant_id,
     )
+    logged.job_id = job.id
     if test_to is None:
         invoice.first_sent_at = invoice.first_sent_at or utcnow()
         record_event(invoice.merchant, "invoice.sent", invoice)
@@ -153,7 +159,10 @@ def render_and_queue_invoice_mail(payload: dict[str, Any], job: Job) -> None:
         _check_sendable(invoice)
     except Conflict as exc:
         raise PermanentError(exc.message) from exc
-    queue_invoice_mail(invoice, to=payload["to"], test=bool(payload.get("test")))
+    message = queue_invoice_mail(invoice, to=payload["to"], test=bool(payload.get("test")))
+    logged = db.session.get(InvoiceSend, payload["send_id"]) if payload.get("send_id") else None
+    if logged is not None and logged.invoice_id == invoice.id:
+        logged.outbox_message_id = message.id
 
 
 def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False) -> OutboxMessage:

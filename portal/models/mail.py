@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -16,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.job import Job
+from portal.models.sms import SmsMessage
 
 OUTBOX_STATUSES = ("queued", "sent", "failed")
 
@@ -62,6 +66,53 @@ class OutboxMessage(Base):
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="message", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
     )
+
+
+class InvoiceSend(Base):
+    """One send of an invoice: when, by which channel, to whom, by whom; its delivery is its mail's (the outbox's).
+
+    Written in the transaction that asks for the send; the worker links the outbox message it queues,
+    so the log tells requested (no mail yet), queued, sent or failed apart.
+    """
+
+    __tablename__ = "invoice_sends"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint("sent_by IN ('api_key', 'staff', 'system')", name="sent_by_known"),
+        # GET /invoices/{id}/sends pages by id within an invoice; last_sent_at takes the newest.
+        Index("ix_invoice_sends_invoice_id_id", "invoice_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    #: The invoice sent.
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    #: How it went out: "email" (the invoice mail with its PDF and a portal link) or "sms" (a short link).
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    #: The recipient: the customer's address (or E.164 mobile number), or a staff member's for a test copy.
+    to_address: Mapped[str] = mapped_column(String(254))
+    #: A "[TEST]" copy to staff rather than the invoice sent to its customer.
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Who asked: "api_key", "staff", or "system" (the monthly billing run, or a send from before the log).
+    sent_by: Mapped[str] = mapped_column(String(16), default="system")
+    #: The API key that asked, while it exists.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    #: The staff member who asked, while they exist.
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    #: The key's name or the staff member's email at the time, kept when either is deleted.
+    sent_by_name: Mapped[str | None] = mapped_column(String(254))
+    #: The background job that renders the PDF and queues the mail.
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    #: The mail the job queued: its status is the send's delivery status.
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    #: The text message, for an SMS send: its status is the send's delivery status.
+    sms_message_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id", ondelete="SET NULL"))
+    #: When the send was asked for.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[OutboxMessage | None] = relationship()
+    job: Mapped[Job | None] = relationship()
+    sms_message: Mapped[SmsMessage | None] = relationship()
 
 
 class OutboxAttachment(Base):

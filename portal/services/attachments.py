@@ -12,7 +12,7 @@ from portal.domain.file_names import clean_file_name, name_for_type
 from portal.extensions import db
 from portal.models import Invoice, StaffUser
 from portal.models.document import InvoiceAttachment
-from portal.services.errors import NotFound
+from portal.services.errors import NotFound, TooLarge
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 20
@@ -156,7 +156,7 @@ def add_attachment(invoice: Invoice, *, filename: str, data: bytes, uploaded_by:
     if not filename:
         raise DomainError("The file needs a name", "file")
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise DomainError(f"An attachment is at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB", "file")
+        raise TooLarge(f"An attachment is at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB", "file")
     if invoice.status == "void":
         raise DomainError("A void invoice takes no attachments", "file")
     count = len(list_attachments(invoice))

@@ -249,14 +249,39 @@ def recurring_lines(customer: Customer) -> list[RecurringLine]:
     )
 
 
-def delete_recurring_line(merchant: Merchant, line_id: int) -> None:
-    """Stop billing a recurring line."""
+def get_recurring_line(merchant: Merchant, line_id: int) -> RecurringLine:
+    """Return the merchant's recurring line, or NotFound for anyone else's."""
     line = db.session.scalar(
         select(RecurringLine).where(RecurringLine.id == line_id, RecurringLine.merchant_id == merchant.id)
     )
     if line is None:
         raise NotFound("No such recurring line")
-    db.session.delete(line)
+    return line
+
+
+def update_recurring_line(
+    line: RecurringLine,
+    *,
+    description: str,
+    quantity: Decimal,
+    unit_amount: int,
+    tax_rate: Decimal,
+    tax_category: str | None = None,
+) -> RecurringLine:
+    """Change a recurring line for the months to come; invoices already drafted keep what they copied."""
+    checked = _check_line(description, quantity, unit_amount, tax_rate, tax_category)
+    line.description = checked.description
+    line.quantity = quantity
+    line.unit_amount = unit_amount
+    line.tax_rate = tax_rate
+    line.tax_category = checked.tax_category.value
+    db.session.flush()
+    return line
+
+
+def delete_recurring_line(merchant: Merchant, line_id: int) -> None:
+    """Stop billing a recurring line."""
+    db.session.delete(get_recurring_line(merchant, line_id))
     db.session.flush()
 
 

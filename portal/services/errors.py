@@ -15,3 +15,9 @@ class Conflict(DomainError):
     """The object is in a state that does not allow the change."""
 
     code = "conflict"
+
+
+class TooLarge(DomainError):
+    """The input is larger than allowed (an upload over its size limit)."""
+
+    code = "too_large"

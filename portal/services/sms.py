@@ -24,13 +24,14 @@ from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.extensions import db
 from portal.jobs.queue import PermanentError, enqueue, job_type
-from portal.models import Customer, Invoice, Merchant
+from portal.models import ApiKey, Customer, Invoice, Merchant, StaffUser
 from portal.models.base import utcnow
 from portal.models.job import Job
 from portal.models.sms import ShortLink, SmsAccount, SmsMessage
 from portal.payments.encryption import decrypt_secret, encrypt_secret, key_hint
 from portal.services.errors import Conflict
 from portal.services.links import LinkExpired, LinkInvalid, LinkTarget
+from portal.services.send_log import log_send
 
 SEND_SMS = "sms.send"
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -213,8 +214,11 @@ class QueuedSms:
     job: Job
 
 
-def send_invoice_sms(invoice: Invoice) -> QueuedSms:
-    """Queue the invoice by SMS to the customer's mobile number, with a short portal link (Conflict when it cannot go)."""
+def send_invoice_sms(invoice: Invoice, *, by: StaffUser | ApiKey | None = None) -> QueuedSms:
+    """Queue the invoice by SMS to the customer's mobile number, with a short portal link (Conflict when it cannot go).
+
+    The send is logged with who asked (`by`: a staff member, an API key, or the system).
+    """
     if invoice.status in ("draft", "void"):
         raise Conflict(f"Invoice {invoice.number or '(draft)'} is {invoice.status}: it cannot be sent", "status")
     reason = sms_unavailable_reason(invoice)
@@ -228,6 +232,8 @@ def send_invoice_sms(invoice: Invoice) -> QueuedSms:
         invoice=invoice,
     )
     invoice.first_sent_at = invoice.first_sent_at or utcnow()  # "Send" becomes "Resend"
+    logged = log_send(invoice, channel="sms", to=queued.message.to, by=by, sms_message=queued.message)
+    logged.job_id = queued.job.id
     return queued
 
 

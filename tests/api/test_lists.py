@@ -111,7 +111,7 @@ def test_bad_list_parameters_are_422(api, query):
 def test_a_cursor_must_be_one_of_the_merchants_objects(api, other_api, many):
     ids, _ = many
     refused = other_api.get(f"/invoices?starting_after={ids[0]}")
-    assert refused.status_code == 422 and refused.json["error"]["field"] == "starting_after"
+    assert refused.status_code == 404 and refused.json["error"]["field"] == "starting_after"
     assert other_api.get("/invoices").json == {"data": [], "has_more": False}
 
 

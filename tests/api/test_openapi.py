@@ -67,6 +67,21 @@ def _check(document, path, method, response):
         assert response.data == b""
 
 
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def _file_post(api):
+    def post(path, data, key=None):
+        body = (
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="terms.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n" + data + b"\r\n--b0undary--\r\n"
+        )
+        content_type = "multipart/form-data; boundary=b0undary"
+        return api.client.post("/api/v1" + path, data=body, content_type=content_type, headers=api._headers(key))
+
+    return post
+
+
 XML_STATEMENT = build(Account(entries=[Transfer("5.00", account_servicer_reference="WALK-1", debtor_name="Nobody")]))
 
 
@@ -136,12 +151,18 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
         ),
         ("create_invoice", "post", "/invoices", lambda: {**draft_body, "customer_id": state["customer_id"]}, 201),
         ("update_invoice", "patch", "/invoices/{invoice_id}", lambda: {"notes": "Thanks"}, 200),
+        ("create_attachment", "post", "/invoices/{invoice_id}/attachments", lambda: PDF, 201),
+        ("list_attachments", "get", "/invoices/{invoice_id}/attachments", None, 200),
+        ("get_attachment", "get", "/invoices/{invoice_id}/attachments/{attachment_id}", None, 200),
+        ("get_attachment_content", "get", "/invoices/{invoice_id}/attachments/{attachment_id}/content", None, 200),
+        ("delete_attachment", "delete", "/invoices/{invoice_id}/attachments/{attachment_id}", None, 204),
         ("finalize_invoice", "post", "/invoices/{invoice_id}/finalize", None, 200),
         ("get_invoice", "get", "/invoices/{invoice_id}", None, 200),
         ("list_invoices", "get", "/invoices", None, 200),
         ("send_invoice", "post", "/invoices/{invoice_id}/send", lambda: {"test": False}, 202),
         ("set_invoice_reminders", "post", "/invoices/{invoice_id}/reminders", lambda: {"paused": True}, 200),
         ("resolve_dispute", "post", "/invoices/{invoice_id}/resolve-dispute", lambda: {}, 409),  # not disputed
+        ("list_invoice_sends", "get", "/invoices/{invoice_id}/sends", None, 200),
         (
             "record_payment",
             "post",
@@ -192,6 +213,19 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
             201,
         ),
         ("delete_charge", "delete", "/charges/{charge_id}", None, 409),  # it is on the draft now
+        (
+            "create_recurring_line",
+            "post",
+            "/customers/{customer_id}/recurring-lines",
+            lambda: {"description": "Hosting", "quantity": "1", "unit_amount": 2500, "tax_rate": "21"},
+            201,
+        ),
+        ("list_recurring_lines", "get", "/customers/{customer_id}/recurring-lines", None, 200),
+        ("get_recurring_line", "get", "/recurring-lines/{line_id}", None, 200),
+        ("update_recurring_line", "patch", "/recurring-lines/{line_id}", lambda: {"quantity": "2"}, 200),
+        ("delete_recurring_line", "delete", "/recurring-lines/{line_id}", None, 204),
+        ("get_billing_cycle", "get", "/customers/{customer_id}/billing-cycle", None, 200),
+        ("put_billing_cycle", "put", "/customers/{customer_id}/billing-cycle", lambda: {"day_of_month": 5}, 200),
         ("list_comments", "get", "/invoices/{invoice_id}/comments", None, 200),
         ("reply_to_comments", "post", "/invoices/{invoice_id}/comments", lambda: {"body": "Paid in full?"}, 201),
         ("get_payment_methods", "get", "/invoices/{invoice_id}/payment-methods", None, 200),
@@ -243,7 +277,13 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
     walked = set()
     for operation_id, method, template, body, expected in plan:
         path = template.format(**state)
-        call = _xml_post(api) if operation_id == "import_bank_statement" else getattr(api, method)
+        call = (
+            _xml_post(api)
+            if operation_id == "import_bank_statement"
+            else _file_post(api)
+            if operation_id == "create_attachment"
+            else getattr(api, method)
+        )
         response = call(path, body()) if body else call(path)
         assert response.status_code == expected, (operation_id, response.json)
         assert document["paths"][template][method]["operationId"] == operation_id
@@ -263,6 +303,10 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
             state["product_id"] = response.json["id"]
         elif operation_id == "create_charge":
             state["charge_id"] = response.json["id"]
+        elif operation_id == "create_attachment":
+            state["attachment_id"] = response.json["id"]
+        elif operation_id == "create_recurring_line":
+            state["line_id"] = response.json["id"]
         elif operation_id == "list_events":
             state["event_id"] = response.json["data"][0]["id"]
         elif operation_id == "create_webhook_endpoint":
