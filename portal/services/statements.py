@@ -23,12 +23,12 @@ from sqlalchemy.orm import selectinload
 from portal.documents.epc_qr import epc_qr_data_uri
 from portal.domain.errors import DomainError
 from portal.domain.identifiers import format_iban
-from portal.domain.money import Money
 from portal.domain.invoices import InvoiceStatus
+from portal.domain.money import Money
 from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice, Payment
-from portal.models.ledger import CreditEntry, PaymentReversal
+from portal.models.ledger import CreditEntry
 from portal.services.invoices import invoice_breakdown, outstanding
 from portal.services.payment_choices import credit_transfer
 
