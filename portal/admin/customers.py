@@ -11,9 +11,11 @@ from portal.admin.forms import (
     BillingCycleForm,
     ChargeForm,
     CustomerForm,
+    MonthlyStatementForm,
     ProductForm,
     RecurringLineForm,
     RefundCreditForm,
+    StatementForm,
     major_units,
     minor_units,
 )
@@ -21,7 +23,7 @@ from portal.admin.views import admin_money, bp, failure, form_status, load, merc
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.input_checks import db_int, parse_db_id
-from portal.services import billing, customers, invoices, ledger, links, products, refunds
+from portal.services import billing, customers, invoices, ledger, links, products, refunds, statements
 from portal.services.invoice_lists import InvoiceFilters, search_invoices
 
 #: How staff may have sent credit back by hand.
@@ -112,6 +114,10 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
         "cycle_form": BillingCycleForm(formdata=None, obj=cycle) if cycle else BillingCycleForm(formdata=None),
         "apply_form": ApplyCreditForm(formdata=None),
         "refund_credit_form": RefundCreditForm(formdata=None),
+        "statement_form": StatementForm(
+            formdata=None, start=statements.default_period(merchant().today())[0], end=merchant().today()
+        ),
+        "monthly_statement_form": MonthlyStatementForm(formdata=None, obj=customer),
     }
     defaults.update(forms)
     balances = ledger.credit_balances(customer)
@@ -327,6 +333,36 @@ def billing_cycle_save(customer_id: int):
         flash("Monthly billing saved.", "success")
         return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="billing"), code=303)
     return _customer_page(customer, status=422, cycle_form=form)
+
+
+# -- Statements of account -----------------------------------------------------------------------
+
+
+@bp.post("/customers/<int:customer_id>/statements")
+def statement_send(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = StatementForm()
+    if form.validate_on_submit():
+        if form.start.data > form.end.data:
+            form.end.errors = ["The end date is before the start date."]
+        else:
+            statements.send_statement(customer, form.start.data, form.end.data)
+            db.session.commit()
+            flash(f"The statement of account was mailed to {customer.name}.", "success")
+            return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="statements"), code=303)
+    return _customer_page(customer, status=422, statement_form=form)
+
+
+@bp.post("/customers/<int:customer_id>/monthly-statement")
+def monthly_statement_save(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = MonthlyStatementForm()
+    if form.validate_on_submit():
+        customer.monthly_statement = bool(form.monthly_statement.data)
+        db.session.commit()
+        flash("Monthly statement " + ("switched on." if customer.monthly_statement else "switched off."), "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="statements"), code=303)
+    return _customer_page(customer, status=422, monthly_statement_form=form)
 
 
 # -- Products ------------------------------------------------------------------------------------

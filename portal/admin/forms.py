@@ -391,6 +391,15 @@ class BillingCycleForm(FlaskForm):
     auto_send = BooleanField("Finalize and send automatically (otherwise a draft waits for review)")
 
 
+class StatementForm(FlaskForm):
+    start = DateField("From", validators=[InputRequired()])
+    end = DateField("To", validators=[InputRequired()])
+
+
+class MonthlyStatementForm(FlaskForm):
+    monthly_statement = BooleanField("Mail a statement of account for each past month")
+
+
 class BrandingForm(FlaskForm):
     # The service checks the #rrggbb shape, with the message staff see.
     primary_color = StringField("Primary colour", validators=[DataRequired()])

@@ -41,6 +41,7 @@ from portal.services import (
     payment_settings,
     refunds,
     sms,
+    statements,
 )
 from portal.services.errors import Conflict, NotFound
 
@@ -539,6 +540,29 @@ def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
 )
 def revoke_links(customer_id: int):
     customers.revoke_links(customers.get_customer(g.merchant, customer_id))
+
+
+@operation(
+    "post",
+    "/customers/<int:customer_id>/statements",
+    summary="Build a customer's statement of account for a period; with send, mail it (PDF attached)",
+    response=s.StatementOut,
+    body=s.StatementIn,
+    errors=(400, 401, 404, 422),
+)
+def create_statement(customer_id: int, payload: s.StatementIn):
+    customer = customers.get_customer(g.merchant, customer_id)
+    if payload.start > payload.end:
+        raise ApiError(422, "invalid", "from: must not be after to", "from")
+    if (payload.end - payload.start).days > statements.MAX_DAYS:
+        raise ApiError(422, "invalid", "to: a statement covers at most three years", "to")
+    if payload.send:
+        statement = statements.send_statement(customer, payload.start, payload.end)
+        sent = len(statements.statement_readers(customer))
+    else:
+        statement = statements.build_statement(customer, payload.start, payload.end)
+        sent = 0
+    return s.StatementOut(**statements.statement_json(statement), sent=sent)
 
 
 # --- the credit balance and refunds -------------------------------------------------------------

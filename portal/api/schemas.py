@@ -614,3 +614,65 @@ class BankTransactionListOut(BaseModel):
 
 class BankTransactionMatchIn(Strict):
     invoice_id: Id
+
+
+# --- statements of account ------------------------------------------------------------------
+
+
+class StatementIn(Strict):
+    """The period of a statement of account (both days included); send mails it with its PDF."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: IsoDate = Field(alias="from")
+    end: IsoDate = Field(alias="to")
+    send: StrictBool = False
+
+
+class StatementLineOut(BaseModel):
+    date: date
+    #: invoice, credit_note, late_charges, payment, refund, late_charges_refunded, void or credit.
+    kind: str
+    #: The invoice or credit-note number it is about.
+    reference: str | None
+    #: The payment method, or the credit entry's reason.
+    detail: str | None
+    #: Signed minor units: positive raises what the customer owes.
+    amount: int
+    #: The running balance after this line.
+    balance: int
+
+
+class StatementOpenItemOut(BaseModel):
+    invoice_id: int
+    number: str
+    due_date: date
+    #: Total − credited − paid, as the invoice's outstanding amount.
+    outstanding: int
+    #: Late fee and interest due today.
+    late_charges: int
+    amount_due: int
+
+
+class StatementAccountOut(BaseModel):
+    currency: str
+    #: What the customer owed less their credit, before the first day.
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLineOut]
+    open_items: list[StatementOpenItemOut]
+    #: What the open items cost today.
+    amount_due: int
+
+
+class StatementOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    customer_id: int
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    #: The day the open items are valued.
+    as_of: date
+    accounts: list[StatementAccountOut]
+    #: How many mails were queued (0 unless send was true).
+    sent: int

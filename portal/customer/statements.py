@@ -10,7 +10,14 @@ from portal.documents.archive import content_disposition
 from portal.documents.html import statement_line_label
 from portal.documents.pdf import statement_pdf
 from portal.models import Customer
-from portal.services.statements import BadPeriod, Statement, build_statement, parse_period, statement_transfer
+from portal.services.statements import (
+    BadPeriod,
+    Statement,
+    build_statement,
+    parse_period,
+    statement_filename,
+    statement_transfer,
+)
 
 #: The endpoint of "pay several invoices in one checkout"; the form shows once it exists.
 PAY_SEVERAL_ENDPOINTS = ("portal.pay_several", "customer.pay_several")
@@ -75,11 +82,6 @@ def statement_pdf_view():
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def statement_filename(statement: Statement) -> str:
-    """Name the statement's file by its period."""
-    return f"statement-{statement.start.isoformat()}-{statement.end.isoformat()}.pdf"
 
 
 bp.add_app_template_global(statement_line_label)

@@ -214,14 +214,14 @@ def _cached(source: PdfSource, kind: str, document_id: int, merchant_id: int, la
     return pdf
 
 
-def statement_pdf(statement, transfer=None) -> bytes:
-    """Render a statement of account in the customer's language, branded like the invoices (never cached)."""
+def statement_pdf(statement, transfer=None, *, language: str | None = None) -> bytes:
+    """Render a statement of account in the reader's language, branded like the invoices (never cached)."""
     from portal.domain.money import Money
     from portal.theming import logo_data_uri
 
     customer = statement.customer
     merchant = customer.merchant
-    language = customer.language
+    language = language or customer.language
     theme = merchant_theme(merchant)
     with force_locale(language):
         page = html.render(

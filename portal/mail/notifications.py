@@ -534,3 +534,56 @@ def notify_staff_of_reversal(reversal) -> None:
             invoice_id=invoice.id if invoice is not None else None,
             attachments=composed.inline,
         )
+
+
+def queue_statement_mail(statement, *, to: str, language: str, name: str, link: str) -> OutboxMessage:
+    """Queue a statement of account, its PDF attached, to one recipient in their language."""
+    from portal.services.statements import statement_filename, statement_transfer
+
+    customer = statement.customer
+    merchant = customer.merchant
+    with force_locale(language):
+        subject = _(
+            "Your statement of account from %(merchant)s, %(start)s – %(end)s",
+            merchant=merchant.name,
+            start=format_day(statement.start),
+            end=format_day(statement.end),
+        )
+        due = [format_money(Money(amount, currency)) for currency, amount in statement.amount_due.items()]
+        paragraphs = [
+            _("Hello %(name)s,", name=name),
+            _(
+                "Attached is your statement of account from %(merchant)s for %(start)s – %(end)s.",
+                merchant=merchant.name,
+                start=format_day(statement.start),
+                end=format_day(statement.end),
+            ),
+            _("Amount due today: %(amount)s.", amount=", ".join(due)) if due else _("Nothing is due today."),
+        ]
+        composed = compose(
+            merchant,
+            paragraphs=paragraphs,
+            button=Button(_("Open your invoices"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+        pdf = MailAttachment(
+            statement_filename(statement), "application/pdf", _statement_pdf(statement, language, statement_transfer)
+        )
+    return queue_mail(
+        merchant_id=merchant.id,
+        kind="statement",
+        to=to,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        attachments=(*composed.inline, pdf),
+    )
+
+
+def _statement_pdf(statement, language: str, transfer_of) -> bytes:
+    from portal.documents.pdf import statement_pdf
+
+    return statement_pdf(statement, transfer_of(statement), language=language)

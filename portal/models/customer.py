@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.parties import Buyer
@@ -33,6 +33,9 @@ class Customer(IdentityColumns, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When staff archived the customer: left out of lists, billed no more; its documents stay as they are.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: Mail the customer a statement of account for each past month (scheduled duty monthly-statements).
+    monthly_statement: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     merchant: Mapped[Merchant] = relationship()
 

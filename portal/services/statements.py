@@ -13,11 +13,13 @@ balance, so the statement and the API never disagree.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.documents.epc_qr import epc_qr_data_uri
@@ -29,8 +31,12 @@ from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice, Payment
 from portal.models.ledger import CreditEntry
+from portal.models.statement import StatementRun
 from portal.services.invoices import invoice_breakdown, outstanding
+from portal.services.links import make_portal_link
 from portal.services.payment_choices import credit_transfer
+
+log = logging.getLogger(__name__)
 
 #: Movement kinds, in the order they are listed within one day.
 KINDS = ("invoice", "credit_note", "late_charges", "payment", "refund", "late_charges_refunded", "void", "credit")
@@ -348,6 +354,80 @@ def build_statement(customer: Customer, start: date, end: date, today: date | No
     if not accounts:
         accounts.append(CurrencyStatement(customer.merchant.default_currency, 0, [], 0, []))
     return Statement(customer=customer, start=start, end=end, today=today, accounts=accounts)
+
+
+def statement_filename(statement: Statement) -> str:
+    """Name the statement's file by its period."""
+    return f"statement-{statement.start.isoformat()}-{statement.end.isoformat()}.pdf"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Someone a statement or another customer mail goes to, in their own language."""
+
+    email: str
+    language: str
+    name: str
+    link: str
+
+
+def statement_readers(customer: Customer) -> list[Reader]:
+    """Return who receives the customer's statements."""
+    return [Reader(customer.email, customer.language, customer.name, make_portal_link(customer).url)]
+
+
+def send_statement(customer: Customer, start: date, end: date) -> Statement:
+    """Build the statement and queue it, PDF attached, to everyone who receives statements (flushes)."""
+    from portal.mail.notifications import queue_statement_mail
+
+    statement = build_statement(customer, start, end)
+    for reader in statement_readers(customer):
+        queue_statement_mail(statement, to=reader.email, language=reader.language, name=reader.name, link=reader.link)
+    return statement
+
+
+def previous_month(today: date) -> tuple[str, date, date]:
+    """Return the month before today's as (YYYY-MM, first day, last day)."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.strftime("%Y-%m"), last.replace(day=1), last
+
+
+def send_monthly_statements() -> list[Customer]:
+    """Mail last month's statement to every customer who has it switched on, once per customer and month.
+
+    The unique (customer, period) run row decides: of two runs at once only one commits. Each
+    customer is committed on its own, so one failure neither undoes nor blocks the others.
+    """
+    ids = list(
+        db.session.scalars(
+            select(Customer.id)
+            .where(Customer.monthly_statement.is_(True), Customer.archived_at.is_(None))
+            .order_by(Customer.id)
+        )
+    )
+    sent = []
+    for customer_id in ids:
+        customer = db.session.get(Customer, customer_id)
+        period, start, end = previous_month(customer.merchant.today())
+        exists = db.session.scalar(
+            select(StatementRun.id).where(StatementRun.customer_id == customer.id, StatementRun.period == period)
+        )
+        if exists is not None:
+            continue
+        try:
+            db.session.add(StatementRun(merchant_id=customer.merchant_id, customer_id=customer.id, period=period))
+            db.session.flush()
+            send_statement(customer, start, end)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another run sent it first
+            continue
+        except Exception:
+            db.session.rollback()
+            log.exception("Monthly statement of customer %s failed", customer_id)
+            continue
+        sent.append(customer)
+    return sent
 
 
 def statement_json(statement: Statement) -> dict:
