@@ -71,7 +71,9 @@ def test_the_api_refuses_a_period_that_is_not_one(ctx, client):
     db.session.commit()
     backwards = api.post(f"/customers/{customer.id}/statements", {"from": "2026-03-01", "to": "2026-01-01"})
     assert backwards.status_code == 422 and backwards.json["error"]["field"] == "from"
-    assert api.post(f"/customers/{customer.id}/statements", {"from": "2026-02-30", "to": "2026-03-01"}).status_code == 422
+    assert (
+        api.post(f"/customers/{customer.id}/statements", {"from": "2026-02-30", "to": "2026-03-01"}).status_code == 422
+    )
     assert api.post(f"/customers/{other.id}/statements", {"from": "2026-01-01", "to": "2026-03-01"}).status_code == 404
 
 
