@@ -6,11 +6,10 @@ Create Date: 2026-11-29 19:27:01.922950
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "0017"
