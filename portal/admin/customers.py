@@ -23,7 +23,17 @@ from portal.admin.views import admin_money, bp, failure, form_status, load, merc
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.input_checks import db_int, parse_db_id
-from portal.services import billing, customers, invoices, ledger, links, products, refunds, statements
+from portal.services import (
+    billing,
+    billing_details,
+    customers,
+    invoices,
+    ledger,
+    links,
+    products,
+    refunds,
+    statements,
+)
 from portal.services.invoice_lists import InvoiceFilters, search_invoices
 
 #: How staff may have sent credit back by hand.
@@ -136,6 +146,7 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
             today=merchant().today(),
             balances=balances,
             credit_entries=ledger.credit_entries(customer, limit=100),
+            billing_changes=billing_details.change_log(customer),
             **defaults,
         ),
         status,
@@ -363,6 +374,24 @@ def monthly_statement_save(customer_id: int):
         flash("Monthly statement " + ("switched on." if customer.monthly_statement else "switched off."), "success")
         return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="statements"), code=303)
     return _customer_page(customer, status=422, monthly_statement_form=form)
+
+
+@bp.post("/billing-changes/<int:change_id>/<any(approve, reject):decision>")
+def billing_change_decide(change_id: int, decision: str):
+    change = load(billing_details.get_change, change_id)
+    try:
+        billing_details.decide_change(change, approve=decision == "approve", staff=current_user)
+        db.session.commit()
+        flash(
+            "Change applied: invoices finalized from now on use it." if decision == "approve" else "Change rejected.",
+            "success",
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        failure(exc)
+    return redirect(
+        url_for("admin.customer_detail", customer_id=change.customer_id, _anchor="billing-details"), code=303
+    )
 
 
 # -- Products ------------------------------------------------------------------------------------

@@ -454,6 +454,11 @@ class MailAttachmentsForm(FlaskForm):
     ubl = BooleanField("Attach the e-invoice (UBL XML, Peppol BIS Billing 3.0) to invoice emails as well")
 
 
+class SelfServiceForm(FlaskForm):
+    approval = BooleanField("Billing details changed by a customer wait for staff approval")
+    viewers_read_only = BooleanField("Contacts with the viewer role may not pay or comment")
+
+
 class EmailTemplateForm(FlaskForm):
     """One language's invoice mail; the page posts a plain `language` field beside the prefixed ones."""
 

@@ -62,3 +62,19 @@ class OverviewFilterForm(FlaskForm):
     issued_from = DateField(_l("Issued from"), validators=[Optional()])
     issued_to = DateField(_l("Issued until"), validators=[Optional()])
     number = StringField(_l("Number"), filters=[_strip], validators=[Optional(), Length(max=32)])
+
+
+class BillingDetailsForm(FlaskForm):
+    """The billing details the customer keeps: printed on documents finalized from now on."""
+
+    company = StringField(_l("Company name"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    line1 = StringField(_l("Street and number"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    line2 = StringField(_l("Address line 2"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    postal_code = StringField(_l("Postal code"), filters=[_strip], validators=[Optional(), Length(max=20)])
+    city = StringField(_l("City"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    country = SelectField(_l("Country"), choices=[])
+    vat_number = StringField(_l("VAT number"), filters=[_strip], validators=[Optional(), Length(max=20)])
+    purchase_order = StringField(
+        _l("Purchase-order reference for future invoices"), filters=[_strip], validators=[Optional(), Length(max=100)]
+    )
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])

@@ -587,3 +587,45 @@ def _statement_pdf(statement, language: str, transfer_of) -> bytes:
     from portal.documents.pdf import statement_pdf
 
     return statement_pdf(statement, transfer_of(statement), language=language)
+
+
+def notify_staff_of_billing_change(change) -> None:
+    """Tell every staff member a customer changed (or asks to change) their billing details."""
+    customer = change.customer
+    merchant = customer.merchant
+    url = public_url("admin.customer_detail", customer_id=customer.id) + "#billing-details"
+    with force_locale(_staff_language()):
+        pending = change.status == "pending"
+        subject = (
+            f"{customer.name} asks to change their billing details"
+            if pending
+            else f"{customer.name} changed their billing details"
+        )
+        lines = [
+            f"{name.replace('_', ' ')}: {_shown(value['old'])} → {_shown(value['new'])}"
+            for name, value in change.changes.items()
+        ]
+        paragraphs = [
+            subject
+            + ("; the change waits for your approval." if pending else "; invoices finalized from now on use them."),
+            *lines,
+        ]
+        composed = compose(merchant, paragraphs=paragraphs, button=Button("Open the customer", url), preheader=subject)
+    for to in staff_recipients(merchant):
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="billing_change",
+            to=to,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            attachments=composed.inline,
+        )
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(str(part) for part in value.values() if part)
+    return str(value)

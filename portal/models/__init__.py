@@ -11,6 +11,7 @@ from portal.models import (  # noqa: E402,F401
     mail,
     online_payment,
     sms,
+    self_service,
     statement,
 )
 from portal.models.base import Base

@@ -34,6 +34,8 @@ class Customer(IdentityColumns, Base):
     #: When staff archived the customer: left out of lists, billed no more; its documents stay as they are.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    #: The purchase-order reference the customer asks to see on invoices finalized from now on.
+    purchase_order: Mapped[str | None] = mapped_column(String(100))
     #: Mail the customer a statement of account for each past month (scheduled duty monthly-statements).
     monthly_statement: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 

@@ -72,6 +72,10 @@ class Merchant(IdentityColumns, Base):
     send_when_finalized: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: The invoice mail carries the UBL e-invoice (invoice-<number>.xml) beside the PDF.
     attach_ubl_to_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Billing details a customer changes in the portal wait for staff approval before they apply.
+    billing_changes_need_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Contacts with the viewer role may only look: no paying, no comments.
+    viewers_read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="merchant")
