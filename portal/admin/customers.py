@@ -7,6 +7,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    AdminContactForm,
     ApplyCreditForm,
     BillingCycleForm,
     ChargeForm,
@@ -26,6 +27,7 @@ from portal.input_checks import db_int, parse_db_id
 from portal.services import (
     billing,
     billing_details,
+    contacts,
     customers,
     invoices,
     ledger,
@@ -128,6 +130,7 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
             formdata=None, start=statements.default_period(merchant().today())[0], end=merchant().today()
         ),
         "monthly_statement_form": MonthlyStatementForm(formdata=None, obj=customer),
+        "contact_form": AdminContactForm(formdata=None, language=customer.language),
     }
     defaults.update(forms)
     balances = ledger.credit_balances(customer)
@@ -147,6 +150,7 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
             balances=balances,
             credit_entries=ledger.credit_entries(customer, limit=100),
             billing_changes=billing_details.change_log(customer),
+            contacts=contacts.list_contacts(customer),
             **defaults,
         ),
         status,
@@ -374,6 +378,43 @@ def monthly_statement_save(customer_id: int):
         flash("Monthly statement " + ("switched on." if customer.monthly_statement else "switched off."), "success")
         return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="statements"), code=303)
     return _customer_page(customer, status=422, monthly_statement_form=form)
+
+
+@bp.post("/customers/<int:customer_id>/contacts")
+def contact_new(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = AdminContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = contacts.add_contact(
+                customer, name=form.name.data, email=form.email.data, language=form.language.data, role=form.role.data
+            )
+            db.session.commit()
+        except DomainError as exc:
+            return _customer_page(customer, status=failure(exc, form), contact_form=form)
+        flash(f"{contact.name} was added; use “Copy link” to give them their portal link.", "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="contacts"), code=303)
+    return _customer_page(customer, status=422, contact_form=form)
+
+
+@bp.post("/contacts/<int:contact_id>/<any(link, revoke, remove):action>")
+def contact_action(contact_id: int, action: str):
+    contact = load(contacts.get_contact, contact_id)
+    customer = contact.customer
+    try:
+        if action == "link":
+            return _customer_page(customer, portal_link=links.make_portal_link(customer, contact=contact))
+        if action == "revoke":
+            contacts.revoke_contact_links(contact)
+            message = f"The links sent to {contact.name} no longer work; the other contacts keep theirs."
+        else:
+            contacts.remove_contact(contact)
+            message = f"{contact.name} was removed."
+        db.session.commit()
+        flash(message, "success")
+    except DomainError as exc:
+        failure(exc)
+    return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="contacts"), code=303)
 
 
 @bp.post("/billing-changes/<int:change_id>/<any(approve, reject):decision>")

@@ -391,6 +391,15 @@ class BillingCycleForm(FlaskForm):
     auto_send = BooleanField("Finalize and send automatically (otherwise a draft waits for review)")
 
 
+class AdminContactForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    language = SelectField("Language", choices=[("en", "English"), ("fr", "French"), ("nl", "Dutch"), ("de", "German")])
+    role = SelectField(
+        "Role", choices=[("billing", "Billing (receives invoices, may pay)"), ("viewer", "Viewer (may only look)")]
+    )
+
+
 class StatementForm(FlaskForm):
     start = DateField("From", validators=[InputRequired()])
     end = DateField("To", validators=[InputRequired()])

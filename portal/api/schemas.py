@@ -548,7 +548,8 @@ class SendIn(Strict):
 class SendOut(BaseModel):
     """Accepted: a worker renders the PDF and sends each mail (and text message) in the background."""
 
-    #: How many messages were accepted (one per channel to the customer, or one test copy per staff member).
+    #: How many messages were accepted (one per channel to the customer, or one test copy per staff member);
+    #: the email goes to every billing contact who takes invoice mail.
     queued: int
     test: bool
     #: Always "queued": nothing has been rendered or sent when the answer comes.
@@ -676,3 +677,56 @@ class StatementOut(BaseModel):
     accounts: list[StatementAccountOut]
     #: How many mails were queued (0 unless send was true).
     sent: int
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+ContactRole = Literal["billing", "viewer"]
+
+
+class ContactIn(Strict):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    email: EmailStr
+    language: Language = "en"
+    #: billing receives invoices, reminders and statements and may pay; viewer may only look.
+    role: ContactRole = "billing"
+    notify_invoices: StrictBool = True
+    notify_reminders: StrictBool = True
+    notify_payments: StrictBool = True
+    notify_statements: StrictBool = True
+
+
+class ContactPatch(Strict):
+    """Only the fields sent change."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    email: EmailStr | None = None
+    language: Language | None = None
+    role: ContactRole | None = None
+    notify_invoices: StrictBool | None = None
+    notify_reminders: StrictBool | None = None
+    notify_payments: StrictBool | None = None
+    notify_statements: StrictBool | None = None
+    #: true revokes every link this contact was sent so far (the other contacts keep theirs).
+    revoke_links: StrictBool | None = None
+
+
+class ContactOut(BaseModel):
+    id: int
+    customer_id: int
+    name: str
+    email: str
+    language: str
+    role: str
+    #: The customer's own address: links naming only the customer open as this contact.
+    primary: bool
+    notify_invoices: bool
+    notify_reminders: bool
+    notify_payments: bool
+    notify_statements: bool
+    created_at: datetime
+
+
+class ContactListOut(BaseModel):
+    data: list[ContactOut]

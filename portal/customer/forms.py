@@ -78,3 +78,18 @@ class BillingDetailsForm(FlaskForm):
         _l("Purchase-order reference for future invoices"), filters=[_strip], validators=[Optional(), Length(max=100)]
     )
     language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+
+
+class ContactForm(FlaskForm):
+    """A colleague a billing contact adds: they get a link of their own."""
+
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("Email"), filters=[_strip], validators=[DataRequired(), Length(max=254)])
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice("billing", _l("Billing: receives invoices and reminders, may pay")),
+            SelectChoice("viewer", _l("Viewer: may only look")),
+        ],
+    )

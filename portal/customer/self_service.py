@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import pycountry
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from portal.customer import bp
-from portal.customer.access import require_customer
-from portal.customer.forms import BillingDetailsForm
+from portal.customer.access import current_contact, require_customer
+from portal.customer.forms import BillingDetailsForm, ContactForm
 from portal.documents.html import format_country
 from portal.domain.errors import DomainError
 from portal.extensions import db
-from portal.services import billing_details
+from portal.mail.notifications import notify_staff_of_new_contact, send_contact_welcome
+from portal.services import billing_details, contacts
 
 
 def _country_choices() -> list[SelectChoice]:
@@ -53,6 +55,9 @@ def billing_details_page():
     )
     form.country.choices = _country_choices()
     status = 200
+    reader = current_contact()
+    if form.is_submitted() and reader is not None and not reader.is_billing:
+        abort(403)  # a viewer only looks
     if form.validate_on_submit():
         try:
             checked = billing_details.check_details(
@@ -67,7 +72,7 @@ def billing_details_page():
                 purchase_order=form.purchase_order.data,
                 language=form.language.data,
             )
-            change = billing_details.request_change(customer, checked)
+            change = billing_details.request_change(customer, checked, contact_id=reader.id if reader else None)
         except DomainError as exc:
             db.session.rollback()
             name = (exc.field or "").removeprefix("address.")
@@ -97,5 +102,50 @@ def billing_details_page():
         customer=customer,
         form=form,
         pending=billing_details.pending_change(customer),
+    )
+    return _no_store(Response(html, status))
+
+
+@bp.route("/contacts", methods=["GET", "POST"])
+def contacts_page():
+    """List the company's contacts; a billing contact adds a colleague, who is mailed a link of their own."""
+    customer = require_customer()
+    contact = current_contact()
+    form = ContactForm(language=str(get_locale() or "en"))
+    status = 200
+    if form.is_submitted():
+        if contact is None or not contact.is_billing:
+            abort(403)
+        if form.validate():
+            try:
+                added = contacts.add_contact(
+                    customer,
+                    name=form.name.data,
+                    email=form.email.data,
+                    language=form.language.data,
+                    role=form.role.data,
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                target = getattr(form, exc.field or "", None) or form.email
+                target.errors = [
+                    _("This is not a valid email address.") if exc.field == "email" else _("Please check this field.")
+                ]
+                status = 400
+            else:
+                send_contact_welcome(added, added_by=contact.name)
+                notify_staff_of_new_contact(added, contact.name)
+                db.session.commit()
+                flash(_("%(name)s was added and will receive their own link by email.", name=added.name), "success")
+                return redirect(url_for("customer.contacts_page"), 303)
+        else:
+            status = 400
+    html = render_template(
+        "customer/contacts.html",
+        merchant=customer.merchant,
+        customer=customer,
+        contacts=contacts.list_contacts(customer),
+        reader=contact,
+        form=form,
     )
     return _no_store(Response(html, status))

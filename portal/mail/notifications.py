@@ -72,17 +72,25 @@ def invoice_template(invoice: Invoice) -> MailText:
 
 
 def compose_invoice_mail(
-    invoice: Invoice, *, link: str, test_for: str | None = None, number: str | None = None
+    invoice: Invoice,
+    *,
+    link: str,
+    test_for: str | None = None,
+    number: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, Composed]:
     """Compose the invoice mail in the invoice's language with its wording (the merchant's template); queue nothing.
 
     test_for names the customer in the banner of a test copy; number stands in for a draft's.
+    language: a contact's own language when it differs from the invoice's (the merchant's wording
+    in that language; the attached PDF stays the document as issued).
     """
+    language = language or invoice.document_language
     merchant = invoice.merchant
     breakdown = invoice_breakdown(invoice, merchant.today())
     amount_due = breakdown.amount_due if breakdown is not None and invoice.status in ("draft", "open") else 0
     # The language, the customer's name and the wording are the invoice's, as issued.
-    with force_locale(invoice.document_language):
+    with force_locale(language):
         values = {
             "number": invoice.number or number or "",
             "amount_due": format_money(Money(amount_due, invoice.currency)),
@@ -91,7 +99,10 @@ def compose_invoice_mail(
             "customer": invoice.buyer_party.name,
             "link": link,
         }
-        template = invoice_template(invoice)
+        if language == invoice.document_language:
+            template = invoice_template(invoice)
+        else:
+            template = invoice_mail_in_force(merchant, language)
         subject = fill_text(template.subject, values)
         banner = None
         if test_for is not None:
@@ -121,12 +132,17 @@ def send_invoice(invoice: Invoice, *, test_to: StaffUser | str | None = None) ->
     before the subject and a banner saying so. Sending again is a resend: the customer gets a fresh link.
     """
     _check_sendable(invoice)
-    to = test_to.email if isinstance(test_to, StaffUser) else (test_to or invoice.customer.email)
-    job = enqueue(
-        SEND_INVOICE,
-        {"invoice_id": invoice.id, "to": to, "test": test_to is not None},
-        merchant_id=invoice.merchant_id,
-    )
+    payload: dict[str, Any] = {"invoice_id": invoice.id, "test": test_to is not None}
+    if test_to is not None:
+        payload["to"] = test_to.email if isinstance(test_to, StaffUser) else test_to
+    else:
+        # Every billing contact who takes invoice mail, each in their own language with their own link.
+        from portal.services.contacts import recipients
+
+        readers = recipients(invoice.customer, "invoice")
+        payload["to"] = readers[0].email if readers else invoice.customer.email
+        payload["contacts"] = [contact.id for contact in readers]
+    job = enqueue(SEND_INVOICE, payload, merchant_id=invoice.merchant_id)
     if test_to is None:
         record_event(invoice.merchant, "invoice.sent", invoice)
     return job
@@ -149,17 +165,30 @@ def render_and_queue_invoice_mail(payload: dict[str, Any], job: Job) -> None:
         _check_sendable(invoice)
     except Conflict as exc:
         raise PermanentError(exc.message) from exc
+    if "contacts" in payload:
+        from portal.models.self_service import Contact
+
+        for contact_id in payload["contacts"]:
+            contact = db.session.get(Contact, contact_id)
+            if contact is None or contact.customer_id != invoice.customer_id or contact.removed_at is not None:
+                continue  # removed since the mail was asked for
+            queue_invoice_mail(invoice, to=contact.email, contact=contact)
+        return
     queue_invoice_mail(invoice, to=payload["to"], test=bool(payload.get("test")))
 
 
-def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False) -> OutboxMessage:
-    """Render the PDF, compose the mail and put it in the outbox now (the job's work)."""
+def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False, contact=None) -> OutboxMessage:
+    """Render the PDF, compose the mail and put it in the outbox now (the job's work).
+
+    contact: the billing contact it goes to, mailed in their language with their own link.
+    """
     merchant, customer = invoice.merchant, invoice.customer
     as_of = merchant.today()
     subject, composed = compose_invoice_mail(
         invoice,
-        link=make_portal_link(customer, invoice).url,
+        link=make_portal_link(customer, invoice, contact=contact).url,
         test_for=customer.name if test else None,
+        language=contact.language if contact is not None else None,
     )
     files = invoice_mail_files(invoice, as_of)
     return queue_mail(
@@ -298,39 +327,42 @@ def _amount_paid(payment: Payment) -> str:
 
 
 def send_payment_confirmation(payment: Payment) -> None:
-    """Queue the customer's confirmation of an online payment."""
+    """Queue the confirmation of an online payment to each billing contact who takes them, in their language."""
+    from portal.services.contacts import recipients
+
     invoice = payment.invoice
     merchant, customer = invoice.merchant, invoice.customer
-    link = make_portal_link(customer, invoice).url
-    with force_locale(customer.language):
-        subject = _("Payment received for invoice %(number)s", number=invoice.number)
-        composed = compose(
-            merchant,
-            paragraphs=[
-                _("Hello %(name)s,", name=customer.name),
-                _(
-                    "We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
-                    amount=_amount_paid(payment),
-                    number=invoice.number,
-                    date=format_day(payment.paid_on),
-                ),
-            ],
-            button=Button(_("View this invoice"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
+    for contact in recipients(customer, "payment"):
+        link = make_portal_link(customer, invoice, contact=contact).url
+        with force_locale(contact.language):
+            subject = _("Payment received for invoice %(number)s", number=invoice.number)
+            composed = compose(
+                merchant,
+                paragraphs=[
+                    _("Hello %(name)s,", name=contact.name),
+                    _(
+                        "We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
+                        amount=_amount_paid(payment),
+                        number=invoice.number,
+                        date=format_day(payment.paid_on),
+                    ),
+                ],
+                button=Button(_("View this invoice"), link),
+                preheader=subject,
+                footer=_customer_footer(merchant),
+            )
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="payment_confirmation",
+            to=contact.email,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            reply_to=merchant.support_email,
+            from_name=merchant.name,
+            invoice_id=invoice.id,
+            attachments=composed.inline,
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="payment_confirmation",
-        to=customer.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        invoice_id=invoice.id,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_payment(payment: Payment) -> None:
@@ -629,3 +661,76 @@ def _shown(value) -> str:
     if isinstance(value, dict):
         return ", ".join(str(part) for part in value.values() if part)
     return str(value)
+
+
+def send_contact_welcome(contact, *, added_by: str | None = None) -> None:
+    """Mail a new contact their own portal link, in their language."""
+    customer = contact.customer
+    merchant = customer.merchant
+    link = make_portal_link(customer, contact=contact).url
+    with force_locale(contact.language):
+        subject = _(
+            "Your link to the invoices of %(company)s from %(merchant)s",
+            company=customer.company or customer.name,
+            merchant=merchant.name,
+        )
+        paragraphs = [_("Hello %(name)s,", name=contact.name)]
+        if added_by:
+            paragraphs.append(
+                _(
+                    "%(person)s added you as a contact of %(company)s.",
+                    person=added_by,
+                    company=customer.company or customer.name,
+                )
+            )
+        paragraphs.append(
+            _(
+                "With this personal link you see the invoices %(merchant)s sends to %(company)s. It stays valid for %(days)s days.",
+                merchant=merchant.name,
+                company=customer.company or customer.name,
+                days=current_app.config["LINK_MAX_AGE_DAYS"],
+            )
+        )
+        composed = compose(
+            merchant,
+            paragraphs=paragraphs,
+            button=Button(_("Open your invoices"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="contact_link",
+        to=contact.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        attachments=composed.inline,
+    )
+
+
+def notify_staff_of_new_contact(contact, added_by: str) -> None:
+    """Tell staff a customer's billing contact added a colleague in the portal."""
+    customer = contact.customer
+    merchant = customer.merchant
+    url = public_url("admin.customer_detail", customer_id=customer.id) + "#contacts"
+    with force_locale(_staff_language()):
+        subject = f"{added_by} added a contact to {customer.company or customer.name}"
+        composed = compose(
+            merchant,
+            paragraphs=[subject + ":", f"{contact.name} <{contact.email}>, {contact.role}, {contact.language}"],
+            button=Button("Open the customer", url),
+            preheader=subject,
+        )
+    for to in staff_recipients(merchant):
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="contact_added",
+            to=to,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            attachments=composed.inline,
+        )

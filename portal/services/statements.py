@@ -372,8 +372,13 @@ class Reader:
 
 
 def statement_readers(customer: Customer) -> list[Reader]:
-    """Return who receives the customer's statements."""
-    return [Reader(customer.email, customer.language, customer.name, make_portal_link(customer).url)]
+    """Return who receives the customer's statements: its billing contacts who take them, each with their own link."""
+    from portal.services.contacts import recipients
+
+    return [
+        Reader(contact.email, contact.language, contact.name, make_portal_link(customer, contact=contact).url)
+        for contact in recipients(customer, "statement")
+    ]
 
 
 def send_statement(customer: Customer, start: date, end: date) -> Statement:
