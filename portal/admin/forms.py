@@ -394,9 +394,21 @@ class BillingCycleForm(FlaskForm):
 class AdminContactForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = StringField("Email", validators=[DataRequired(), Length(max=254)])
-    language = SelectField("Language", choices=[("en", "English"), ("fr", "French"), ("nl", "Dutch"), ("de", "German")])
+    language = SelectField(
+        "Language",
+        choices=[
+            SelectChoice("en", "English"),
+            SelectChoice("fr", "French"),
+            SelectChoice("nl", "Dutch"),
+            SelectChoice("de", "German"),
+        ],
+    )
     role = SelectField(
-        "Role", choices=[("billing", "Billing (receives invoices, may pay)"), ("viewer", "Viewer (may only look)")]
+        "Role",
+        choices=[
+            SelectChoice("billing", "Billing (receives invoices, may pay)"),
+            SelectChoice("viewer", "Viewer (may only look)"),
+        ],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.i18n import LANGUAGE_NAMES
@@ -93,3 +93,12 @@ class ContactForm(FlaskForm):
             SelectChoice("viewer", _l("Viewer: may only look")),
         ],
     )
+
+
+class PreferencesForm(FlaskForm):
+    """Which mails the reader receives; legally required mail arrives whatever they choose."""
+
+    notify_invoices = BooleanField(_l("Invoices"))
+    notify_reminders = BooleanField(_l("Payment reminders"))
+    notify_payments = BooleanField(_l("Payment confirmations"))
+    notify_statements = BooleanField(_l("Statements of account"))

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from portal.customer import bp
 from portal.customer.access import current_contact, require_customer
-from portal.customer.forms import BillingDetailsForm, ContactForm
+from portal.customer.forms import BillingDetailsForm, ContactForm, PreferencesForm
 from portal.documents.html import format_country
 from portal.domain.errors import DomainError
 from portal.extensions import db
@@ -147,5 +147,20 @@ def contacts_page():
         contacts=contacts.list_contacts(customer),
         reader=contact,
         form=form,
+        preferences=PreferencesForm(formdata=None, obj=contact) if contact is not None else None,
     )
     return _no_store(Response(html, status))
+
+
+@bp.post("/contacts/preferences")
+def contact_preferences():
+    """Save which mails the signed-in contact receives."""
+    require_customer()
+    contact = current_contact()
+    form = PreferencesForm()
+    if contact is None or not form.validate_on_submit():
+        abort(400)
+    contacts.update_contact(contact, **{name: getattr(form, name).data for name in contacts.PREFERENCES.values()})
+    db.session.commit()
+    flash(_("Your mail preferences were saved."), "success")
+    return redirect(url_for("customer.contacts_page", _anchor="preferences"), 303)

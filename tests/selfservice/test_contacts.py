@@ -186,3 +186,22 @@ def test_the_api_manages_contacts(ctx, client):
     assert api.get(f"/customers/{rival.id}/contacts").status_code == 404
     bad = api.post(f"/customers/{customer.id}/contacts", dict(body, role="owner"))
     assert bad.status_code == 422
+
+
+def test_a_contact_switches_statements_off_in_the_portal(ctx, app, spec_day):
+    customer = make_customer(make_merchant())
+    colleague = contacts.add_contact(customer, name="Jan", email="jan@example.com", language="en")
+    client = app.test_client()
+    open_link(client, make_portal_link(customer, contact=colleague).url)
+    page = client.get("/contacts").get_data(as_text=True)
+    assert 'data-testid="preferences-form"' in page
+
+    answer = client.post(
+        "/contacts/preferences",
+        data={"csrf_token": token_of(page), "notify_invoices": "y", "notify_reminders": "y", "notify_payments": "y"},
+    )
+
+    assert answer.status_code == 303
+    db.session.expire_all()
+    assert [c.email for c in contacts.recipients(customer, "statement")] == [customer.email]
+    assert colleague.id in [c.id for c in contacts.recipients(customer, "invoice")]
