@@ -73,6 +73,7 @@ SECTIONS = ("open", "paid", "cancelled", "credit_notes")
 THEME_ASSET_SUFFIXES = frozenset({".css", ".png", ".svg", ".woff2", ".jpg", ".webp"})
 #: The session key remembering whose link expired, so the fresh-link form never carries the token.
 SESSION_EXPIRED_CUSTOMER = "expired_link_customer_id"
+SESSION_EXPIRED_CONTACT = "expired_link_contact_id"
 
 PAYMENT_METHOD_LABELS = {
     "bank_transfer": _l("Bank transfer"),
@@ -213,6 +214,7 @@ def _enter(read, secret: str):
         target = read(secret)
     except LinkExpired as exc:
         session[SESSION_EXPIRED_CUSTOMER] = exc.customer_id
+        session[SESSION_EXPIRED_CONTACT] = exc.contact_id
         return _no_store(Response(render_template("customer/link_expired.html", form=FreshLinkForm()), 410))
     except LinkInvalid:
         abort(404)
@@ -229,9 +231,10 @@ def request_fresh_link():
     form = FreshLinkForm()
     if form.validate_on_submit():
         customer_id = session.pop(SESSION_EXPIRED_CUSTOMER, None)
+        contact_id = session.pop(SESSION_EXPIRED_CONTACT, None)
         customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
         if customer is not None:
-            send_fresh_link(customer)
+            send_fresh_link(customer, contact_id if isinstance(contact_id, int) else None)
             db.session.commit()
     return _no_store(Response(render_template("customer/fresh_link_sent.html")))
 

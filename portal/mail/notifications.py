@@ -218,16 +218,22 @@ def invoice_mail_files(invoice: Invoice, as_of: date) -> tuple[MailAttachment, .
     return tuple(files)
 
 
-def send_fresh_link(customer: Customer) -> None:
-    """Queue a mail with a new portal link to the customer's address on file."""
+def send_fresh_link(customer: Customer, contact_id: int | None = None) -> None:
+    """Queue a mail with a new portal link to the address on file of the contact whose link expired."""
+    from portal.models.self_service import Contact
+    from portal.services.contacts import primary_contact
+
     merchant = customer.merchant
-    link = make_portal_link(customer).url
-    with force_locale(customer.language):
+    contact = db.session.get(Contact, contact_id) if contact_id is not None else None
+    if contact is None or contact.customer_id != customer.id or contact.removed_at is not None:
+        contact = primary_contact(customer)
+    link = make_portal_link(customer, contact=contact).url
+    with force_locale(contact.language):
         subject = _("Your new link to your invoices from %(merchant)s", merchant=merchant.name)
         composed = compose(
             merchant,
             paragraphs=[
-                _("Hello %(name)s,", name=customer.name),
+                _("Hello %(name)s,", name=contact.name),
                 _(
                     "Here is a new link to your invoices from %(merchant)s. It stays valid for %(days)s days.",
                     merchant=merchant.name,
@@ -242,7 +248,7 @@ def send_fresh_link(customer: Customer) -> None:
     queue_mail(
         merchant_id=merchant.id,
         kind="fresh_link",
-        to=customer.email,
+        to=contact.email,
         subject=subject,
         text=composed.text,
         html=composed.html,

@@ -23,9 +23,11 @@ class LinkInvalid(Exception):
 class LinkExpired(Exception):
     """The token is genuine but older than the maximum age."""
 
-    def __init__(self, customer_id: int | None) -> None:
+    def __init__(self, customer_id: int | None, contact_id: int | None = None) -> None:
         super().__init__("link expired")
         self.customer_id = customer_id
+        #: The contact the link was for (None for links made before contacts existed: the primary one).
+        self.contact_id = contact_id
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,11 @@ def read_portal_link(token: str) -> LinkTarget:
         except BadSignature:
             data = None
         customer_id = data.get("c") if isinstance(data, dict) else None
-        raise LinkExpired(customer_id if isinstance(customer_id, int) else None) from None
+        contact_id = data.get("p") if isinstance(data, dict) else None
+        raise LinkExpired(
+            customer_id if isinstance(customer_id, int) else None,
+            contact_id if isinstance(contact_id, int) else None,
+        ) from None
     except BadSignature:
         raise LinkInvalid() from None
     if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
