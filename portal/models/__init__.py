@@ -10,8 +10,8 @@ from portal.models import (  # noqa: E402,F401
     ledger,
     mail,
     online_payment,
-    sms,
     self_service,
+    sms,
     statement,
 )
 from portal.models.base import Base

@@ -1,20 +1,19 @@
 """customer self-service: statements of account, billing details kept by the customer, contacts
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-29 19:37:19.324338
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
 
-
 # revision identifiers, used by Alembic.
-revision = "0017"
-down_revision = "0016"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
