@@ -160,7 +160,8 @@ def test_every_object_url_is_listed(app):
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith(f"{bp.name}.") and rule.arguments - {"filename"}
     }
-    assert named == set(OBJECT_ENDPOINTS)
+    # The exports' <kind> names a kind of export, not an object of the merchant's.
+    assert named - {"admin.export_csv"} == set(OBJECT_ENDPOINTS)
 
 
 def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_objects):
