@@ -188,7 +188,8 @@ def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False, contact
         invoice,
         link=make_portal_link(customer, invoice, contact=contact).url,
         test_for=customer.name if test else None,
-        language=contact.language if contact is not None else None,
+        # The customer's own (primary) address reads the invoice as issued; a colleague in their language.
+        language=contact.language if contact is not None and not contact.is_primary else None,
     )
     files = invoice_mail_files(invoice, as_of)
     return queue_mail(
