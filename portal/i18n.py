@@ -27,12 +27,14 @@ def select_locale() -> str | None:
     """
     if not has_request_context():
         return None
-    from portal.customer.access import current_customer
+    from portal.customer.access import current_contact, current_customer
 
     languages = list(current_app.config["LANGUAGES"])
     customer = current_customer()
     if customer is not None:
-        for choice in (session.get(SESSION_READER_LANGUAGE), g.get("document_language"), customer.language):
+        contact = current_contact()
+        own = contact.language if contact is not None and not contact.is_primary else customer.language
+        for choice in (session.get(SESSION_READER_LANGUAGE), g.get("document_language"), own):
             if choice in languages:
                 return choice
     chosen = session.get(SESSION_LANGUAGE)

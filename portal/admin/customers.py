@@ -7,13 +7,16 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    AdminContactForm,
     ApplyCreditForm,
     BillingCycleForm,
     ChargeForm,
     CustomerForm,
+    MonthlyStatementForm,
     ProductForm,
     RecurringLineForm,
     RefundCreditForm,
+    StatementForm,
     major_units,
     minor_units,
 )
@@ -21,7 +24,18 @@ from portal.admin.views import admin_money, bp, failure, form_status, load, merc
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.input_checks import db_int, parse_db_id
-from portal.services import billing, customers, invoices, ledger, links, products, refunds
+from portal.services import (
+    billing,
+    billing_details,
+    contacts,
+    customers,
+    invoices,
+    ledger,
+    links,
+    products,
+    refunds,
+    statements,
+)
 from portal.services.invoice_lists import InvoiceFilters, search_invoices
 
 #: How staff may have sent credit back by hand.
@@ -112,6 +126,11 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
         "cycle_form": BillingCycleForm(formdata=None, obj=cycle) if cycle else BillingCycleForm(formdata=None),
         "apply_form": ApplyCreditForm(formdata=None),
         "refund_credit_form": RefundCreditForm(formdata=None),
+        "statement_form": StatementForm(
+            formdata=None, start=statements.default_period(merchant().today())[0], end=merchant().today()
+        ),
+        "monthly_statement_form": MonthlyStatementForm(formdata=None, obj=customer),
+        "contact_form": AdminContactForm(formdata=None, language=customer.language),
     }
     defaults.update(forms)
     balances = ledger.credit_balances(customer)
@@ -130,6 +149,8 @@ def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
             today=merchant().today(),
             balances=balances,
             credit_entries=ledger.credit_entries(customer, limit=100),
+            billing_changes=billing_details.change_log(customer),
+            contacts=contacts.list_contacts(customer),
             **defaults,
         ),
         status,
@@ -327,6 +348,91 @@ def billing_cycle_save(customer_id: int):
         flash("Monthly billing saved.", "success")
         return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="billing"), code=303)
     return _customer_page(customer, status=422, cycle_form=form)
+
+
+# -- Statements of account -----------------------------------------------------------------------
+
+
+@bp.post("/customers/<int:customer_id>/statements")
+def statement_send(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = StatementForm()
+    if form.validate_on_submit():
+        if form.start.data > form.end.data:
+            form.end.errors = ["The end date is before the start date."]
+        else:
+            statements.send_statement(customer, form.start.data, form.end.data)
+            db.session.commit()
+            flash(f"The statement of account was mailed to {customer.name}.", "success")
+            return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="statements"), code=303)
+    return _customer_page(customer, status=422, statement_form=form)
+
+
+@bp.post("/customers/<int:customer_id>/monthly-statement")
+def monthly_statement_save(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = MonthlyStatementForm()
+    if form.validate_on_submit():
+        customer.monthly_statement = bool(form.monthly_statement.data)
+        db.session.commit()
+        flash("Monthly statement " + ("switched on." if customer.monthly_statement else "switched off."), "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="statements"), code=303)
+    return _customer_page(customer, status=422, monthly_statement_form=form)
+
+
+@bp.post("/customers/<int:customer_id>/contacts")
+def contact_new(customer_id: int):
+    customer = load(customers.get_customer, customer_id)
+    form = AdminContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = contacts.add_contact(
+                customer, name=form.name.data, email=form.email.data, language=form.language.data, role=form.role.data
+            )
+            db.session.commit()
+        except DomainError as exc:
+            return _customer_page(customer, status=failure(exc, form), contact_form=form)
+        flash(f"{contact.name} was added; use “Copy link” to give them their portal link.", "success")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="contacts"), code=303)
+    return _customer_page(customer, status=422, contact_form=form)
+
+
+@bp.post("/contacts/<int:contact_id>/<any(link, revoke, remove):action>")
+def contact_action(contact_id: int, action: str):
+    contact = load(contacts.get_contact, contact_id)
+    customer = contact.customer
+    try:
+        if action == "link":
+            return _customer_page(customer, portal_link=links.make_portal_link(customer, contact=contact))
+        if action == "revoke":
+            contacts.revoke_contact_links(contact)
+            message = f"The links sent to {contact.name} no longer work; the other contacts keep theirs."
+        else:
+            contacts.remove_contact(contact)
+            message = f"{contact.name} was removed."
+        db.session.commit()
+        flash(message, "success")
+    except DomainError as exc:
+        failure(exc)
+    return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="contacts"), code=303)
+
+
+@bp.post("/billing-changes/<int:change_id>/<any(approve, reject):decision>")
+def billing_change_decide(change_id: int, decision: str):
+    change = load(billing_details.get_change, change_id)
+    try:
+        billing_details.decide_change(change, approve=decision == "approve", staff=current_user)
+        db.session.commit()
+        flash(
+            "Change applied: invoices finalized from now on use it." if decision == "approve" else "Change rejected.",
+            "success",
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        failure(exc)
+    return redirect(
+        url_for("admin.customer_detail", customer_id=change.customer_id, _anchor="billing-details"), code=303
+    )
 
 
 # -- Products ------------------------------------------------------------------------------------

@@ -397,6 +397,36 @@ class BillingCycleForm(FlaskForm):
     auto_send = BooleanField("Finalize and send automatically (otherwise a draft waits for review)")
 
 
+class AdminContactForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    language = SelectField(
+        "Language",
+        choices=[
+            SelectChoice("en", "English"),
+            SelectChoice("fr", "French"),
+            SelectChoice("nl", "Dutch"),
+            SelectChoice("de", "German"),
+        ],
+    )
+    role = SelectField(
+        "Role",
+        choices=[
+            SelectChoice("billing", "Billing (receives invoices, may pay)"),
+            SelectChoice("viewer", "Viewer (may only look)"),
+        ],
+    )
+
+
+class StatementForm(FlaskForm):
+    start = DateField("From", validators=[InputRequired()])
+    end = DateField("To", validators=[InputRequired()])
+
+
+class MonthlyStatementForm(FlaskForm):
+    monthly_statement = BooleanField("Mail a statement of account for each past month")
+
+
 class BrandingForm(FlaskForm):
     # The service checks the #rrggbb shape, with the message staff see.
     primary_color = StringField("Primary colour", validators=[DataRequired()])
@@ -473,6 +503,11 @@ class ReminderSettingsForm(FlaskForm):
     def offsets(self) -> list[int]:
         """Return the steps filled in."""
         return [self[name].data for name in self.STEP_FIELDS if self[name].data is not None]
+
+
+class SelfServiceForm(FlaskForm):
+    approval = BooleanField("Billing details changed by a customer wait for staff approval")
+    viewers_read_only = BooleanField("Contacts with the viewer role may not pay or comment")
 
 
 class EmailTemplateForm(FlaskForm):

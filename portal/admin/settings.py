@@ -19,6 +19,7 @@ from portal.admin.forms import (
     ProviderForm,
     ReadyNotificationForm,
     ReminderSettingsForm,
+    SelfServiceForm,
     SmsForm,
     StaffForm,
     major_units,
@@ -236,6 +237,11 @@ def settings_email_templates():
         forms=forms,
         ready_form=ReadyNotificationForm(formdata=None, enabled=merchant().send_when_finalized),
         attachments_form=MailAttachmentsForm(formdata=None, ubl=merchant().attach_ubl_to_mail),
+        self_service_form=SelfServiceForm(
+            formdata=None,
+            approval=merchant().billing_changes_need_approval,
+            viewers_read_only=merchant().viewers_read_only,
+        ),
         own={language: own for language, (_text, own) in templates.items()},
         section="email_templates",
     ), status
@@ -339,6 +345,17 @@ def settings_ready_notification():
             "success",
         )
     return redirect(url_for("admin.settings_email_templates"), code=303)
+
+
+@bp.post("/settings/self-service")
+def settings_self_service():
+    form = SelfServiceForm()
+    if form.validate_on_submit():
+        merchant().billing_changes_need_approval = bool(form.approval.data)
+        merchant().viewers_read_only = bool(form.viewers_read_only.data)
+        db.session.commit()
+        flash("Customer self-service settings saved.", "success")
+    return redirect(url_for("admin.settings_email_templates", _anchor="self-service"), code=303)
 
 
 @bp.post("/settings/mail-attachments")

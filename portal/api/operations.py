@@ -34,6 +34,7 @@ from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
 from portal.services import (
     bank_import,
+    contacts,
     credit_notes,
     customers,
     disputes,
@@ -47,6 +48,7 @@ from portal.services import (
     reminders,
     send_log,
     sms,
+    statements,
 )
 from portal.services.errors import Conflict, NotFound, TooLarge
 
@@ -609,6 +611,114 @@ def create_portal_link(customer_id: int, payload: s.PortalLinkIn):
 )
 def revoke_links(customer_id: int):
     customers.revoke_links(own(customers.get_customer, customer_id))
+
+
+@operation(
+    "post",
+    "/customers/<int:customer_id>/statements",
+    summary="Build a customer's statement of account for a period; with send, mail it (PDF attached)",
+    response=s.StatementOut,
+    body=s.StatementIn,
+    errors=(400, 401, 404, 422),
+)
+def create_statement(customer_id: int, payload: s.StatementIn):
+    customer = customers.get_customer(g.merchant, customer_id)
+    if payload.start > payload.end:
+        raise ApiError(422, "invalid", "from: must not be after to", "from")
+    if (payload.end - payload.start).days > statements.MAX_DAYS:
+        raise ApiError(422, "invalid", "to: a statement covers at most three years", "to")
+    if payload.send:
+        statement = statements.send_statement(customer, payload.start, payload.end)
+        sent = len(statements.statement_readers(customer))
+    else:
+        statement = statements.build_statement(customer, payload.start, payload.end)
+        sent = 0
+    return s.StatementOut(**statements.statement_json(statement), sent=sent)
+
+
+# --- contacts -------------------------------------------------------------------------------------
+
+
+def _contact_out(contact) -> s.ContactOut:
+    return s.ContactOut(
+        id=contact.id,
+        customer_id=contact.customer_id,
+        name=contact.name,
+        email=contact.email,
+        language=contact.language,
+        role=contact.role,
+        primary=contact.is_primary,
+        notify_invoices=contact.notify_invoices,
+        notify_reminders=contact.notify_reminders,
+        notify_payments=contact.notify_payments,
+        notify_statements=contact.notify_statements,
+        created_at=contact.created_at,
+    )
+
+
+@operation(
+    "get",
+    "/customers/<int:customer_id>/contacts",
+    summary="List a customer's contacts, the primary one first",
+    response=s.ContactListOut,
+    errors=(401, 404),
+)
+def list_contacts(customer_id: int):
+    customer = customers.get_customer(g.merchant, customer_id)
+    return s.ContactListOut(data=[_contact_out(contact) for contact in contacts.list_contacts(customer)])
+
+
+@operation(
+    "post",
+    "/customers/<int:customer_id>/contacts",
+    summary="Add a contact to a customer (their own portal links; billing contacts receive invoice mail)",
+    status=201,
+    response=s.ContactOut,
+    body=s.ContactIn,
+    errors=(400, 401, 404, 422),
+)
+def create_contact(customer_id: int, payload: s.ContactIn):
+    customer = customers.get_customer(g.merchant, customer_id)
+    contact = contacts.add_contact(
+        customer, name=payload.name, email=payload.email, language=payload.language, role=payload.role
+    )
+    contacts.update_contact(
+        contact,
+        **{name: getattr(payload, name) for name in contacts.PREFERENCES.values()},
+    )
+    return _contact_out(contact)
+
+
+@operation(
+    "patch",
+    "/contacts/<int:contact_id>",
+    summary="Change a contact, its mail preferences, or revoke its links (revoke_links: true)",
+    response=s.ContactOut,
+    body=s.ContactPatch,
+    errors=(400, 401, 404, 409, 422),
+)
+def update_contact(contact_id: int, payload: s.ContactPatch):
+    contact = contacts.get_contact(g.merchant, contact_id)
+    sent = payload.model_fields_set
+    for name in sent:
+        if getattr(payload, name) is None:
+            raise ApiError(422, "invalid", f"{name}: cannot be null", name)
+    changes = {name: getattr(payload, name) for name in sent if name != "revoke_links"}
+    contacts.update_contact(contact, **changes)
+    if payload.revoke_links:
+        contacts.revoke_contact_links(contact)
+    return _contact_out(contact)
+
+
+@operation(
+    "delete",
+    "/contacts/<int:contact_id>",
+    summary="Remove a contact: its links stop working, it receives no more mail (not the primary one)",
+    status=204,
+    errors=(401, 404, 409),
+)
+def delete_contact(contact_id: int):
+    contacts.remove_contact(contacts.get_contact(g.merchant, contact_id))
 
 
 # --- the credit balance and refunds -------------------------------------------------------------
@@ -1236,7 +1346,9 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
             recipients.append(queued.message.to)
             jobs.append(queued.job)
         if "email" in channels:
-            recipients.insert(0, invoice.customer.email)
+            # Every billing contact who takes invoice mail gets it (one job queues their mails).
+            emails = [contact.email for contact in contacts.recipients(invoice.customer, "invoice")]
+            recipients[0:0] = emails
             jobs.insert(0, mail_notifications.send_invoice(invoice, by=g.api_key))
         return s.SendOut(
             queued=len(jobs), test=False, channels=channels, recipients=recipients, job_ids=[job.id for job in jobs]

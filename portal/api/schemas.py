@@ -658,7 +658,8 @@ class SendIn(Strict):
 class SendOut(BaseModel):
     """Accepted: a worker renders the PDF and sends each mail (and text message) in the background."""
 
-    #: How many messages were accepted (one per channel to the customer, or one test copy per staff member).
+    #: How many messages were accepted (one per channel to the customer, or one test copy per staff member);
+    #: the email goes to every billing contact who takes invoice mail.
     queued: int
     test: bool
     #: Always "queued": nothing has been rendered or sent when the answer comes.
@@ -724,3 +725,118 @@ class BankTransactionListOut(BaseModel):
 
 class BankTransactionMatchIn(Strict):
     invoice_id: Id
+
+
+# --- statements of account ------------------------------------------------------------------
+
+
+class StatementIn(Strict):
+    """The period of a statement of account (both days included); send mails it with its PDF."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: IsoDate = Field(alias="from")
+    end: IsoDate = Field(alias="to")
+    send: StrictBool = False
+
+
+class StatementLineOut(BaseModel):
+    date: date
+    #: invoice, credit_note, late_charges, payment, refund, late_charges_refunded, void or credit.
+    kind: str
+    #: The invoice or credit-note number it is about.
+    reference: str | None
+    #: The payment method, or the credit entry's reason.
+    detail: str | None
+    #: Signed minor units: positive raises what the customer owes.
+    amount: int
+    #: The running balance after this line.
+    balance: int
+
+
+class StatementOpenItemOut(BaseModel):
+    invoice_id: int
+    number: str
+    due_date: date
+    #: Total − credited − paid, as the invoice's outstanding amount.
+    outstanding: int
+    #: Late fee and interest due today.
+    late_charges: int
+    amount_due: int
+
+
+class StatementAccountOut(BaseModel):
+    currency: str
+    #: What the customer owed less their credit, before the first day.
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLineOut]
+    open_items: list[StatementOpenItemOut]
+    #: What the open items cost today.
+    amount_due: int
+
+
+class StatementOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    customer_id: int
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    #: The day the open items are valued.
+    as_of: date
+    accounts: list[StatementAccountOut]
+    #: How many mails were queued (0 unless send was true).
+    sent: int
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+ContactRole = Literal["billing", "viewer"]
+
+
+class ContactIn(Strict):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    email: EmailStr
+    language: Language = "en"
+    #: billing receives invoices, reminders and statements and may pay; viewer may only look.
+    role: ContactRole = "billing"
+    notify_invoices: StrictBool = True
+    notify_reminders: StrictBool = True
+    notify_payments: StrictBool = True
+    notify_statements: StrictBool = True
+
+
+class ContactPatch(Strict):
+    """Only the fields sent change."""
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    email: EmailStr | None = None
+    language: Language | None = None
+    role: ContactRole | None = None
+    notify_invoices: StrictBool | None = None
+    notify_reminders: StrictBool | None = None
+    notify_payments: StrictBool | None = None
+    notify_statements: StrictBool | None = None
+    #: true revokes every link this contact was sent so far (the other contacts keep theirs).
+    revoke_links: StrictBool | None = None
+
+
+class ContactOut(BaseModel):
+    id: int
+    customer_id: int
+    name: str
+    email: str
+    language: str
+    role: str
+    #: The customer's own address: links naming only the customer open as this contact.
+    primary: bool
+    notify_invoices: bool
+    notify_reminders: bool
+    notify_payments: bool
+    notify_statements: bool
+    created_at: datetime
+
+
+class ContactListOut(BaseModel):
+    data: list[ContactOut]

@@ -9,36 +9,75 @@ from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice
+from portal.models.self_service import Contact
 
 SESSION_CUSTOMER = "customer_id"
 SESSION_LINK_VERSION = "link_version"
+SESSION_CONTACT = "contact_id"
+SESSION_CONTACT_VERSION = "contact_link_version"
 
 
-def start_customer_session(customer: Customer) -> None:
-    """Remember the customer for this browser session."""
+def start_customer_session(customer: Customer, contact: Contact | None = None) -> None:
+    """Remember the customer, and which of its contacts is reading, for this browser session."""
     session.clear()
     g.pop("portal_customer", None)
+    g.pop("portal_contact", None)
     session[SESSION_CUSTOMER] = customer.id
     session[SESSION_LINK_VERSION] = customer.link_version
+    if contact is not None:
+        session[SESSION_CONTACT] = contact.id
+        session[SESSION_CONTACT_VERSION] = contact.link_version
     session.permanent = False
+
+
+def current_contact() -> Contact | None:
+    """Return the contact reading the portal (the primary one for sessions begun before contacts existed)."""
+    customer = current_customer()
+    if customer is None:
+        return None
+    return g.portal_contact
+
+
+def require_acting_contact() -> Contact | None:
+    """Abort 403 when the reader is a viewer the merchant lets only look; return the contact otherwise."""
+    from portal.services.contacts import may_act
+
+    contact = current_contact()
+    if not may_act(contact):
+        abort(403)
+    return contact
 
 
 def current_customer() -> Customer | None:
     """Return the signed-in customer, or None (also after their links were revoked)."""
     # The locale selector, the context processor and the view all ask; look once per request.
     if "portal_customer" not in g:
-        g.portal_customer = _load_customer()
+        g.portal_customer, g.portal_contact = _load_customer()
     return g.portal_customer
 
 
-def _load_customer() -> Customer | None:
+def _load_customer() -> tuple[Customer | None, Contact | None]:
     customer_id = session.get(SESSION_CUSTOMER)
     if not isinstance(customer_id, int):
-        return None
+        return None, None
     customer = db.session.get(Customer, customer_id)
     if customer is None or session.get(SESSION_LINK_VERSION) != customer.link_version:
-        return None
-    return customer
+        return None, None
+    contact_id = session.get(SESSION_CONTACT)
+    if contact_id is None:
+        from portal.services.contacts import primary_contact
+
+        return customer, primary_contact(customer)
+    contact = db.session.get(Contact, contact_id) if isinstance(contact_id, int) else None
+    # Revoking one contact's links (or removing the contact) ends their sessions, not the others'.
+    if (
+        contact is None
+        or contact.customer_id != customer.id
+        or contact.removed_at is not None
+        or session.get(SESSION_CONTACT_VERSION) != contact.link_version
+    ):
+        return None, None
+    return customer, contact
 
 
 def require_customer() -> Customer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.i18n import LANGUAGE_NAMES
@@ -75,3 +75,43 @@ class OverviewFilterForm(FlaskForm):
     issued_from = DateField(_l("Issued from"), validators=[Optional()])
     issued_to = DateField(_l("Issued until"), validators=[Optional()])
     number = StringField(_l("Number"), filters=[_strip], validators=[Optional(), Length(max=32)])
+
+
+class BillingDetailsForm(FlaskForm):
+    """The billing details the customer keeps: printed on documents finalized from now on."""
+
+    company = StringField(_l("Company name"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    line1 = StringField(_l("Street and number"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    line2 = StringField(_l("Address line 2"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    postal_code = StringField(_l("Postal code"), filters=[_strip], validators=[Optional(), Length(max=20)])
+    city = StringField(_l("City"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    country = SelectField(_l("Country"), choices=[])
+    vat_number = StringField(_l("VAT number"), filters=[_strip], validators=[Optional(), Length(max=20)])
+    purchase_order = StringField(
+        _l("Purchase-order reference for future invoices"), filters=[_strip], validators=[Optional(), Length(max=100)]
+    )
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+
+
+class ContactForm(FlaskForm):
+    """A colleague a billing contact adds: they get a link of their own."""
+
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("Email"), filters=[_strip], validators=[DataRequired(), Length(max=254)])
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice("billing", _l("Billing: receives invoices and reminders, may pay")),
+            SelectChoice("viewer", _l("Viewer: may only look")),
+        ],
+    )
+
+
+class PreferencesForm(FlaskForm):
+    """Which mails the reader receives; legally required mail arrives whatever they choose."""
+
+    notify_invoices = BooleanField(_l("Invoices"))
+    notify_reminders = BooleanField(_l("Payment reminders"))
+    notify_payments = BooleanField(_l("Payment confirmations"))
+    notify_statements = BooleanField(_l("Statements of account"))

@@ -10,7 +10,13 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from portal.customer import bp
-from portal.customer.access import current_customer, customer_invoice, customer_rate_key, require_customer
+from portal.customer.access import (
+    current_customer,
+    customer_invoice,
+    customer_rate_key,
+    require_acting_contact,
+    require_customer,
+)
 from portal.domain.errors import DomainError
 from portal.domain.ledger import AskedFor
 from portal.domain.money import Money
@@ -71,6 +77,7 @@ def _per_address() -> str:
 @limiter.limit(_per_address, key_func=get_remote_address)
 def pay(number: str):
     """Create (or reuse) the payment of the amount due and send the customer to the checkout."""
+    require_acting_contact()
     customer = require_customer()
     invoice = customer_invoice(customer, number)
     back = redirect(url_for("customer.invoice", number=invoice.number), 303)
@@ -126,6 +133,7 @@ def credit_for(invoice: Invoice) -> int:
 @limiter.limit(_per_customer, key_func=customer_rate_key)
 def settle_from_credit(number: str):
     """Pay the amount due (or as much of it as the balance holds) from the customer's credit balance."""
+    require_acting_contact()
     customer = require_customer()
     invoice = customer_invoice(customer, number)
     back = redirect(url_for("customer.invoice", number=invoice.number), 303)

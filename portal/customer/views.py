@@ -32,10 +32,12 @@ from werkzeug.security import safe_join
 
 from portal.customer import bp
 from portal.customer.access import (
+    current_contact,
     current_customer,
     customer_credit_note,
     customer_invoice,
     customer_rate_key,
+    require_acting_contact,
     require_customer,
     start_customer_session,
 )
@@ -50,6 +52,7 @@ from portal.input_checks import db_int
 from portal.mail.notifications import send_fresh_link
 from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
+from portal.services.contacts import may_act, update_contact
 from portal.services.disputes import open_dispute
 from portal.services.einvoices import ubl_available
 from portal.services.languages import set_customer_language
@@ -71,6 +74,7 @@ SECTIONS = ("open", "paid", "cancelled", "credit_notes")
 THEME_ASSET_SUFFIXES = frozenset({".css", ".png", ".svg", ".woff2", ".jpg", ".webp"})
 #: The session key remembering whose link expired, so the fresh-link form never carries the token.
 SESSION_EXPIRED_CUSTOMER = "expired_link_customer_id"
+SESSION_EXPIRED_CONTACT = "expired_link_contact_id"
 
 PAYMENT_METHOD_LABELS = {
     "bank_transfer": _l("Bank transfer"),
@@ -123,6 +127,7 @@ def forget_previous_customer() -> None:
     # An app context can outlive one request (tests, CLI): never reuse another request's
     # customer, nor the locale Flask-Babel picked for them.
     g.pop("portal_customer", None)
+    g.pop("portal_contact", None)
     refresh()
 
 
@@ -161,6 +166,12 @@ def rate_filter(percent: Decimal) -> str:
 def moment_filter(value: datetime, timezone: str) -> str:
     """Format a timestamp in the merchant's time zone for the locale."""
     return babel_format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=get_locale())
+
+
+@bp.app_template_global()
+def reader_may_act() -> bool:
+    """Tell whether the reader may pay and comment (a viewer not, when the merchant so decides)."""
+    return may_act(current_contact())
 
 
 @bp.app_template_global()
@@ -204,10 +215,11 @@ def _enter(read, secret: str):
         target = read(secret)
     except LinkExpired as exc:
         session[SESSION_EXPIRED_CUSTOMER] = exc.customer_id
+        session[SESSION_EXPIRED_CONTACT] = exc.contact_id
         return _no_store(Response(render_template("customer/link_expired.html", form=FreshLinkForm()), 410))
     except LinkInvalid:
         abort(404)
-    start_customer_session(target.customer)
+    start_customer_session(target.customer, target.contact)
     if target.invoice is not None:
         return redirect(url_for("customer.invoice", number=target.invoice.number), 303)
     return redirect(url_for("customer.overview"), 303)
@@ -220,9 +232,10 @@ def request_fresh_link():
     form = FreshLinkForm()
     if form.validate_on_submit():
         customer_id = session.pop(SESSION_EXPIRED_CUSTOMER, None)
+        contact_id = session.pop(SESSION_EXPIRED_CONTACT, None)
         customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
         if customer is not None:
-            send_fresh_link(customer)
+            send_fresh_link(customer, contact_id if isinstance(contact_id, int) else None)
             db.session.commit()
     return _no_store(Response(render_template("customer/fresh_link_sent.html")))
 
@@ -241,7 +254,11 @@ def change_language():
     if form.validate_on_submit():
         customer = current_customer()
         if customer is not None:
-            set_customer_language(customer, form.language.data)
+            contact = current_contact()
+            if contact is not None and not contact.is_primary:
+                update_contact(contact, language=form.language.data)
+            else:
+                set_customer_language(customer, form.language.data)
             db.session.commit()
             # The reader's choice also overrides the language documents were issued in, on their pages.
             session[SESSION_READER_LANGUAGE] = form.language.data
@@ -334,6 +351,7 @@ def invoice(number: str):
 def add_comment(number: str):
     """Post the customer's comment under the invoice."""
     customer = require_customer()
+    require_acting_contact()
     invoice = customer_invoice(customer, number)
     form = CommentForm()
     if form.validate_on_submit():

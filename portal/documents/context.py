@@ -169,6 +169,8 @@ class DocumentView:
     invoice_number: str | None = None
     invoice_date: date | None = None
     reason: str | None = None
+    #: The buyer's purchase-order reference, as issued.
+    purchase_order: str | None = None
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -269,6 +271,7 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
             )
     return DocumentView(
         kind="invoice",
+        purchase_order=invoice.document_purchase_order,
         number=invoice.number,
         status=status,
         is_draft=invoice.status == "draft",

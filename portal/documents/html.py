@@ -30,6 +30,37 @@ CATEGORY_NAMES = {
 }
 
 
+#: What a statement line is, by its kind; {reference} is the document's number.
+STATEMENT_LINE_LABELS = {
+    "invoice": _l("Invoice %(reference)s"),
+    "credit_note": _l("Credit note %(reference)s"),
+    "late_charges": _l("Late payment charges on invoice %(reference)s"),
+    "payment": _l("Payment for invoice %(reference)s"),
+    "refund": _l("Refund of a payment for invoice %(reference)s"),
+    "late_charges_refunded": _l("Late payment charges refunded, invoice %(reference)s"),
+    "void": _l("Invoice %(reference)s cancelled"),
+}
+#: Credit-balance entries, by their reason.
+CREDIT_LINE_LABELS = {
+    "overpayment": _l("Overpayment added to your credit balance"),
+    "invoice_settled": _l("Payment added to your credit balance"),
+    "invoice_void": _l("Payment added to your credit balance"),
+    "unallocated": _l("Payment added to your credit balance"),
+    "credit_note": _l("Credit note added to your credit balance"),
+    "applied": _l("Credit balance used"),
+    "refunded": _l("Credit balance refunded"),
+    "charged_back": _l("Credit balance charged back"),
+}
+
+
+def statement_line_label(line) -> str:
+    """Say what a statement line is, in the current locale."""
+    if line.kind == "credit":
+        label = str(CREDIT_LINE_LABELS.get(line.detail, CREDIT_LINE_LABELS["unallocated"]))
+        return f"{label} ({line.reference})" if line.reference else label
+    return str(STATEMENT_LINE_LABELS[line.kind]) % {"reference": line.reference or "—"}
+
+
 def category_name(code: str) -> str:
     """Name a VAT category code in the current locale."""
     return str(CATEGORY_NAMES.get(code, code))
@@ -77,7 +108,7 @@ def environment() -> Environment:
         env.filters.update(
             money=format_money, day=format_day, quantity=format_quantity, rate=format_rate, country=format_country
         )
-        env.globals = dict(env.globals, category_name=category_name)
+        env.globals = dict(env.globals, category_name=category_name, statement_line_label=statement_line_label)
         current_app.extensions[_EXTENSION_KEY] = env
     return env
 

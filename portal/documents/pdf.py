@@ -212,3 +212,33 @@ def _cached(source: PdfSource, kind: str, document_id: int, merchant_id: int, la
         )
     db.session.flush()
     return pdf
+
+
+def statement_pdf(statement, transfer=None, *, language: str | None = None) -> bytes:
+    """Render a statement of account in the reader's language, branded like the invoices (never cached)."""
+    from portal.domain.money import Money
+    from portal.theming import logo_data_uri
+
+    customer = statement.customer
+    merchant = customer.merchant
+    language = language or customer.language
+    theme = merchant_theme(merchant)
+    with force_locale(language):
+        page = html.render(
+            "documents/statement.html",
+            statement=statement,
+            seller=merchant.legal_identity,
+            buyer=customer.legal_identity,
+            logo=logo_data_uri(merchant),
+            transfer=transfer,
+            language=language,
+            money_of=Money,
+        )
+    theme_css = theme_file(theme, "pdf.css")
+    source = PdfSource(
+        page,
+        (BASE_STYLESHEET.read_text(), brand_css(merchant)),
+        theme_css.as_uri() if theme_css else None,
+        (THEMES_DIR / theme).as_uri() + "/",
+    )
+    return write_pdf(source)

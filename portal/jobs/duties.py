@@ -25,6 +25,14 @@ def bill_monthly_duty(payload: dict[str, Any], job: Job) -> None:
     bill_monthly()
 
 
+@duty("monthly-statements", every=timedelta(hours=1), lease=timedelta(hours=2), max_attempts=3)
+def monthly_statements_duty(payload: dict[str, Any], job: Job) -> None:
+    """Mail last month's statement of account to each customer who asked for it (once per customer and month)."""
+    from portal.services.statements import send_monthly_statements
+
+    send_monthly_statements()
+
+
 @duty("reconcile", every=timedelta(minutes=10), lease=timedelta(hours=1), max_attempts=3)
 def reconcile_duty(payload: dict[str, Any], job: Job) -> None:
     """Ask the providers about payments whose webhook never came, and about refunds of recent ones."""

@@ -76,17 +76,25 @@ def invoice_template(invoice: Invoice) -> MailText:
 
 
 def compose_invoice_mail(
-    invoice: Invoice, *, link: str, test_for: str | None = None, number: str | None = None
+    invoice: Invoice,
+    *,
+    link: str,
+    test_for: str | None = None,
+    number: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, Composed]:
     """Compose the invoice mail in the invoice's language with its wording (the merchant's template); queue nothing.
 
     test_for names the customer in the banner of a test copy; number stands in for a draft's.
+    language: a contact's own language when it differs from the invoice's (the merchant's wording
+    in that language; the attached PDF stays the document as issued).
     """
+    language = language or invoice.document_language
     merchant = invoice.merchant
     breakdown = invoice_breakdown(invoice, merchant.today())
     amount_due = breakdown.amount_due if breakdown is not None and invoice.status in ("draft", "open") else 0
     # The language, the customer's name and the wording are the invoice's, as issued.
-    with force_locale(invoice.document_language):
+    with force_locale(language):
         values = {
             "number": invoice.number or number or "",
             "amount_due": format_money(Money(amount_due, invoice.currency)),
@@ -95,7 +103,10 @@ def compose_invoice_mail(
             "customer": invoice.buyer_party.name,
             "link": link,
         }
-        template = invoice_template(invoice)
+        if language == invoice.document_language:
+            template = invoice_template(invoice)
+        else:
+            template = invoice_mail_in_force(merchant, language)
         subject = fill_text(template.subject, values)
         banner = None
         if test_for is not None:
@@ -128,14 +139,24 @@ def send_invoice(
     Each send is logged (InvoiceSend) with who asked (`by`: a staff member, an API key, or the system).
     """
     _check_sendable(invoice)
-    to = test_to.email if isinstance(test_to, StaffUser) else (test_to or invoice.customer.email)
-    logged = log_send(invoice, channel="email", to=to, test=test_to is not None, by=by)
-    job = enqueue(
-        SEND_INVOICE,
-        {"invoice_id": invoice.id, "to": to, "test": test_to is not None, "send_id": logged.id},
-        merchant_id=invoice.merchant_id,
-    )
-    logged.job_id = job.id
+    payload: dict[str, Any] = {"invoice_id": invoice.id, "test": test_to is not None}
+    if test_to is not None:
+        payload["to"] = test_to.email if isinstance(test_to, StaffUser) else test_to
+        sends = [log_send(invoice, channel="email", to=payload["to"], test=True, by=by)]
+        payload["send_id"] = sends[0].id
+    else:
+        # Every billing contact who takes invoice mail, each in their own language with their own link.
+        from portal.services.contacts import recipients
+
+        readers = recipients(invoice.customer, "invoice")
+        payload["to"] = readers[0].email if readers else invoice.customer.email
+        payload["contacts"] = [contact.id for contact in readers]
+        # One entry of the send log per recipient, each linked to its mail once the worker queued it.
+        sends = [log_send(invoice, channel="email", to=contact.email, test=False, by=by) for contact in readers]
+        payload["send_ids"] = [logged.id for logged in sends]
+    job = enqueue(SEND_INVOICE, payload, merchant_id=invoice.merchant_id)
+    for logged in sends:
+        logged.job_id = job.id
     if test_to is None:
         invoice.first_sent_at = invoice.first_sent_at or utcnow()
         record_event(invoice.merchant, "invoice.sent", invoice)
@@ -159,20 +180,41 @@ def render_and_queue_invoice_mail(payload: dict[str, Any], job: Job) -> None:
         _check_sendable(invoice)
     except Conflict as exc:
         raise PermanentError(exc.message) from exc
+    if "contacts" in payload:
+        from portal.models.self_service import Contact
+
+        send_ids = dict(zip(payload["contacts"], payload.get("send_ids", []), strict=False))
+        for contact_id in payload["contacts"]:
+            contact = db.session.get(Contact, contact_id)
+            if contact is None or contact.customer_id != invoice.customer_id or contact.removed_at is not None:
+                continue  # removed since the mail was asked for
+            message = queue_invoice_mail(invoice, to=contact.email, contact=contact)
+            _link_send(send_ids.get(contact_id), invoice, message)
+        return
     message = queue_invoice_mail(invoice, to=payload["to"], test=bool(payload.get("test")))
-    logged = db.session.get(InvoiceSend, payload["send_id"]) if payload.get("send_id") else None
+    _link_send(payload.get("send_id"), invoice, message)
+
+
+def _link_send(send_id: int | None, invoice: Invoice, message: OutboxMessage) -> None:
+    """Point the send log's entry at the mail the worker queued, so its delivery can be read."""
+    logged = db.session.get(InvoiceSend, send_id) if send_id else None
     if logged is not None and logged.invoice_id == invoice.id:
         logged.outbox_message_id = message.id
 
 
-def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False) -> OutboxMessage:
-    """Render the PDF, compose the mail and put it in the outbox now (the job's work)."""
+def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False, contact=None) -> OutboxMessage:
+    """Render the PDF, compose the mail and put it in the outbox now (the job's work).
+
+    contact: the billing contact it goes to, mailed in their language with their own link.
+    """
     merchant, customer = invoice.merchant, invoice.customer
     as_of = merchant.today()
     subject, composed = compose_invoice_mail(
         invoice,
-        link=make_portal_link(customer, invoice).url,
+        link=make_portal_link(customer, invoice, contact=contact).url,
         test_for=customer.name if test else None,
+        # The customer's own (primary) address reads the invoice as issued; a colleague in their language.
+        language=contact.language if contact is not None and not contact.is_primary else None,
     )
     files = invoice_mail_files(invoice, as_of)
     return queue_mail(
@@ -247,17 +289,22 @@ def _queue_customer_mail(
     )
 
 
-def send_fresh_link(customer: Customer) -> None:
-    """Queue a mail with a new portal link to the customer's address on file."""
+def send_fresh_link(customer: Customer, contact_id: int | None = None) -> None:
+    """Queue a mail with a new portal link to the address on file of the contact whose link expired."""
+    from portal.models.self_service import Contact
+    from portal.services.contacts import primary_contact
+
     merchant = customer.merchant
-    link = make_portal_link(customer).url
-    with force_locale(customer.language):
-        _queue_customer_mail(
-            customer,
-            kind="fresh_link",
-            subject=_("Your new link to your invoices from %(merchant)s", merchant=merchant.name),
+    contact = db.session.get(Contact, contact_id) if contact_id is not None else None
+    if contact is None or contact.customer_id != customer.id or contact.removed_at is not None:
+        contact = primary_contact(customer)
+    link = make_portal_link(customer, contact=contact).url
+    with force_locale(contact.language):
+        subject = _("Your new link to your invoices from %(merchant)s", merchant=merchant.name)
+        composed = compose(
+            merchant,
             paragraphs=[
-                _("Hello %(name)s,", name=customer.name),
+                _("Hello %(name)s,", name=contact.name),
                 _(
                     "Here is a new link to your invoices from %(merchant)s. It stays valid for %(days)s days.",
                     merchant=merchant.name,
@@ -267,6 +314,17 @@ def send_fresh_link(customer: Customer) -> None:
             ],
             button=Button(_("Open your invoices"), link),
         )
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="fresh_link",
+        to=contact.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        attachments=composed.inline,
+    )
 
 
 def notify_staff_of_comment(comment: Comment) -> None:
@@ -332,26 +390,41 @@ def _amount_paid(payment: Payment) -> str:
 
 
 def send_payment_confirmation(payment: Payment) -> None:
-    """Queue the customer's confirmation of an online payment."""
+    """Queue the confirmation of an online payment to each billing contact who takes them, in their language."""
+    from portal.services.contacts import recipients
+
     invoice = payment.invoice
-    customer = invoice.customer
-    link = make_portal_link(customer, invoice).url
-    with force_locale(customer.language):
-        _queue_customer_mail(
-            customer,
+    merchant, customer = invoice.merchant, invoice.customer
+    for contact in recipients(customer, "payment"):
+        link = make_portal_link(customer, invoice, contact=contact).url
+        with force_locale(contact.language):
+            subject = _("Payment received for invoice %(number)s", number=invoice.number)
+            composed = compose(
+                merchant,
+                paragraphs=[
+                    _("Hello %(name)s,", name=contact.name),
+                    _(
+                        "We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
+                        amount=_amount_paid(payment),
+                        number=invoice.number,
+                        date=format_day(payment.paid_on),
+                    ),
+                ],
+                button=Button(_("View this invoice"), link),
+                preheader=subject,
+                footer=_customer_footer(merchant),
+            )
+        queue_mail(
+            merchant_id=merchant.id,
             kind="payment_confirmation",
-            subject=_("Payment received for invoice %(number)s", number=invoice.number),
-            paragraphs=[
-                _("Hello %(name)s,", name=customer.name),
-                _(
-                    "We received your payment of %(amount)s for invoice %(number)s on %(date)s. Thank you!",
-                    amount=_amount_paid(payment),
-                    number=invoice.number,
-                    date=format_day(payment.paid_on),
-                ),
-            ],
-            button=Button(_("View this invoice"), link),
+            to=contact.email,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            reply_to=merchant.support_email,
+            from_name=merchant.name,
             invoice_id=invoice.id,
+            attachments=composed.inline,
         )
 
 
@@ -619,3 +692,171 @@ def queue_reminder_mail(invoice: Invoice, step, as_of: date, *, legal_notice: bo
             contact_email=invoice.seller_party.email,
         )
     return message
+
+
+def queue_statement_mail(statement, *, to: str, language: str, name: str, link: str) -> OutboxMessage:
+    """Queue a statement of account, its PDF attached, to one recipient in their language."""
+    from portal.services.statements import statement_filename, statement_transfer
+
+    customer = statement.customer
+    merchant = customer.merchant
+    with force_locale(language):
+        subject = _(
+            "Your statement of account from %(merchant)s, %(start)s – %(end)s",
+            merchant=merchant.name,
+            start=format_day(statement.start),
+            end=format_day(statement.end),
+        )
+        due = [format_money(Money(amount, currency)) for currency, amount in statement.amount_due.items()]
+        paragraphs = [
+            _("Hello %(name)s,", name=name),
+            _(
+                "Attached is your statement of account from %(merchant)s for %(start)s – %(end)s.",
+                merchant=merchant.name,
+                start=format_day(statement.start),
+                end=format_day(statement.end),
+            ),
+            _("Amount due today: %(amount)s.", amount=", ".join(due)) if due else _("Nothing is due today."),
+        ]
+        composed = compose(
+            merchant,
+            paragraphs=paragraphs,
+            button=Button(_("Open your invoices"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+        pdf = MailAttachment(
+            statement_filename(statement), "application/pdf", _statement_pdf(statement, language, statement_transfer)
+        )
+    return queue_mail(
+        merchant_id=merchant.id,
+        kind="statement",
+        to=to,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        attachments=(*composed.inline, pdf),
+    )
+
+
+def _statement_pdf(statement, language: str, transfer_of) -> bytes:
+    from portal.documents.pdf import statement_pdf
+
+    return statement_pdf(statement, transfer_of(statement), language=language)
+
+
+def notify_staff_of_billing_change(change) -> None:
+    """Tell every staff member a customer changed (or asks to change) their billing details."""
+    customer = change.customer
+    merchant = customer.merchant
+    url = public_url("admin.customer_detail", customer_id=customer.id) + "#billing-details"
+    with force_locale(_staff_language()):
+        pending = change.status == "pending"
+        subject = (
+            f"{customer.name} asks to change their billing details"
+            if pending
+            else f"{customer.name} changed their billing details"
+        )
+        lines = [
+            f"{name.replace('_', ' ')}: {_shown(value['old'])} → {_shown(value['new'])}"
+            for name, value in change.changes.items()
+        ]
+        paragraphs = [
+            subject
+            + ("; the change waits for your approval." if pending else "; invoices finalized from now on use them."),
+            *lines,
+        ]
+        composed = compose(merchant, paragraphs=paragraphs, button=Button("Open the customer", url), preheader=subject)
+    for to in staff_recipients(merchant):
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="billing_change",
+            to=to,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            attachments=composed.inline,
+        )
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(str(part) for part in value.values() if part)
+    return str(value)
+
+
+def send_contact_welcome(contact, *, added_by: str | None = None) -> None:
+    """Mail a new contact their own portal link, in their language."""
+    customer = contact.customer
+    merchant = customer.merchant
+    link = make_portal_link(customer, contact=contact).url
+    with force_locale(contact.language):
+        subject = _(
+            "Your link to the invoices of %(company)s from %(merchant)s",
+            company=customer.company or customer.name,
+            merchant=merchant.name,
+        )
+        paragraphs = [_("Hello %(name)s,", name=contact.name)]
+        if added_by:
+            paragraphs.append(
+                _(
+                    "%(person)s added you as a contact of %(company)s.",
+                    person=added_by,
+                    company=customer.company or customer.name,
+                )
+            )
+        paragraphs.append(
+            _(
+                "With this personal link you see the invoices %(merchant)s sends to %(company)s. It stays valid for %(days)s days.",
+                merchant=merchant.name,
+                company=customer.company or customer.name,
+                days=current_app.config["LINK_MAX_AGE_DAYS"],
+            )
+        )
+        composed = compose(
+            merchant,
+            paragraphs=paragraphs,
+            button=Button(_("Open your invoices"), link),
+            preheader=subject,
+            footer=_customer_footer(merchant),
+        )
+    queue_mail(
+        merchant_id=merchant.id,
+        kind="contact_link",
+        to=contact.email,
+        subject=subject,
+        text=composed.text,
+        html=composed.html,
+        reply_to=merchant.support_email,
+        from_name=merchant.name,
+        attachments=composed.inline,
+    )
+
+
+def notify_staff_of_new_contact(contact, added_by: str) -> None:
+    """Tell staff a customer's billing contact added a colleague in the portal."""
+    customer = contact.customer
+    merchant = customer.merchant
+    url = public_url("admin.customer_detail", customer_id=customer.id) + "#contacts"
+    with force_locale(_staff_language()):
+        subject = f"{added_by} added a contact to {customer.company or customer.name}"
+        composed = compose(
+            merchant,
+            paragraphs=[subject + ":", f"{contact.name} <{contact.email}>, {contact.role}, {contact.language}"],
+            button=Button("Open the customer", url),
+            preheader=subject,
+        )
+    for to in staff_recipients(merchant):
+        queue_mail(
+            merchant_id=merchant.id,
+            kind="contact_added",
+            to=to,
+            subject=subject,
+            text=composed.text,
+            html=composed.html,
+            attachments=composed.inline,
+        )

@@ -1,7 +1,19 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
 # Modules whose tables other areas own; imported so the metadata always holds every table.
-from portal.models import api, bank, billing, document, job, ledger, mail, online_payment, sms  # noqa: E402,F401
+from portal.models import (  # noqa: E402,F401
+    api,
+    bank,
+    billing,
+    document,
+    job,
+    ledger,
+    mail,
+    online_payment,
+    self_service,
+    sms,
+    statement,
+)
 from portal.models.base import Base
 from portal.models.comment import Comment
 from portal.models.credit_note import CreditNote, CreditNoteLine

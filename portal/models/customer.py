@@ -38,6 +38,10 @@ class Customer(IdentityColumns, Base):
     consumer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: Staff stopped reminders for all of this customer's invoices (the legally required first one still goes).
     reminders_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The purchase-order reference the customer asks to see on invoices finalized from now on.
+    purchase_order: Mapped[str | None] = mapped_column(String(100))
+    #: Mail the customer a statement of account for each past month (scheduled duty monthly-statements).
+    monthly_statement: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     merchant: Mapped[Merchant] = relationship()
 

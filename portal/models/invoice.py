@@ -69,6 +69,8 @@ class Invoice(IssuedDocumentColumns, Base):
     #: Invoice-level discount in percent, applied to the sum of line nets.
     discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The customer's purchase-order reference, copied at finalize (a draft shows the customer's current one).
+    purchase_order: Mapped[str | None] = mapped_column(String(100))
     #: On a draft, overrides the merchant's default terms when set; from finalize, the terms issued.
     terms: Mapped[str | None] = mapped_column(Text)
     #: The invoice mail as issued, {subject, body} with placeholders, in the document's language;
@@ -129,6 +131,11 @@ class Invoice(IssuedDocumentColumns, Base):
     def document_terms(self) -> str | None:
         """Return the terms the invoice shows: as issued, or on a draft its own else the merchant's."""
         return self.terms if self.is_issued else (self.terms or self.merchant.terms)
+
+    @property
+    def document_purchase_order(self) -> str | None:
+        """Return the purchase-order reference the invoice prints: as issued, or the customer's on a draft."""
+        return self.purchase_order if self.is_issued else self.customer.purchase_order
 
     @property
     def document_supply_date(self) -> date:

@@ -79,6 +79,10 @@ class Merchant(IdentityColumns, Base):
     consumer_preset: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: The legal interest rate (%) in force; under the preset the interest is at most this plus 8 points.
     legal_interest_rate: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"), server_default="0")
+    #: Billing details a customer changes in the portal wait for staff approval before they apply.
+    billing_changes_need_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Contacts with the viewer role may only look: no paying, no comments.
+    viewers_read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="merchant")

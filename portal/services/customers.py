@@ -78,6 +78,9 @@ def create_customer(
     )
     db.session.add(customer)
     db.session.flush()
+    from portal.services.contacts import primary_contact
+
+    primary_contact(customer)  # the customer's own address is its first billing contact
     return customer
 
 
@@ -125,6 +128,10 @@ def update_customer(
     given = dict(company=company, address=address, vat_number=vat_number, company_number=company_number, phone=phone)
     _set_identity(customer, {key: value for key, value in given.items() if value is not UNSET})
     db.session.flush()
+    if name is not UNSET or email is not UNSET or language is not UNSET:
+        from portal.services.contacts import sync_primary
+
+        sync_primary(customer)
     return customer
 
 

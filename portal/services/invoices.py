@@ -191,6 +191,7 @@ def finalize_invoice(invoice: Invoice) -> Invoice:
     invoice.seller = seller.to_json()
     invoice.payment_reference = invoice_reference(seller.address.country if seller.address else None, invoice.number)
     invoice.buyer = buyer.to_json()
+    invoice.purchase_order = customer.purchase_order
     invoice.language = language
     invoice.exemption_reasons = vat.exemption_reasons(
         {line.tax_category for line in lines}, language, invoice.exemption_reasons

@@ -10,4 +10,7 @@ from portal.services.customers import check_language
 def set_customer_language(customer: Customer, language: str) -> None:
     """Store the customer's language choice."""
     customer.language = check_language(language)
+    from portal.services.contacts import sync_primary
+
+    sync_primary(customer)
     db.session.flush()

@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.models.base import utcnow
+from portal.models.self_service import Contact
 
 SALT = "portal.magic-link"
 
@@ -22,9 +23,11 @@ class LinkInvalid(Exception):
 class LinkExpired(Exception):
     """The token is genuine but older than the maximum age."""
 
-    def __init__(self, customer_id: int | None) -> None:
+    def __init__(self, customer_id: int | None, contact_id: int | None = None) -> None:
         super().__init__("link expired")
         self.customer_id = customer_id
+        #: The contact the link was for (None for links made before contacts existed: the primary one).
+        self.contact_id = contact_id
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class PortalLink:
 class LinkTarget:
     customer: Customer
     invoice: Invoice | None
+    contact: Contact
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -60,9 +64,12 @@ def public_url(endpoint: str, **values) -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
-def make_portal_link(customer: Customer, invoice: Invoice | None = None) -> PortalLink:
-    """Sign a link for the customer, optionally opening one invoice."""
-    payload = {"c": customer.id, "v": customer.link_version}
+def make_portal_link(customer: Customer, invoice: Invoice | None = None, contact: Contact | None = None) -> PortalLink:
+    """Sign a link for one contact of the customer (its primary one unless told), optionally opening one invoice."""
+    from portal.services.contacts import primary_contact
+
+    contact = contact or primary_contact(customer)
+    payload = {"c": customer.id, "v": customer.link_version, "p": contact.id, "pv": contact.link_version}
     if invoice is not None:
         payload["i"] = invoice.id
     token = _serializer().dumps(payload)
@@ -82,7 +89,11 @@ def read_portal_link(token: str) -> LinkTarget:
         except BadSignature:
             data = None
         customer_id = data.get("c") if isinstance(data, dict) else None
-        raise LinkExpired(customer_id if isinstance(customer_id, int) else None) from None
+        contact_id = data.get("p") if isinstance(data, dict) else None
+        raise LinkExpired(
+            customer_id if isinstance(customer_id, int) else None,
+            contact_id if isinstance(contact_id, int) else None,
+        ) from None
     except BadSignature:
         raise LinkInvalid() from None
     if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
@@ -90,9 +101,27 @@ def read_portal_link(token: str) -> LinkTarget:
     customer = db.session.get(Customer, payload["c"])
     if customer is None or payload.get("v") != customer.link_version:
         raise LinkInvalid()
+    contact = _link_contact(customer, payload)
+    if contact is None:
+        raise LinkInvalid()
     invoice = None
     if "i" in payload:
         invoice = db.session.get(Invoice, payload["i"])
         if invoice is None or invoice.customer_id != customer.id or invoice.status == "draft":
             invoice = None
-    return LinkTarget(customer=customer, invoice=invoice)
+    return LinkTarget(customer=customer, invoice=invoice, contact=contact)
+
+
+def _link_contact(customer: Customer, payload: dict) -> Contact | None:
+    """Return the contact a link opens as, or None when that contact's links were revoked or it was removed."""
+    from portal.services.contacts import primary_contact
+
+    if "p" not in payload:
+        # A link made before contacts existed names the customer only: it opens as the primary
+        # contact, until that contact's own links are revoked.
+        contact = primary_contact(customer)
+        return contact if contact.link_version == 1 else None
+    contact = db.session.get(Contact, payload["p"]) if isinstance(payload["p"], int) else None
+    if contact is None or contact.customer_id != customer.id or contact.removed_at is not None:
+        return None
+    return contact if payload.get("pv") == contact.link_version else None

@@ -160,7 +160,10 @@ def read_short_link(code: str) -> LinkTarget:
     invoice = db.session.get(Invoice, link.invoice_id) if link.invoice_id is not None else None
     if invoice is not None and (invoice.customer_id != customer.id or invoice.status == "draft"):
         invoice = None
-    return LinkTarget(customer=customer, invoice=invoice)
+    from portal.services.contacts import primary_contact
+
+    # Text messages go to the customer's own number: the link opens as its primary contact.
+    return LinkTarget(customer=customer, invoice=invoice, contact=primary_contact(customer))
 
 
 # -- sending --------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from portal.models import ApiKey, Customer, Invoice, Product, StaffUser
 from portal.models.bank import BankTransaction
 from portal.models.document import InvoiceAttachment
 from portal.models.job import Job
-from portal.services import attachments, bank_import, billing, products, webhook_endpoints
+from portal.models.self_service import BillingDetailChange, Contact
+from portal.services import attachments, bank_import, billing, billing_details, contacts, products, webhook_endpoints
 from tests.admin.conftest import make_staff
 from tests.bank.camt import Account, Transfer, build
 from tests.factories import make_api_key, make_invoice, pay
@@ -65,6 +66,11 @@ OBJECT_ENDPOINTS = {
     "admin.invoice_reminders": ("POST",),
     "admin.invoice_resolve_dispute": ("POST",),
     "admin.settings_reminder_step": ("GET", "POST"),
+    "admin.statement_send": ("POST",),
+    "admin.monthly_statement_save": ("POST",),
+    "admin.contact_new": ("POST",),
+    "admin.contact_action": ("POST",),
+    "admin.billing_change_decide": ("POST",),
 }
 
 
@@ -95,6 +101,12 @@ def victim_objects(app, staff):
             open_invoice, filename="contract.pdf", data=b"%PDF-1.4 secret", uploaded_by=colleague
         )
         make_api_key(merchant)
+        contact = contacts.add_contact(customer, name="Secret Contact", email="secret@example.com", language="en")
+        change = billing_details.request_change(
+            customer,
+            billing_details.BillingDetails("Secret BV", None, None, "PO-1", customer.language),
+        )
+        change.status = "pending"
         payment = pay(open_invoice, 100, merchant.today())
         failed = enqueue("invoice.send", {"invoice_id": open_invoice.id, "to": customer.email}, merchant_id=merchant.id)
         failed.status = "failed"
@@ -127,6 +139,11 @@ def victim_objects(app, staff):
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
             "step_id": reminder_steps(merchant)[0].id,
+            "contact_id": contact.id,
+            "change_id": change.id,
+            # The rules' other arguments: the action a contact URL takes, the decision on a change.
+            "action": "remove",
+            "decision": "approve",
         }
 
 
@@ -155,7 +172,8 @@ def test_every_object_url_is_listed(app):
         # "kind" names one of the merchant's own exports (invoices.csv, payments.csv), not an object.
         if rule.endpoint.startswith(f"{bp.name}.") and rule.arguments - {"filename", "kind"}
     }
-    assert named == set(OBJECT_ENDPOINTS)
+    # The exports' <kind> names a kind of export, not an object of the merchant's.
+    assert named - {"admin.export_csv"} == set(OBJECT_ENDPOINTS)
 
 
 def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_objects):
@@ -194,6 +212,8 @@ def test_another_merchants_staff_gets_404_everywhere(app, staff, rival, victim_o
         assert db.session.get(Invoice, victim_objects["invoice_id"]).status == "open"
         assert db.session.get(Product, victim_objects["product_id"]) is not None
         assert db.session.get(StaffUser, victim_objects["user_id"]).active is True
+        assert db.session.get(Contact, victim_objects["contact_id"]).removed_at is None
+        assert db.session.get(BillingDetailChange, victim_objects["change_id"]).status == "pending"
         assert db.session.get(Customer, victim_objects["customer_id"]).link_version == 1
         assert db.session.get(InvoiceAttachment, victim_objects["attachment_id"]) is not None
         assert db.session.get(Job, victim_objects["job_id"]).status == "failed"

@@ -235,6 +235,23 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
         ("create_portal_link", "post", "/customers/{customer_id}/portal-links", lambda: {}, 201),
         ("revoke_links", "post", "/customers/{customer_id}/revoke-links", None, 204),
         (
+            "create_statement",
+            "post",
+            "/customers/{customer_id}/statements",
+            lambda: {"from": "2026-01-01", "to": "2026-03-02", "send": True},
+            200,
+        ),
+        ("list_contacts", "get", "/customers/{customer_id}/contacts", None, 200),
+        (
+            "create_contact",
+            "post",
+            "/customers/{customer_id}/contacts",
+            lambda: {"name": "Jan", "email": "jan@example.com", "language": "nl", "role": "viewer"},
+            201,
+        ),
+        ("update_contact", "patch", "/contacts/{contact_id}", lambda: {"notify_statements": False}, 200),
+        ("delete_contact", "delete", "/contacts/{contact_id}", None, 204),
+        (
             "put_late_fee_policy",
             "put",
             "/settings/late-fee-policy",
@@ -309,6 +326,8 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
             state["line_id"] = response.json["id"]
         elif operation_id == "list_events":
             state["event_id"] = response.json["data"][0]["id"]
+        elif operation_id == "create_contact":
+            state["contact_id"] = response.json["id"]
         elif operation_id == "create_webhook_endpoint":
             state["endpoint_id"] = response.json["id"]
         # Every operation's documented errors have the documented shape too.
