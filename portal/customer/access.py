@@ -12,6 +12,8 @@ from portal.models import CreditNote, Customer, Invoice
 
 SESSION_CUSTOMER = "customer_id"
 SESSION_LINK_VERSION = "link_version"
+#: The merchant whose brand error pages show when no customer is signed in (kept after signing out).
+SESSION_BRAND_MERCHANT = "brand_merchant_id"
 
 
 def start_customer_session(customer: Customer) -> None:
@@ -20,6 +22,7 @@ def start_customer_session(customer: Customer) -> None:
     g.pop("portal_customer", None)
     session[SESSION_CUSTOMER] = customer.id
     session[SESSION_LINK_VERSION] = customer.link_version
+    session[SESSION_BRAND_MERCHANT] = customer.merchant_id
     session.permanent = False
 
 

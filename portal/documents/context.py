@@ -255,6 +255,8 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
             amount_due = money(breakdown.amount_due)
             if breakdown.overdue:
                 status, days_overdue = "overdue", breakdown.days_late
+        if invoice.status == "paid" and invoice.paid <= 0 and invoice.credited > 0:
+            status = "credited"  # settled by credit notes: no money was paid, so no "thank you for your payment"
         if breakdown.charged and invoice.status == "open":
             late_fees = LateFeesView(
                 days_late=breakdown.days_late,
