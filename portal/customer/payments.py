@@ -33,6 +33,7 @@ from portal.services.online_payments import (
     locked_until,
     pay_state,
     payable_invoices,
+    payable_now,
     start_payment,
     start_several_payment,
 )
@@ -65,6 +66,15 @@ def pay_state_for(invoice: Invoice, amount_due: int) -> PayState | None:
 def pay_trouble() -> bool:
     """Return (once) whether the last press of Pay failed at the provider, to offer the other ways to pay."""
     return bool(session.pop(SESSION_PAY_TROUBLE, False))
+
+
+@bp.app_template_global()
+def payable_invoice_ids(rows) -> set[int]:
+    """Return which listed overview rows (InvoiceRow) get a Pay action and a checkbox."""
+    customer = current_customer()
+    if customer is None:
+        return set()
+    return payable_now(customer, [(row.invoice, row.amount_due) for row in rows])
 
 
 @bp.app_template_global()

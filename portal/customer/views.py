@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.dates import format_datetime as babel_format_datetime
 from flask import (
     Response,
@@ -171,6 +172,17 @@ def vat_category_name(code: str) -> str:
 def rate_filter(percent: Decimal) -> str:
     """Format a rate given in percent (12 → 12 %) for the locale, as the PDFs do."""
     return format_rate(percent)
+
+
+@bp.app_template_filter("moment_short")
+def moment_short_filter(value: datetime, timezone: str) -> str:
+    """Format a timestamp to the minute (no seconds), in the merchant's time zone, as the locale joins date and time."""
+    locale = get_locale()
+    local = value.astimezone(ZoneInfo(timezone))
+    pattern = get_datetime_format("medium", locale=locale)
+    return pattern.replace("{1}", format_date(local, "medium", locale=locale)).replace(
+        "{0}", format_time(local, "short", locale=locale)
+    )
 
 
 @bp.app_template_filter("moment")

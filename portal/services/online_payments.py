@@ -27,6 +27,7 @@ from portal.domain.money import Money
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.models.base import utcnow
+from portal.models.billing import InvoicePaymentChoice
 from portal.models.ledger import Receipt
 from portal.models.online_payment import (
     FAILED_STATUSES,
@@ -48,7 +49,7 @@ from portal.payments.base import (
     ProviderUnavailable,
     ReportedReversal,
 )
-from portal.payments.registry import PROVIDERS, provider_for
+from portal.payments.registry import PROVIDERS, enabled_providers, provider_for
 from portal.services.checkouts import cancel_checkout
 from portal.services.invoices import invoice_breakdown
 from portal.services.ledger import (
@@ -191,6 +192,37 @@ def live_attempts_covering(invoice_ids: list[int]) -> list[PaymentAttempt]:
             .order_by(PaymentAttempt.id)
         )
     )
+
+
+def payable_now(customer: Customer, listed: list[tuple[Invoice, int]]) -> set[int]:
+    """Return the ids of the listed (invoice, amount due) the customer can press Pay on now.
+
+    What pay_state says per invoice, for a whole page of the overview in a fixed number of queries.
+    """
+    if locked_until(customer) is not None:
+        return set()
+    enabled = enabled_providers(customer.merchant_id)
+    ids = [invoice.id for invoice, due in listed if invoice.status == InvoiceStatus.OPEN.value and due > 0]
+    if not enabled or not ids:
+        return set()
+    choices = {
+        choice.invoice_id: choice
+        for choice in db.session.scalars(select(InvoicePaymentChoice).where(InvoicePaymentChoice.invoice_id.in_(ids)))
+    }
+    pending = set(
+        db.session.scalars(
+            select(PaymentAttempt.invoice_id).where(
+                PaymentAttempt.invoice_id.in_(ids), PaymentAttempt.status == PENDING
+            )
+        )
+    )
+    payable = set()
+    for invoice_id in ids:
+        choice = choices.get(invoice_id)
+        offered = enabled if choice is None else [name for name in enabled if name in choice.providers]
+        if offered and invoice_id not in pending:
+            payable.add(invoice_id)
+    return payable
 
 
 def pay_state(customer: Customer, invoice: Invoice, amount_due: int) -> PayState:

@@ -252,6 +252,9 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         (Invoice.paid_on.desc(), Invoice.id.desc()),
         pages.get("paid", 1),
         status in ("", "paid"),
+        # Loaded with the page: whether money was paid tells "Paid" from "Credited".
+        selectinload(Invoice.payments),
+        selectinload(Invoice.credit_notes),
     )
     _, cancelled = _section(
         "cancelled",

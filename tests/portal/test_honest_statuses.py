@@ -90,3 +90,14 @@ def test_no_policy_no_warning_and_late_amounts_are_marked_in_the_overview(ctx, c
     make_invoice(late_customer)  # 30 days late under the SPEC policy
     sign_in(client, late_customer)
     assert 'data-testid="late-charges"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_filter_that_finds_nothing_says_so_once(ctx, client, spec_day):
+    customer = make_customer(make_merchant())
+    make_invoice(customer)
+    sign_in(client, customer)
+
+    page = client.get("/?number=nothing-like-this").get_data(as_text=True)
+
+    assert page.count('class="empty card"') == 1
+    assert "No documents match these filters." in page

@@ -7,7 +7,8 @@ document.addEventListener("DOMContentLoaded", function () {
     var template = counter.getAttribute("data-template") || "{n}";
     var update = function () {
       var left = Number(area.getAttribute("maxlength")) - area.value.length;
-      counter.textContent = template.replace("{n}", String(left));
+      // Written as the page's language writes numbers (1,234 · 1 234 · 1.234).
+      counter.textContent = template.replace("{n}", left.toLocaleString(document.documentElement.lang || undefined));
     };
     area.addEventListener("input", update);
     update();
