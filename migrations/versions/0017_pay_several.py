@@ -1,4 +1,4 @@
-"""one checkout for several invoices: what each invoice gets of it
+"""one checkout for several invoices: what each invoice gets of it; receipts among the rendered PDFs
 
 Revision ID: 0017
 Revises: 0016
@@ -14,9 +14,15 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("rendered_documents", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_rendered_documents_kind_known"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_rendered_documents_kind_known"), "kind IN ('invoice', 'credit_note', 'receipt')"
+        )
     op.create_table(
         "payment_allocations",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.Column("attempt_id", sa.Integer(), nullable=False),
         sa.Column("invoice_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -42,6 +48,12 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["invoice_id"], ["invoices.id"], name=op.f("fk_payment_allocations_invoice_id_invoices")
         ),
+        sa.ForeignKeyConstraint(
+            ["merchant_id"],
+            ["merchants.id"],
+            name=op.f("fk_payment_allocations_merchant_id_merchants"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_allocations")),
         sa.UniqueConstraint("attempt_id", "invoice_id", name=op.f("uq_payment_allocations_attempt_id_invoice_id")),
         sa.UniqueConstraint("attempt_id", "position", name=op.f("uq_payment_allocations_attempt_id_position")),
@@ -49,11 +61,17 @@ def upgrade():
     with op.batch_alter_table("payment_allocations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payment_allocations_attempt_id"), ["attempt_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_payment_allocations_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payment_allocations_merchant_id"), ["merchant_id"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("payment_allocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_allocations_merchant_id"))
         batch_op.drop_index(batch_op.f("ix_payment_allocations_invoice_id"))
         batch_op.drop_index(batch_op.f("ix_payment_allocations_attempt_id"))
 
     op.drop_table("payment_allocations")
+    op.execute("DELETE FROM rendered_documents WHERE kind = 'receipt'")
+    with op.batch_alter_table("rendered_documents", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_rendered_documents_kind_known"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_rendered_documents_kind_known"), "kind IN ('invoice', 'credit_note')")

@@ -57,6 +57,11 @@ def invoice_filename(invoice: Invoice) -> str:
     return safe_filename(f"invoice-{invoice.number}.pdf")
 
 
+def receipt_filename(invoice: Invoice) -> str:
+    """Return the download name of a paid invoice's receipt."""
+    return safe_filename(f"receipt-{invoice.number}.pdf")
+
+
 def credit_note_filename(number: str) -> str:
     """Return e.g. credit-note-CN-2026-0003.pdf."""
     return safe_filename(f"credit-note-{number}.pdf")

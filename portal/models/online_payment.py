@@ -190,6 +190,8 @@ class PaymentAllocation(Base):
 
     #: Surrogate key.
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The merchant that is paid (the attempt's).
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     #: The checkout this part belongs to.
     attempt_id: Mapped[int] = mapped_column(ForeignKey("payment_attempts.id", ondelete="CASCADE"), index=True)
     #: The invoice this part pays.

@@ -538,6 +538,7 @@ def start_several_payment(customer: Customer, invoices: list[Invoice], provider_
         locale=customer.language,
         allocations=[
             PaymentAllocation(
+                merchant_id=customer.merchant_id,
                 invoice_id=invoice.id,
                 position=position,
                 amount=breakdown.amount_due,
