@@ -497,6 +497,13 @@ def start_several_payment(customer: Customer, invoices: list[Invoice], provider_
         if breakdown is None or breakdown.amount_due <= 0:
             raise NothingToPay(f"Nothing is due on invoice {invoice.number}")
         parts.append((invoice, breakdown))
+    # The methods every one of these invoices may be paid with (None: the provider's own choice).
+    chosen = [
+        found for found in (checkout_methods(invoice, provider_name) for invoice, _unused in parts) if found is not None
+    ]
+    methods = [name for name in chosen[0] if all(name in other for other in chosen[1:])] if chosen else None
+    if methods == []:
+        raise ProviderNotEnabled("No payment method is offered for all of these invoices", "provider")
     wanted = [(invoice.id, breakdown.amount_due) for invoice, breakdown in parts]
     ids = [invoice.id for invoice, _unused in parts]
 
@@ -536,6 +543,7 @@ def start_several_payment(customer: Customer, invoices: list[Invoice], provider_
             for invoice, breakdown in parts
         ],
         locale=customer.language,
+        methods=methods,
         allocations=[
             PaymentAllocation(
                 merchant_id=customer.merchant_id,
