@@ -58,6 +58,8 @@ class Config:
     TWILIO_API_BASE = "https://api.twilio.com"
     #: Seconds to wait for Twilio to connect and answer before the SMS job is retried.
     TWILIO_TIMEOUT_SECONDS = 10
+    #: Seconds to wait for a provider's answer before the try counts as a failure (the customer is waiting).
+    PROVIDER_TIMEOUT_SECONDS = 20
     #: Defaults for a single-merchant deployment: used by a merchant with no stored settings for that provider.
     MOLLIE_API_KEY: str | None = None
     STRIPE_SECRET_KEY: str | None = None

@@ -40,4 +40,7 @@ def select_locale() -> str | None:
     chosen = session.get(SESSION_LANGUAGE)
     if chosen in languages:
         return chosen
+    # An expired or revoked link names its customer: their language, not the browser's.
+    if g.get("link_language") in languages:
+        return g.link_language
     return request.accept_languages.best_match(languages)

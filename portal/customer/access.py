@@ -15,6 +15,8 @@ SESSION_CUSTOMER = "customer_id"
 SESSION_LINK_VERSION = "link_version"
 SESSION_CONTACT = "contact_id"
 SESSION_CONTACT_VERSION = "contact_link_version"
+#: The merchant whose brand error pages show when no customer is signed in (kept after signing out).
+SESSION_BRAND_MERCHANT = "brand_merchant_id"
 
 
 def start_customer_session(customer: Customer, contact: Contact | None = None) -> None:
@@ -27,6 +29,7 @@ def start_customer_session(customer: Customer, contact: Contact | None = None) -
     if contact is not None:
         session[SESSION_CONTACT] = contact.id
         session[SESSION_CONTACT_VERSION] = contact.link_version
+    session[SESSION_BRAND_MERCHANT] = customer.merchant_id
     session.permanent = False
 
 

@@ -12,9 +12,10 @@ from portal.documents.archive import (
     invoice_attachments,
     invoice_download,
     invoice_filename,
+    receipt_filename,
     ubl_download,
 )
-from portal.documents.pdf import credit_note_pdf, invoice_pdf
+from portal.documents.pdf import credit_note_pdf, invoice_pdf, receipt_pdf
 from portal.einvoice.document import NotExpressible
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice
@@ -42,6 +43,17 @@ def invoice_pdf_view(number: str):
     pdf = invoice_pdf(invoice)
     db.session.commit()  # keeps the rendered PDF for the next download
     return _file(pdf, "application/pdf", invoice_filename(invoice), "inline")
+
+
+@bp.get("/invoices/<number>/receipt")
+def invoice_receipt_view(number: str):
+    """Serve the receipt of a paid invoice (what was received, when and how); 404 while nothing was paid."""
+    invoice = customer_invoice(_customer(), number)
+    if invoice.status != "paid" or not any(payment.gross > 0 for payment in invoice.payments):
+        abort(404)
+    pdf = receipt_pdf(invoice)
+    db.session.commit()
+    return _file(pdf, "application/pdf", receipt_filename(invoice), "inline")
 
 
 @bp.get("/credit-notes/<number>/pdf")

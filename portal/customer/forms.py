@@ -43,7 +43,14 @@ class DisputeForm(FlaskForm):
 
 
 class FreshLinkForm(FlaskForm):
-    """Ask for a new portal link by email (the address on file is used, none is typed)."""
+    """Ask for a new portal link by email: to the address on file, or to the one typed when the link named nobody."""
+
+    email = StringField(
+        _l("Your email address"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=254)],
+        render_kw={"autocomplete": "email", "type": "email"},
+    )
 
 
 class LanguageForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -24,9 +24,11 @@ from portal.extensions import db, limiter
 from portal.models import Invoice
 from portal.models.base import utcnow
 from portal.models.online_payment import FAILED_STATUSES
+from portal.payments.registry import enabled_providers
 from portal.services.invoices import invoice_breakdown
 from portal.services.ledger import apply_credit, credit_balance
 from portal.services.online_payments import (
+    MixedCurrencies,
     NothingToPay,
     PayLocked,
     PaymentInProgress,
@@ -34,10 +36,17 @@ from portal.services.online_payments import (
     PayState,
     ProviderNotEnabled,
     customer_attempt,
+    locked_until,
     pay_state,
+    payable_invoices,
+    payable_now,
     start_payment,
+    start_several_payment,
 )
 from portal.services.payment_choices import offered_providers
+
+#: Set when the provider could not start a payment: the next page offers the other ways to pay.
+SESSION_PAY_TROUBLE = "pay_trouble"
 
 #: What the return page says, by attempt status.
 _RETURN_STATES = {
@@ -57,6 +66,30 @@ def pay_state_for(invoice: Invoice, amount_due: int) -> PayState | None:
     if customer is None or invoice.customer_id != customer.id:
         return None
     return pay_state(customer, invoice, amount_due)
+
+
+@bp.app_template_global()
+def pay_trouble() -> bool:
+    """Return (once) whether the last press of Pay failed at the provider, to offer the other ways to pay."""
+    return bool(session.pop(SESSION_PAY_TROUBLE, False))
+
+
+@bp.app_template_global()
+def payable_invoice_ids(rows) -> set[int]:
+    """Return which listed overview rows (InvoiceRow) get a Pay action and a checkbox."""
+    customer = current_customer()
+    if customer is None:
+        return set()
+    return payable_now(customer, [(row.invoice, row.amount_due) for row in rows])
+
+
+@bp.app_template_global()
+def can_pay_several() -> bool:
+    """Return whether the overview offers paying several invoices at once (a provider, no pay lock)."""
+    customer = current_customer()
+    if customer is None:
+        return False
+    return bool(enabled_providers(customer.merchant_id)) and locked_until(customer) is None
 
 
 def _no_store(response: Response) -> Response:
@@ -85,8 +118,64 @@ def pay(number: str):
     if not provider:
         offered = offered_providers(invoice)
         provider = offered[0] if offered else ""
+    return _send_to_checkout(customer, lambda: start_payment(customer, invoice, provider), back, invoice)
+
+
+#: At most this many invoices in one checkout (a form cannot name more on a page of the overview anyway).
+MAX_INVOICES_PER_CHECKOUT = 100
+
+
+@bp.post("/pay")
+@limiter.limit(_per_customer, key_func=customer_rate_key)
+@limiter.limit(_per_address, key_func=get_remote_address)
+def pay_several():
+    """Pay several open invoices of one currency in one checkout: those named (field invoice) or all=1."""
+    customer = require_customer()
+    require_acting_contact()  # a viewer the merchant lets only look cannot pay
+    back = redirect(url_for("customer.overview"), 303)
+    numbers = None if request.form.get("all") == "1" else request.form.getlist("invoice")
+    if numbers is not None:
+        numbers = list(dict.fromkeys(number.strip()[:64] for number in numbers if number.strip()))
+        if not numbers:
+            flash(_("Choose the invoices you want to pay."), "error")
+            return back
+        if len(numbers) > MAX_INVOICES_PER_CHECKOUT:
+            flash(_("Please pay at most %(num)d invoices at once.", num=MAX_INVOICES_PER_CHECKOUT), "error")
+            return back
     try:
-        attempt = start_payment(customer, invoice, provider)
+        invoices = payable_invoices(customer, numbers)
+    except NothingToPay:
+        db.session.rollback()
+        if numbers is None:
+            flash(_("You have no open invoices to pay."), "info")
+        else:
+            flash(_("These invoices cannot be paid online right now."), "error")
+        return back
+    currency = request.form.get("currency", "").strip().upper()
+    if numbers is None and currency:
+        invoices = [invoice for invoice in invoices if invoice.currency == currency]
+        if not invoices:
+            flash(_("You have no open invoices to pay."), "info")
+            return back
+    provider = request.form.get("provider", "")
+    if not provider:
+        shared = [
+            name for name in offered_providers(invoices[0]) if all(name in offered_providers(i) for i in invoices)
+        ]
+        provider = shared[0] if shared else ""
+    return _send_to_checkout(customer, lambda: start_several_payment(customer, invoices, provider), back)
+
+
+# The contract other pages post to (the statement of account): portal.pay_several, same view and limits.
+bp.record_once(
+    lambda state: state.app.add_url_rule("/pay", endpoint="portal.pay_several", view_func=pay_several, methods=["POST"])
+)
+
+
+def _send_to_checkout(customer, start, back, invoice: Invoice | None = None):
+    """Start (or reuse) a payment and send the customer to its checkout, or back with what went wrong."""
+    try:
+        attempt = start()
     except PayLocked as exc:
         db.session.rollback()
         seconds = max(1, math.ceil((exc.until - utcnow()).total_seconds()))
@@ -100,6 +189,13 @@ def pay(number: str):
         response = _no_store(Response(html, 429))
         response.headers["Retry-After"] = str(seconds)
         return response
+    except MixedCurrencies:
+        db.session.rollback()
+        flash(
+            _("These invoices are in different currencies. Please pay the invoices of each currency separately."),
+            "error",
+        )
+        return back
     except (NothingToPay, ProviderNotEnabled):
         db.session.rollback()
         flash(_("This invoice cannot be paid online right now."), "error")
@@ -114,6 +210,7 @@ def pay(number: str):
             flash(_("The payment provider did not accept this payment. Please try again later."), "error")
         else:
             flash(_("The payment provider could not be reached. Please try again in a moment."), "error")
+        session[SESSION_PAY_TROUBLE] = True
         return back
     if attempt.status == "open" and attempt.checkout_url:
         return redirect(attempt.checkout_url, 303)

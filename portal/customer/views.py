@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.dates import format_datetime as babel_format_datetime
 from flask import (
     Response,
@@ -28,10 +29,12 @@ from flask_babel import format_currency, get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
+from sqlalchemy import func, select
 from werkzeug.security import safe_join
 
 from portal.customer import bp
 from portal.customer.access import (
+    SESSION_BRAND_MERCHANT,
     current_contact,
     current_customer,
     customer_credit_note,
@@ -45,6 +48,7 @@ from portal.customer.forms import CommentForm, DisputeForm, FreshLinkForm, Langu
 from portal.documents.context import credit_note_view
 from portal.documents.html import category_name, format_country, format_rate
 from portal.domain.errors import DomainError
+from portal.domain.invoices import shown_status
 from portal.domain.money import Money
 from portal.extensions import db, limiter
 from portal.i18n import LANGUAGE_NAMES, SESSION_LANGUAGE, SESSION_READER_LANGUAGE, show_in_document_language
@@ -57,7 +61,7 @@ from portal.services.disputes import open_dispute
 from portal.services.einvoices import ubl_available
 from portal.services.languages import set_customer_language
 from portal.services.ledger import credit_balances
-from portal.services.links import LinkExpired, LinkInvalid, read_portal_link
+from portal.services.links import LinkExpired, LinkInvalid, LinkRevoked, read_portal_link
 from portal.services.portal_pages import (
     STATUS_FILTERS,
     OverviewFilters,
@@ -75,6 +79,10 @@ THEME_ASSET_SUFFIXES = frozenset({".css", ".png", ".svg", ".woff2", ".jpg", ".we
 #: The session key remembering whose link expired, so the fresh-link form never carries the token.
 SESSION_EXPIRED_CUSTOMER = "expired_link_customer_id"
 SESSION_EXPIRED_CONTACT = "expired_link_contact_id"
+#: The session key carrying a refused comment (its text and errors) to the invoice page after the redirect.
+SESSION_COMMENT_DRAFT = "comment_draft"
+#: A refused comment longer than this is not kept whole (the session lives in a cookie).
+MAX_DRAFT_KEPT = 2100
 
 PAYMENT_METHOD_LABELS = {
     "bank_transfer": _l("Bank transfer"),
@@ -89,6 +97,12 @@ PAYMENT_METHOD_LABELS = {
 }
 
 
+@bp.app_template_filter("shown_status")
+def shown_status_filter(invoice) -> str:
+    """Return the status a customer reads for a listed paid or void invoice (credited when no money was paid)."""
+    return shown_status(invoice.status, overdue=False, credited=invoice.credited, paid=invoice.paid)
+
+
 class PortalChrome:
     """What the page frame shows around any portal page: who, for which merchant, in which look."""
 
@@ -98,7 +112,11 @@ class PortalChrome:
 
     @cached_property
     def merchant(self) -> Merchant | None:
-        return self.customer.merchant if self.customer else None
+        if self.customer:
+            return self.customer.merchant
+        # No one signed in (a bad link, signed out): the brand of the merchant this browser knows.
+        merchant_id = g.get("brand_merchant_id") or session.get(SESSION_BRAND_MERCHANT)
+        return db.session.get(Merchant, merchant_id) if isinstance(merchant_id, int) else None
 
     @cached_property
     def theme_name(self) -> str:
@@ -162,6 +180,17 @@ def rate_filter(percent: Decimal) -> str:
     return format_rate(percent)
 
 
+@bp.app_template_filter("moment_short")
+def moment_short_filter(value: datetime, timezone: str) -> str:
+    """Format a timestamp to the minute (no seconds), in the merchant's time zone, as the locale joins date and time."""
+    locale = get_locale()
+    local = value.astimezone(ZoneInfo(timezone))
+    pattern = get_datetime_format("medium", locale=locale)
+    return pattern.replace("{1}", format_date(local, "medium", locale=locale)).replace(
+        "{0}", format_time(local, "short", locale=locale)
+    )
+
+
 @bp.app_template_filter("moment")
 def moment_filter(value: datetime, timezone: str) -> str:
     """Format a timestamp in the merchant's time zone for the locale."""
@@ -214,15 +243,47 @@ def _enter(read, secret: str):
     try:
         target = read(secret)
     except LinkExpired as exc:
-        session[SESSION_EXPIRED_CUSTOMER] = exc.customer_id
+        _remember_link_owner(db.session.get(Customer, exc.customer_id) if exc.customer_id else None)
         session[SESSION_EXPIRED_CONTACT] = exc.contact_id
         return _no_store(Response(render_template("customer/link_expired.html", form=FreshLinkForm()), 410))
+    except LinkRevoked as exc:
+        _remember_link_owner(exc.customer)
+        html = render_template("customer/link_invalid.html", form=FreshLinkForm(), known=True)
+        return _no_store(Response(html, 404))
     except LinkInvalid:
-        abort(404)
+        # Tampered or naming nobody: nothing in it can be trusted, so only this browser's own brand shows.
+        session.pop(SESSION_EXPIRED_CUSTOMER, None)
+        session.pop(SESSION_EXPIRED_CONTACT, None)
+        html = render_template("customer/link_invalid.html", form=FreshLinkForm(), known=False)
+        return _no_store(Response(html, 404))
     start_customer_session(target.customer, target.contact)
     if target.invoice is not None:
         return redirect(url_for("customer.invoice", number=target.invoice.number), 303)
     return redirect(url_for("customer.overview"), 303)
+
+
+def _remember_link_owner(customer: Customer | None) -> None:
+    """Keep who a genuine but unusable link was for: the fresh link goes to them, in their brand and language."""
+    if customer is None:
+        session.pop(SESSION_EXPIRED_CUSTOMER, None)
+        return
+    session[SESSION_EXPIRED_CUSTOMER] = customer.id
+    session[SESSION_BRAND_MERCHANT] = customer.merchant_id
+    g.brand_merchant_id = customer.merchant_id
+    g.link_language = customer.language
+    refresh()
+
+
+@bp.app_template_global()
+def fresh_link_form() -> FreshLinkForm:
+    """Return the "email me a fresh link" form for pages without a usable session."""
+    return FreshLinkForm(formdata=None)
+
+
+@bp.app_template_global()
+def fresh_link_needs_email() -> bool:
+    """Tell whether the fresh-link form must ask for the address (no link named its owner)."""
+    return not isinstance(session.get(SESSION_EXPIRED_CUSTOMER), int)
 
 
 @bp.post("/l/fresh")
@@ -234,6 +295,15 @@ def request_fresh_link():
         customer_id = session.pop(SESSION_EXPIRED_CUSTOMER, None)
         contact_id = session.pop(SESSION_EXPIRED_CONTACT, None)
         customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+        merchant_id = session.get(SESSION_BRAND_MERCHANT)
+        if customer is None and form.email.data and isinstance(merchant_id, int):
+            # Only among the customers of the merchant this browser knows: never a search across merchants.
+            customer = db.session.scalar(
+                select(Customer)
+                .where(Customer.merchant_id == merchant_id, func.lower(Customer.email) == form.email.data.lower())
+                .order_by(Customer.id)
+                .limit(1)
+            )
         if customer is not None:
             send_fresh_link(customer, contact_id if isinstance(contact_id, int) else None)
             db.session.commit()
@@ -242,9 +312,13 @@ def request_fresh_link():
 
 @bp.post("/sign-out")
 def sign_out():
-    """Forget the customer in this browser."""
+    """Forget the customer in this browser (only their merchant's brand stays, for the pages that follow)."""
+    merchant_id = session.get(SESSION_BRAND_MERCHANT)
     session.clear()
-    return _no_store(Response(render_template("customer/signed_out.html", merchant=None, customer=None)))
+    g.pop("csrf_token", None)  # Flask-WTF's per-request copy of the token just cleared from the session
+    if isinstance(merchant_id, int):
+        session[SESSION_BRAND_MERCHANT] = merchant_id
+    return _no_store(Response(render_template("customer/signed_out.html", customer=None)))
 
 
 @bp.post("/language")
@@ -343,7 +417,12 @@ def invoice(number: str):
     invoice = customer_invoice(customer, number)
     note_invoice_viewed(invoice)
     db.session.commit()
-    return _invoice_response(customer, invoice, CommentForm())
+    form = CommentForm(formdata=None)
+    draft = session.pop(SESSION_COMMENT_DRAFT, None)
+    if isinstance(draft, dict) and draft.get("invoice") == invoice.number:
+        form.body.data = draft.get("body") or ""
+        form.body.errors = list(draft.get("errors") or [])
+    return _invoice_response(customer, invoice, form)
 
 
 @bp.post("/invoices/<number>/comments")
@@ -363,7 +442,16 @@ def add_comment(number: str):
             db.session.commit()
             flash(_("Your message was sent. You will find the reply here."), "success")
             return redirect(url_for("customer.invoice", number=invoice.number, _anchor="comments"), 303)
-    return _invoice_response(customer, invoice, form, status=400)
+    if form.csrf_token.errors:
+        abort(400)
+    # Post-redirect-get: the invoice's own address shows the draft and the error, so a reload never
+    # answers 405 and never posts twice. The draft is capped like the field (the cookie stays small).
+    session[SESSION_COMMENT_DRAFT] = {
+        "invoice": invoice.number,
+        "body": (request.form.get("body") or "")[:MAX_DRAFT_KEPT],
+        "errors": [str(error) for error in form.body.errors],
+    }
+    return redirect(url_for("customer.invoice", number=invoice.number, _anchor="comment-form"), 303)
 
 
 @bp.post("/invoices/<number>/dispute")
@@ -414,9 +502,9 @@ def credit_note(number: str):
 
 @bp.get("/brand.css")
 def brand_stylesheet():
-    """Serve the signed-in customer's merchant colours as CSS custom properties."""
-    customer = current_customer()
-    css = brand_css(customer.merchant) if customer else ""
+    """Serve the merchant's colours (the signed-in customer's, else this browser's last) as CSS custom properties."""
+    merchant = PortalChrome().merchant
+    css = brand_css(merchant) if merchant else ""
     response = Response(css, mimetype="text/css")
     # The URL carries a hash of the colours, so a change of brand gets a new URL.
     response.headers["Cache-Control"] = "private, max-age=86400"

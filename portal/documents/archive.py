@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import quote
 
 from flask_babel import gettext as _
@@ -23,7 +24,8 @@ from portal.services.einvoices import ubl
 NO_EINVOICE_FILENAME = "no-e-invoice.txt"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-# A fixed timestamp keeps the zip of unchanged documents byte-for-byte the same.
+# A member without a date of its own; dates are fixed (no clock time), so the zip of unchanged
+# documents stays byte-for-byte the same.
 _ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 
 
@@ -55,6 +57,11 @@ def invoice_filename(invoice: Invoice) -> str:
     return safe_filename(f"invoice-{invoice.number}.pdf")
 
 
+def receipt_filename(invoice: Invoice) -> str:
+    """Return the download name of a paid invoice's receipt."""
+    return safe_filename(f"receipt-{invoice.number}.pdf")
+
+
 def credit_note_filename(number: str) -> str:
     """Return e.g. credit-note-CN-2026-0003.pdf."""
     return safe_filename(f"credit-note-{number}.pdf")
@@ -71,12 +78,17 @@ def ubl_download(row: Invoice | CreditNote) -> Download:
     return Download(ubl_filename(row), "application/xml", ubl(row))
 
 
-def build_zip(members: list[tuple[str, bytes]]) -> bytes:
-    """Write a zip of flat, safely named members; a repeated name gets a numbered suffix."""
+def _zip_date(on: date | None) -> tuple[int, int, int, int, int, int]:
+    # Zip dates start in 1980; a document's day at midnight is what a file manager should show.
+    return (on.year, on.month, on.day, 0, 0, 0) if on is not None and on.year >= 1980 else _ZIP_DATE
+
+
+def build_zip(members: list[tuple[str, bytes]] | list[tuple[str, bytes, date | None]]) -> bytes:
+    """Write a zip of flat, safely named members dated by their document; a repeated name gets a numbered suffix."""
     buffer = io.BytesIO()
     seen: set[str] = set()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members:
+        for name, data, *dated in members:
             name = safe_filename(name)
             stem, dot, suffix = name.rpartition(".")
             if not dot:
@@ -86,7 +98,7 @@ def build_zip(members: list[tuple[str, bytes]]) -> bytes:
                 counter += 1
                 candidate = f"{stem}-{counter}{dot}{suffix}"
             seen.add(candidate.lower())
-            info = zipfile.ZipInfo(candidate, date_time=_ZIP_DATE)
+            info = zipfile.ZipInfo(candidate, date_time=_zip_date(dated[0] if dated else None))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
@@ -113,17 +125,19 @@ def invoice_download(invoice: Invoice) -> Download:
     """
     documents = [(invoice, invoice_filename(invoice), invoice_pdf(invoice))]
     documents += [(note, credit_note_filename(note.number), credit_note_pdf(note)) for note in invoice.credit_notes]
-    members: list[tuple[str, bytes]] = []
+    members: list[tuple[str, bytes, date | None]] = []
     missing: list[str] = []
     for row, filename, pdf in documents:
-        members.append((filename, pdf))
+        members.append((filename, pdf, row.issue_date))
         try:
-            members.append((ubl_filename(row), ubl(row)))
+            members.append((ubl_filename(row), ubl(row), row.issue_date))
         except NotOnPeppol:
             pass  # a consumer's documents: the Factur-X PDF is their e-invoice
         except NotExpressible as exc:
             missing.append(f"{row.number}: {exc.message}")
-    members += [(attachment.download_name, attachment.data) for attachment in invoice_attachments(invoice)]
+    members += [
+        (attachment.download_name, attachment.data, invoice.issue_date) for attachment in invoice_attachments(invoice)
+    ]
     if len(members) == 1:
         return Download(invoice_filename(invoice), "application/pdf", members[0][1])
     if missing:
@@ -131,5 +145,5 @@ def invoice_download(invoice: Invoice) -> Download:
             "These documents have no e-invoice (XML): the European standard EN 16931 cannot state them "
             "as they were issued. Their PDFs are complete."
         )
-        members.append((NO_EINVOICE_FILENAME, "\n".join([explanation, "", *missing, ""]).encode()))
+        members.append((NO_EINVOICE_FILENAME, "\n".join([explanation, "", *missing, ""]).encode(), invoice.issue_date))
     return Download(safe_filename(f"invoice-{invoice.number}.zip"), "application/zip", build_zip(members))

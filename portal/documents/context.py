@@ -257,6 +257,8 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
             amount_due = money(breakdown.amount_due)
             if breakdown.overdue:
                 status, days_overdue = "overdue", breakdown.days_late
+        if invoice.status == "paid" and invoice.paid <= 0 and invoice.credited > 0:
+            status = "credited"  # settled by credit notes: no money was paid, so no "thank you for your payment"
         if breakdown.charged and invoice.status == "open":
             late_fees = LateFeesView(
                 days_late=breakdown.days_late,
@@ -349,3 +351,34 @@ def credit_note_view(note: CreditNote) -> DocumentView:
         invoice_date=invoice.issue_date,
         reason=note.reason,
     )
+
+
+@dataclass(frozen=True)
+class ReceiptPaymentView:
+    """One payment as a receipt lists it: when, how, its reference and all it collected."""
+
+    paid_on: date
+    method: str
+    reference: str | None
+    amount: Money
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """A paid invoice's receipt: the invoice as issued (parties, number) and the money received for it."""
+
+    document: DocumentView
+    payments: tuple[ReceiptPaymentView, ...]
+    total_paid: Money
+
+
+def receipt_view(invoice: Invoice) -> ReceiptView:
+    """Gather what the receipt PDF shows, from the invoice's finalized snapshot and its payments."""
+    document = invoice_view(invoice, invoice.paid_on or invoice.merchant.today())
+    payments = tuple(
+        ReceiptPaymentView(payment.paid_on, payment.method, payment.reference, Money(payment.gross, invoice.currency))
+        for payment in sorted(invoice.payments, key=lambda payment: (payment.paid_on, payment.id))
+        if payment.gross > 0
+    )
+    total = sum(payment.amount.minor for payment in payments)
+    return ReceiptView(document=document, payments=payments, total_paid=Money(total, invoice.currency))

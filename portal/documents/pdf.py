@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from portal.documents import html
-from portal.documents.context import DocumentView, credit_note_view, invoice_view
+from portal.documents.context import DocumentView, credit_note_view, invoice_view, receipt_view
 from portal.einvoice.facturx import write_facturx
 from portal.extensions import db
 from portal.models import CreditNote, Invoice, Merchant
@@ -118,10 +118,15 @@ def _theme_digest(theme: str) -> str:
 
 
 def _source(
-    template: str, view: DocumentView, merchant: Merchant, language: str, facturx: FacturX | None = None
+    template: str,
+    view: DocumentView,
+    merchant: Merchant,
+    language: str,
+    facturx: FacturX | None = None,
+    **extra,
 ) -> PdfSource:
     theme = merchant_theme(merchant)
-    page = html.render(template, view=view, language=language)
+    page = html.render(template, view=view, language=language, **extra)
     stylesheets = (BASE_STYLESHEET.read_text(), brand_css(merchant))
     theme_css = theme_file(theme, "pdf.css")
     theme_url = theme_css.as_uri() if theme_css else None
@@ -163,6 +168,19 @@ def invoice_source(invoice: Invoice, as_of: date | None = None) -> PdfSource:
     with force_locale(language):
         view = invoice_view(invoice, as_of or invoice.merchant.today())
         return _source("documents/invoice.html", view, invoice.merchant, language, _facturx(invoice))
+
+
+def receipt_source(invoice: Invoice) -> PdfSource:
+    """Return what a paid invoice's receipt is rendered from: its snapshot and its payments, in its language."""
+    language = invoice.document_language
+    with force_locale(language):
+        receipt = receipt_view(invoice)
+        return _source("documents/receipt.html", receipt.document, invoice.merchant, language, receipt=receipt)
+
+
+def receipt_pdf(invoice: Invoice) -> bytes:
+    """Return the receipt PDF of a paid invoice, rendered once per content, language and branding."""
+    return _cached(receipt_source(invoice), "receipt", invoice.id, invoice.merchant_id, invoice.document_language)
 
 
 def credit_note_source(note: CreditNote) -> PdfSource:

@@ -204,3 +204,19 @@ def check_finalizable(
             f"Lines of category {' and '.join(needing_vat)} need the customer's VAT number: add it to the customer first",
             "customer.vat_number",
         )
+
+
+def shown_status(status: str, *, overdue: bool, credited: int, paid: int) -> str:
+    """Return the status a customer reads; like overdue, credited and partly paid are derived (SPEC §1).
+
+    credited: settled by credit notes with no money received; partly_paid: open, some money received.
+    Overdue wins over partly paid (the page tells what was paid beside it).
+    """
+    if status == InvoiceStatus.PAID.value and paid <= 0 and credited > 0:
+        return "credited"
+    if status == InvoiceStatus.OPEN.value:
+        if overdue:
+            return "overdue"
+        if paid > 0:
+            return "partly_paid"
+    return status

@@ -383,3 +383,28 @@ def compute_breakdown(
         charges_from=charges_from,
         pauses=spans,
     )
+
+
+@dataclass(frozen=True)
+class LateChargesAhead:
+    """What an invoice not yet late will cost once it is: told before the due date, not after."""
+
+    #: Charges start when the invoice is still unpaid the day after this one (due date + grace days).
+    charged_after: date
+    #: The one-off late fee on today's outstanding amount.
+    fee: int
+    #: Interest a day on today's outstanding amount.
+    daily_interest: int
+    annual_rate: Decimal
+
+
+def late_charges_ahead(policy: LateFeePolicy | None, outstanding: int, due_date: date) -> LateChargesAhead | None:
+    """Return the fee and daily interest a policy will add to `outstanding` after the due date (None: nothing)."""
+    if policy is None or outstanding <= 0:
+        return None
+    with localcontext(prec=EXACT_PRECISION):
+        fee = max(policy.fee_minimum, round_half_up(outstanding * policy.fee_percent / _HUNDRED))
+    daily = _segment_interest(outstanding, policy.annual_rate, 1)
+    if fee == 0 and policy.annual_rate == 0:
+        return None
+    return LateChargesAhead(due_date + timedelta(days=policy.grace_days), fee, daily, policy.annual_rate)

@@ -13,9 +13,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from portal.api.events import record_event
-from portal.documents.archive import invoice_filename, ubl_download
+from portal.documents.archive import invoice_filename, receipt_filename, ubl_download
 from portal.documents.html import format_day, format_money
-from portal.documents.pdf import invoice_pdf
+from portal.documents.pdf import invoice_pdf, receipt_pdf
 from portal.domain.money import Money
 from portal.einvoice.document import NotExpressible
 from portal.extensions import db
@@ -395,6 +395,7 @@ def send_payment_confirmation(payment: Payment) -> None:
 
     invoice = payment.invoice
     merchant, customer = invoice.merchant, invoice.customer
+    receipts = _receipt_files(invoice)
     for contact in recipients(customer, "payment"):
         link = make_portal_link(customer, invoice, contact=contact).url
         with force_locale(contact.language):
@@ -424,8 +425,15 @@ def send_payment_confirmation(payment: Payment) -> None:
             reply_to=merchant.support_email,
             from_name=merchant.name,
             invoice_id=invoice.id,
-            attachments=composed.inline,
+            attachments=(*composed.inline, *receipts),
         )
+
+
+def _receipt_files(invoice: Invoice) -> tuple[MailAttachment, ...]:
+    """Return the receipt PDF once the invoice is paid (what the confirmation of the last payment carries)."""
+    if invoice.status != "paid" or not any(payment.gross > 0 for payment in invoice.payments):
+        return ()
+    return (MailAttachment(receipt_filename(invoice), "application/pdf", receipt_pdf(invoice)),)
 
 
 def notify_staff_of_payment(payment: Payment) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.domain.file_names import name_for_type
 from portal.models.base import Base, UTCDateTime, utcnow
 
-DOCUMENT_KINDS = ("invoice", "credit_note")
+DOCUMENT_KINDS = ("invoice", "credit_note", "receipt")
 
 
 class RenderedDocument(Base):
@@ -25,7 +25,7 @@ class RenderedDocument(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
-    #: "invoice" or "credit_note".
+    #: "invoice", "credit_note" or "receipt" (a paid invoice's, document_id its invoice's id).
     kind: Mapped[str] = mapped_column(String(16))
     #: The invoice's or credit note's id (which table depends on kind).
     document_id: Mapped[int] = mapped_column(Integer)

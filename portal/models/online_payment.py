@@ -144,6 +144,15 @@ class PaymentAttempt(Base):
     invoice: Mapped[Invoice] = relationship()
     customer: Mapped[Customer] = relationship()
     payment: Mapped[Payment | None] = relationship()
+    #: For a checkout of several invoices, what each of them gets, in due-date order (empty for one invoice).
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        back_populates="attempt", order_by="PaymentAllocation.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def covers_several(self) -> bool:
+        """Return whether this one checkout pays several invoices."""
+        return bool(self.allocations)
 
     @property
     def idempotency_key(self) -> str:
@@ -159,6 +168,49 @@ class PaymentAttempt(Base):
     def is_final(self) -> bool:
         """Return whether the attempt's status can no longer change."""
         return self.status in FINAL_STATUSES
+
+
+class PaymentAllocation(Base):
+    """The part of a checkout for several invoices meant for one of them, with its own breakdown.
+
+    The attempt's invoice_id names the first of them (its live charge stays unique); the
+    allocations name them all, and the webhook books each one through the ledger.
+    """
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "invoice_id"),
+        UniqueConstraint("attempt_id", "position"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "principal_amount >= 0 AND fee_amount >= 0 AND interest_amount >= 0", name="parts_non_negative"
+        ),
+        CheckConstraint("principal_amount + fee_amount + interest_amount = amount", name="parts_add_up"),
+    )
+
+    #: Surrogate key.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The merchant that is paid (the attempt's).
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    #: The checkout this part belongs to.
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("payment_attempts.id", ondelete="CASCADE"), index=True)
+    #: The invoice this part pays.
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    #: Order of booking: the invoice due first comes first.
+    position: Mapped[int] = mapped_column(Integer)
+    #: The invoice's amount due when the button was pressed, in minor units.
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: Part of amount that lowers the invoice's outstanding amount.
+    principal_amount: Mapped[int] = mapped_column(BigInteger)
+    #: Late fee part of amount.
+    fee_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Interest part of amount.
+    interest_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The "view calculation" steps of this invoice the customer was charged.
+    breakdown: Mapped[list] = mapped_column(JSON)
+
+    attempt: Mapped[PaymentAttempt] = relationship(back_populates="allocations")
+    invoice: Mapped[Invoice] = relationship()
 
 
 class WebhookEvent(Base):

@@ -64,13 +64,15 @@ def enabled_providers(merchant_id: int) -> list[str]:
 def build_provider(name: str, credentials: Credentials) -> PaymentProvider:
     """Return the adapter for a provider, pointed at the configured API base."""
     config = current_app.config
+    timeout = float(config["PROVIDER_TIMEOUT_SECONDS"])
     if name == "mollie":
-        return MollieProvider(credentials, api_base=config["MOLLIE_API_ENDPOINT"])
+        return MollieProvider(credentials, api_base=config["MOLLIE_API_ENDPOINT"], timeout=(min(5, timeout), timeout))
     if name == "stripe":
         return StripeProvider(
             credentials,
             api_base=config["STRIPE_API_BASE"],
             max_network_retries=int(config["STRIPE_MAX_NETWORK_RETRIES"]),
+            timeout=timeout,
         )
     raise KeyError(name)
 

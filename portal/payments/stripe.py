@@ -128,6 +128,7 @@ class StripeProvider(PaymentProvider):
             self.credentials.api_key,
             base_addresses=base,
             max_network_retries=self.options.get("max_network_retries", 2),
+            http_client=stripe_sdk.new_default_http_client(timeout=self.options.get("timeout", 80)),
         )
 
     def _call(self, action):

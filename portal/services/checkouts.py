@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Invoice
 from portal.models.base import utcnow
-from portal.models.online_payment import PaymentAttempt
+from portal.models.online_payment import PaymentAllocation, PaymentAttempt
 from portal.payments.base import ProviderError
 from portal.payments.registry import provider_for
 
@@ -41,9 +41,11 @@ def cancel_checkout(attempt: PaymentAttempt) -> bool:
 
 def cancel_live_checkouts(invoice: Invoice) -> list[PaymentAttempt]:
     """Cancel every checkout of the invoice that could still take money; return those left running."""
+    shared = select(PaymentAllocation.attempt_id).where(PaymentAllocation.invoice_id == invoice.id)
     attempts = db.session.scalars(
         select(PaymentAttempt).where(
-            PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.status.in_(("creating", "open", "pending"))
+            (PaymentAttempt.invoice_id == invoice.id) | PaymentAttempt.id.in_(shared),
+            PaymentAttempt.status.in_(("creating", "open", "pending")),
         )
     ).all()
     return [attempt for attempt in attempts if not cancel_checkout(attempt)]

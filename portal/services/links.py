@@ -20,6 +20,14 @@ class LinkInvalid(Exception):
     """The token was tampered with, revoked, or names nothing that exists."""
 
 
+class LinkRevoked(LinkInvalid):
+    """The token is genuine but staff revoked the customer's links since it was made."""
+
+    def __init__(self, customer: Customer) -> None:
+        super().__init__("link revoked")
+        self.customer = customer
+
+
 class LinkExpired(Exception):
     """The token is genuine but older than the maximum age."""
 
@@ -99,11 +107,13 @@ def read_portal_link(token: str) -> LinkTarget:
     if not isinstance(payload, dict) or not isinstance(payload.get("c"), int):
         raise LinkInvalid()
     customer = db.session.get(Customer, payload["c"])
-    if customer is None or payload.get("v") != customer.link_version:
+    if customer is None:
         raise LinkInvalid()
+    if payload.get("v") != customer.link_version:
+        raise LinkRevoked(customer)
     contact = _link_contact(customer, payload)
     if contact is None:
-        raise LinkInvalid()
+        raise LinkRevoked(customer)
     invoice = None
     if "i" in payload:
         invoice = db.session.get(Invoice, payload["i"])

@@ -27,11 +27,13 @@ from portal.domain.money import Money
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.models.base import utcnow
+from portal.models.billing import InvoicePaymentChoice
 from portal.models.ledger import Receipt
 from portal.models.online_payment import (
     FAILED_STATUSES,
     LIVE_STATUSES,
     PayLock,
+    PaymentAllocation,
     PaymentAttempt,
     WebhookEvent,
 )
@@ -47,7 +49,7 @@ from portal.payments.base import (
     ProviderUnavailable,
     ReportedReversal,
 )
-from portal.payments.registry import PROVIDERS, provider_for
+from portal.payments.registry import PROVIDERS, enabled_providers, provider_for
 from portal.services.checkouts import cancel_checkout
 from portal.services.invoices import invoice_breakdown
 from portal.services.ledger import (
@@ -89,6 +91,12 @@ class PaymentInProgress(DomainError):
     """A payment that can no longer be replaced is running for this invoice."""
 
     code = "payment_in_progress"
+
+
+class MixedCurrencies(DomainError):
+    """Invoices of several currencies cannot share one checkout."""
+
+    code = "mixed_currencies"
 
 
 class PaymentNotStarted(DomainError):
@@ -169,6 +177,54 @@ def live_attempt(invoice: Invoice) -> PaymentAttempt | None:
     )
 
 
+def live_attempts_covering(invoice_ids: list[int]) -> list[PaymentAttempt]:
+    """Return the attempts that may still take money for any of these invoices, alone or with others."""
+    if not invoice_ids:
+        return []
+    shared = select(PaymentAllocation.attempt_id).where(PaymentAllocation.invoice_id.in_(invoice_ids))
+    return list(
+        db.session.scalars(
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.status.in_(LIVE_STATUSES),
+                PaymentAttempt.invoice_id.in_(invoice_ids) | PaymentAttempt.id.in_(shared),
+            )
+            .order_by(PaymentAttempt.id)
+        )
+    )
+
+
+def payable_now(customer: Customer, listed: list[tuple[Invoice, int]]) -> set[int]:
+    """Return the ids of the listed (invoice, amount due) the customer can press Pay on now.
+
+    What pay_state says per invoice, for a whole page of the overview in a fixed number of queries.
+    """
+    if locked_until(customer) is not None:
+        return set()
+    enabled = enabled_providers(customer.merchant_id)
+    ids = [invoice.id for invoice, due in listed if invoice.status == InvoiceStatus.OPEN.value and due > 0]
+    if not enabled or not ids:
+        return set()
+    choices = {
+        choice.invoice_id: choice
+        for choice in db.session.scalars(select(InvoicePaymentChoice).where(InvoicePaymentChoice.invoice_id.in_(ids)))
+    }
+    pending = set(
+        db.session.scalars(
+            select(PaymentAttempt.invoice_id).where(
+                PaymentAttempt.invoice_id.in_(ids), PaymentAttempt.status == PENDING
+            )
+        )
+    )
+    payable = set()
+    for invoice_id in ids:
+        choice = choices.get(invoice_id)
+        offered = enabled if choice is None else [name for name in enabled if name in choice.providers]
+        if offered and invoice_id not in pending:
+            payable.add(invoice_id)
+    return payable
+
+
 def pay_state(customer: Customer, invoice: Invoice, amount_due: int) -> PayState:
     """Return which pay actions the invoice page offers the customer."""
     providers = tuple((name, PROVIDERS[name].label) for name in offered_providers(invoice))
@@ -211,28 +267,41 @@ def _adapter(attempt: PaymentAttempt) -> PaymentProvider:
 
 def _checkout_request(attempt: PaymentAttempt) -> CheckoutRequest:
     invoice = attempt.invoice
+    numbers = [part.invoice.number for part in attempt.allocations] or [invoice.number]
     # In the attempt's own locale, so a retry from `flask portal reconcile` sends the very same request.
     with force_locale(attempt.locale):
-        description = _("Invoice %(number)s", number=invoice.number)
+        if len(numbers) == 1:
+            description = _("Invoice %(number)s", number=invoice.number)
+        else:
+            description = _("Invoices %(numbers)s", numbers=", ".join(numbers))
+    if len(description) > 250:  # the providers cap descriptions; the allocations keep the full list
+        description = description[:249] + "…"
+    several = len(numbers) > 1
     return CheckoutRequest(
         idempotency_key=attempt.idempotency_key,
         amount=Money(attempt.amount, attempt.currency),
         description=description,
         return_url=public_url("customer.payment_return", attempt_id=attempt.id),
-        cancel_url=public_url("customer.invoice", number=invoice.number),
+        cancel_url=public_url("customer.overview")
+        if several
+        else public_url("customer.invoice", number=invoice.number),
         webhook_url=public_url("webhooks.mollie"),
         locale=attempt.locale,
         metadata={
             "attempt_id": str(attempt.id),
-            "invoice_number": invoice.number,
+            "invoice_number": ",".join(numbers)[:255],
             "merchant_id": str(attempt.merchant_id),
         },
         methods=attempt.methods,
     )
 
 
-def _create_at_provider(attempt: PaymentAttempt) -> PaymentAttempt:
-    """Create the attempt's payment at the provider (repeatable: same idempotency key) and store the answer."""
+def _create_at_provider(attempt: PaymentAttempt, *, pressed: bool = False) -> PaymentAttempt:
+    """Create the attempt's payment at the provider (repeatable: same idempotency key) and store the answer.
+
+    pressed: the customer is waiting on this call, so an unreachable provider is a failed try of
+    theirs and counts towards the pay lock (reconcile's retries do not).
+    """
     try:
         answer = _adapter(attempt).create_payment(_checkout_request(attempt))
     except ProviderRefused as exc:
@@ -243,7 +312,11 @@ def _create_at_provider(attempt: PaymentAttempt) -> PaymentAttempt:
     except ProviderUnavailable as exc:
         # The provider may have created it: the attempt stays "creating" and the same key finds it again.
         log.warning("Provider unavailable for attempt %s: %s", attempt.id, exc)
+        customer_id, merchant_id = attempt.customer_id, attempt.merchant_id
         db.session.rollback()
+        if pressed:
+            _register_failure(customer_id, merchant_id)
+            db.session.commit()
         raise PaymentNotStarted(str(exc), refused=False) from exc
     attempt.provider_payment_id = answer.provider_payment_id
     attempt.provider_intent_id = attempt.provider_intent_id or answer.intent_id
@@ -326,15 +399,19 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
     if breakdown is None or breakdown.amount_due <= 0:
         raise NothingToPay("Nothing is due on this invoice")
 
+    for shared in live_attempts_covering([invoice.id]):
+        # A checkout of several invoices that includes this one: never two live charges for it.
+        if shared.covers_several and _still_open_at_provider(shared) is not False:
+            _supersede(shared)
     live = live_attempt(invoice)
     if live is not None and _still_open_at_provider(live) is False:
         live = live_attempt(invoice)
     if live is not None:
-        same = live.amount == breakdown.amount_due and live.currency == invoice.currency
+        same = live.amount == breakdown.amount_due and live.currency == invoice.currency and not live.covers_several
         if same and live.provider == provider_name and live.status == "open" and live.checkout_url:
             return live
         if same and live.provider == provider_name and live.status == "creating":
-            return _create_at_provider(live)
+            return _create_at_provider(live, pressed=True)
         _supersede(live)
     db.session.refresh(invoice)
     if invoice.status != InvoiceStatus.OPEN.value:
@@ -363,7 +440,131 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
         # Another press created the invoice's live attempt a moment ago.
         db.session.rollback()
         raise PaymentInProgress("A payment for this invoice is already being prepared") from exc
-    return _create_at_provider(attempt)
+    return _create_at_provider(attempt, pressed=True)
+
+
+def payable_invoices(customer: Customer, numbers: list[str] | None) -> list[Invoice]:
+    """Return the customer's open invoices named by number (None: all of them), due first first.
+
+    Raises NothingToPay when a named number is not an open invoice of this customer (whether it
+    exists elsewhere is not told) or when nothing is left to pay.
+    """
+    query = select(Invoice).where(
+        Invoice.merchant_id == customer.merchant_id,
+        Invoice.customer_id == customer.id,
+        Invoice.status == InvoiceStatus.OPEN.value,
+    )
+    if numbers is not None:
+        wanted = set(numbers)
+        query = query.where(Invoice.number.in_(wanted))
+    invoices = list(db.session.scalars(query.order_by(Invoice.due_date, Invoice.number)))
+    if numbers is not None and len(invoices) != len(wanted):
+        raise NothingToPay("Only open invoices of this customer can be paid")
+    today = customer.merchant.today()
+    invoices = [invoice for invoice in invoices if _amount_due(invoice, today) > 0]
+    if not invoices:
+        raise NothingToPay("Nothing is due")
+    return invoices
+
+
+def _amount_due(invoice: Invoice, today: date) -> int:
+    breakdown = invoice_breakdown(invoice, today)
+    return breakdown.amount_due if breakdown is not None else 0
+
+
+def start_several_payment(customer: Customer, invoices: list[Invoice], provider_name: str) -> PaymentAttempt:
+    """Create (or reuse) one payment for the amounts due of several invoices of one currency.
+
+    Each invoice gets its amount due of today, in due-date order, stored as an allocation with its
+    breakdown. An open checkout for exactly these invoices and amounts is reused; any other live
+    checkout of one of them is canceled first, so no invoice ever has two live charges.
+    """
+    until = locked_until(customer)
+    if until is not None:
+        raise PayLocked(until)
+    if len({invoice.currency for invoice in invoices}) > 1:
+        raise MixedCurrencies("Invoices in different currencies are paid separately", "invoice")
+    if len(invoices) == 1:
+        return start_payment(customer, invoices[0], provider_name)
+    if not invoices:
+        raise NothingToPay("Nothing is due")
+    if any(provider_name not in offered_providers(invoice) for invoice in invoices):
+        raise ProviderNotEnabled("This way of paying is not offered for every one of these invoices", "provider")
+    today = customer.merchant.today()
+    parts = []
+    for invoice in sorted(invoices, key=lambda item: (item.due_date, item.number)):
+        breakdown = invoice_breakdown(invoice, today) if invoice.status == InvoiceStatus.OPEN.value else None
+        if breakdown is None or breakdown.amount_due <= 0:
+            raise NothingToPay(f"Nothing is due on invoice {invoice.number}")
+        parts.append((invoice, breakdown))
+    # The methods every one of these invoices may be paid with (None: the provider's own choice).
+    chosen = [
+        found for found in (checkout_methods(invoice, provider_name) for invoice, _unused in parts) if found is not None
+    ]
+    methods = [name for name in chosen[0] if all(name in other for other in chosen[1:])] if chosen else None
+    if methods == []:
+        raise ProviderNotEnabled("No payment method is offered for all of these invoices", "provider")
+    wanted = [(invoice.id, breakdown.amount_due) for invoice, breakdown in parts]
+    ids = [invoice.id for invoice, _unused in parts]
+
+    for live in live_attempts_covering(ids):
+        same = (
+            live.covers_several
+            and live.provider == provider_name
+            and [(part.invoice_id, part.amount) for part in live.allocations] == wanted
+        )
+        if same and live.status == "open" and live.checkout_url and _still_open_at_provider(live) is not False:
+            return live
+        if same and live.status == "creating":
+            return _create_at_provider(live, pressed=True)
+    for live in live_attempts_covering(ids):
+        if _still_open_at_provider(live) is not False:
+            _supersede(live)
+    for invoice, _unused in parts:
+        db.session.refresh(invoice)
+        if invoice.status != InvoiceStatus.OPEN.value:
+            raise NothingToPay(f"Invoice {invoice.number} was settled meanwhile")
+
+    first = parts[0][0]
+    attempt = PaymentAttempt(
+        merchant_id=customer.merchant_id,
+        invoice_id=first.id,
+        customer_id=customer.id,
+        provider=provider_name,
+        status="creating",
+        amount=sum(breakdown.amount_due for _unused, breakdown in parts),
+        currency=first.currency,
+        principal_amount=sum(breakdown.outstanding for _unused, breakdown in parts),
+        fee_amount=sum(breakdown.fee for _unused, breakdown in parts),
+        interest_amount=sum(breakdown.interest for _unused, breakdown in parts),
+        as_of=today,
+        breakdown=[
+            {"invoice": invoice.number, "amount_due": breakdown.amount_due, "steps": breakdown.steps()}
+            for invoice, breakdown in parts
+        ],
+        locale=customer.language,
+        methods=methods,
+        allocations=[
+            PaymentAllocation(
+                merchant_id=customer.merchant_id,
+                invoice_id=invoice.id,
+                position=position,
+                amount=breakdown.amount_due,
+                principal_amount=breakdown.outstanding,
+                fee_amount=breakdown.fee,
+                interest_amount=breakdown.interest,
+                breakdown=breakdown.steps(),
+            )
+            for position, (invoice, breakdown) in enumerate(parts)
+        ],
+    )
+    db.session.add(attempt)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise PaymentInProgress("A payment for these invoices is already being prepared") from exc
+    return _create_at_provider(attempt, pressed=True)
 
 
 # --- applying what the provider says ------------------------------------------------------------
@@ -374,6 +575,47 @@ def _paid_on(invoice: Invoice, paid_at: datetime | None) -> date:
     if paid_at is None:
         return today
     return min(today, paid_at.astimezone(ZoneInfo(invoice.merchant.timezone)).date())
+
+
+def _book_several(attempt: PaymentAttempt, answer: ProviderPayment) -> list[Booking]:
+    """Book a checkout of several invoices: each invoice its allocation, in due-date order, one receipt each.
+
+    Every part goes through the ledger, which books on the invoice up to what it still needs and
+    the rest on the credit balance (an invoice paid or voided meanwhile takes nothing). When the
+    provider reports another amount than asked, what arrived is shared in the same order and any
+    surplus rides on the last part. All in the caller's transaction: all of it or none of it.
+    """
+    left = answer.amount.minor
+    parts = list(attempt.allocations)
+    bookings = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        share = left if last else min(part.amount, left)
+        if share <= 0:
+            continue
+        left -= share
+        invoice = part.invoice
+        booking = book_money_received(
+            attempt.customer,
+            invoice,
+            Money(share, attempt.currency),
+            method=attempt.provider,
+            source=MoneySource("payment_attempt", f"{attempt.id}:{part.position}"),
+            received_on=_paid_on(invoice, answer.paid_at),
+            reference=attempt.provider_payment_id,
+            asked=AskedFor(part.principal_amount, part.fee_amount, part.interest_amount),
+            breakdown=part.breakdown,
+        )
+        if booking.credit is not None:
+            log.warning(
+                "Attempt %s: %s meant for invoice %s went to the credit balance (%s)",
+                attempt.id,
+                Money(booking.credit.amount, booking.credit.currency).format_plain(),
+                invoice.number,
+                booking.credit.reason,
+            )
+        bookings.append(booking)
+    return bookings
 
 
 def _book_payment(attempt: PaymentAttempt, answer: ProviderPayment) -> Booking:
@@ -501,7 +743,10 @@ def apply_provider_payment(
                 answer.amount.format_plain(),
                 Money(attempt.amount, attempt.currency).format_plain(),
             )
-        _book_payment(attempt, answer)
+        if attempt.covers_several:
+            _book_several(attempt, answer)
+        else:
+            _book_payment(attempt, answer)
         _register_success(attempt.customer_id, attempt.merchant_id)
         _sync_reversals(attempt, answer)
     db.session.flush()

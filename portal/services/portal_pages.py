@@ -12,8 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.api.events import record_event
 from portal.documents.context import DocumentView, invoice_view
-from portal.domain.invoices import InvoiceStatus
-from portal.domain.late_fees import Breakdown
+from portal.domain.invoices import InvoiceStatus, shown_status
+from portal.domain.late_fees import Breakdown, LateChargesAhead, late_charges_ahead
 from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.models import Comment, CreditNote, Customer, Invoice
@@ -54,6 +54,21 @@ class InvoiceRow:
     def amount_due(self) -> int:
         """Return the amount due today (0 for paid or void)."""
         return self.breakdown.amount_due if self.breakdown and self.invoice.state is InvoiceStatus.OPEN else 0
+
+    @property
+    def shown_status(self) -> str:
+        """Return the status the customer reads (credited, partly paid, overdue, …)."""
+        return shown_status(
+            self.invoice.status,
+            overdue=bool(self.days_overdue),
+            credited=self.invoice.credited,
+            paid=self.invoice.paid,
+        )
+
+    @property
+    def includes_late_charges(self) -> bool:
+        """Tell whether the amount due today holds a late fee or interest."""
+        return bool(self.amount_due and (self.breakdown.fee or self.breakdown.interest))
 
     @property
     def payment_reference(self) -> str | None:
@@ -135,6 +150,18 @@ class InvoicePage:
     def days_overdue(self) -> int:
         """Return the days past due for an open invoice, else 0."""
         return InvoiceRow(self.invoice, self.breakdown).days_overdue
+
+    @property
+    def shown_status(self) -> str:
+        """Return the status the customer reads (credited, partly paid, overdue, …)."""
+        return InvoiceRow(self.invoice, self.breakdown).shown_status
+
+    @property
+    def late_charges_ahead(self) -> LateChargesAhead | None:
+        """Return what will be added after the due date, while an open invoice is not late yet."""
+        if self.invoice.state is not InvoiceStatus.OPEN or self.breakdown is None or self.breakdown.charged:
+            return None
+        return late_charges_ahead(self.invoice.late_fee_policy, self.breakdown.outstanding, self.invoice.due_date)
 
 
 def _page_count(count: int) -> int:
@@ -228,6 +255,9 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         (Invoice.paid_on.desc(), Invoice.id.desc()),
         pages.get("paid", 1),
         status in ("", "paid"),
+        # Loaded with the page: whether money was paid tells "Paid" from "Credited".
+        selectinload(Invoice.payments),
+        selectinload(Invoice.credit_notes),
     )
     _, cancelled = _section(
         "cancelled",

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.portal.conftest import compile_catalogues
+from portal.extensions import db, limiter
+from portal.models import Customer
+from portal.services.links import make_portal_link
+from tests.fakes.mollie import FakeMollie
+from tests.fakes.stripe import FakeStripe
+from tests.payments.conftest import STRIPE_WEBHOOK_SECRET, point_at_fakes
+from tests.portal.conftest import SPEC_DAY, compile_catalogues
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -63,3 +69,28 @@ def artifacts() -> Path:
     """The folder where browser tests leave screenshots (git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def providers(app, live_server, monkeypatch, time_machine):
+    """Fake Mollie and Stripe that send customers and webhooks back to the live server, on the SPEC's day."""
+    time_machine.move_to(SPEC_DAY, tick=True)
+    mollie, stripe = FakeMollie().start(), FakeStripe(STRIPE_WEBHOOK_SECRET).start()
+    for key, value in point_at_fakes(app.config, mollie, stripe).items():
+        monkeypatch.setitem(app.config, key, value)
+    # The providers send the customer and the webhooks to the public address: here, the live server.
+    monkeypatch.setitem(app.config, "PUBLIC_URL", live_server)
+    stripe.webhook_url = live_server + "/webhooks/stripe"
+    with app.app_context():
+        limiter.reset()
+    yield mollie, stripe
+    mollie.stop()
+    stripe.stop()
+
+
+def link_path(app, customer_id: int) -> str:
+    """Return the path of a fresh magic link for the customer."""
+    with app.app_context():
+        url = make_portal_link(db.session.get(Customer, customer_id)).url
+        db.session.remove()
+    return "/l/" + url.rsplit("/l/", 1)[1]

@@ -2,43 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from portal.extensions import db, limiter
-from portal.models import Customer
-from portal.services.links import make_portal_link
-from tests.fakes.mollie import FakeMollie
-from tests.fakes.stripe import FakeStripe
-from tests.payments.conftest import STRIPE_WEBHOOK_SECRET, make_shop, point_at_fakes
+from tests.browser.conftest import link_path
+from tests.payments.conftest import make_shop
 
 pytestmark = pytest.mark.browser
-
-SPEC_DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def providers(app, live_server, monkeypatch, time_machine):
-    time_machine.move_to(SPEC_DAY, tick=True)
-    mollie, stripe = FakeMollie().start(), FakeStripe(STRIPE_WEBHOOK_SECRET).start()
-    for key, value in point_at_fakes(app.config, mollie, stripe).items():
-        monkeypatch.setitem(app.config, key, value)
-    # The providers send the customer and the webhooks to the public address: here, the live server.
-    monkeypatch.setitem(app.config, "PUBLIC_URL", live_server)
-    stripe.webhook_url = live_server + "/webhooks/stripe"
-    with app.app_context():
-        limiter.reset()
-    yield mollie, stripe
-    mollie.stop()
-    stripe.stop()
-
-
-def link_path(app, customer_id: int) -> str:
-    with app.app_context():
-        url = make_portal_link(db.session.get(Customer, customer_id)).url
-        db.session.remove()
-    return "/l/" + url.rsplit("/l/", 1)[1]
 
 
 @pytest.mark.parametrize("provider", ["mollie", "stripe"])

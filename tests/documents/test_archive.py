@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
 
 import pytest
 
@@ -46,3 +47,11 @@ def test_zip_members_are_flat_unique_and_safe():
         for name in names:
             assert "/" not in name and "\\" not in name and not name.startswith(".")
         assert archive.read("invoice-1-2.pdf") == b"b"
+
+
+def test_zip_members_carry_their_documents_date():
+    data = build_zip([("invoice.pdf", b"a", date(2026, 1, 5)), ("note.txt", b"b", None)])
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        dates = [info.date_time for info in archive.infolist()]
+    assert dates == [(2026, 1, 5, 0, 0, 0), (2000, 1, 1, 0, 0, 0)]

@@ -58,6 +58,16 @@ def pay_app(app, fake_mollie, fake_stripe, monkeypatch):
     return app
 
 
+@pytest.fixture
+def pg_pay(pg, fake_mollie, fake_stripe, monkeypatch):
+    """The PostgreSQL app, pointed at this test's fake providers."""
+    for key, value in point_at_fakes(pg.config, fake_mollie, fake_stripe).items():
+        monkeypatch.setitem(pg.config, key, value)
+    with pg.app_context():
+        limiter.reset()
+    return pg
+
+
 @dataclass
 class Shop:
     merchant_id: int

@@ -17,7 +17,7 @@ import requests
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.models import Customer, Payment
 from portal.models.online_payment import PaymentAttempt, WebhookEvent
 from portal.services.links import make_portal_link
@@ -29,15 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- PostgreSQL: one paid transition under a race -------------------------------------------
-
-
-@pytest.fixture
-def pg_pay(pg, fake_mollie, fake_stripe, monkeypatch):
-    for key, value in point_at_fakes(pg.config, fake_mollie, fake_stripe).items():
-        monkeypatch.setitem(pg.config, key, value)
-    with pg.app_context():
-        limiter.reset()
-    return pg
 
 
 def _attempt(app) -> PaymentAttempt:

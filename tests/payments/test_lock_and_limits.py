@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models.online_payment import PayLock, PaymentAttempt
-from tests.payments.conftest import csrf_token, make_shop, press_pay, sign_in
+from tests.factories import make_customer, make_invoice, make_merchant
+from tests.payments.conftest import Shop, csrf_token, make_shop, press_pay, sign_in
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -119,22 +121,51 @@ def test_the_fifth_failure_by_webhook_locks(clock, pay_app, shop, customer_clien
     assert press_pay(customer_client, shop.number, "mollie").status_code == 429
 
 
-def test_provider_outage_does_not_count_and_the_retry_reuses_the_attempt(
-    clock, pay_app, shop, customer_client, fake_mollie
+def test_six_presses_against_a_provider_that_times_out_lock_the_button(
+    clock, pay_app, shop, customer_client, fake_mollie, monkeypatch
 ):
-    fake_mollie.inject("POST", "/v2/payments", 503, count=6)
+    monkeypatch.setitem(pay_app.config, "PROVIDER_TIMEOUT_SECONDS", 0.3)
+    release = threading.Event()
+    # Mollie hangs on every creation: the portal gives up after its timeout, as with a provider down.
+    fake_mollie.on_request = lambda request: release.wait(2) if request.path == "/v2/payments" else None
     token = csrf_token(customer_client, shop.number)
-    for _ in range(6):
-        assert press_pay(customer_client, shop.number, "mollie", token).status_code == 303
+    try:
+        answers = [press_pay(customer_client, shop.number, "mollie", token) for _ in range(6)]
+    finally:
+        release.set()
+        fake_mollie.on_request = None
 
-    assert lock_row(pay_app, shop.customer_id) is None
-    response = press_pay(customer_client, shop.number, "mollie", token)
-    assert response.headers["Location"].startswith(fake_mollie.url + "/checkout/")
+    assert [answer.status_code for answer in answers] == [303, 303, 303, 303, 303, 429]
+    assert answers[0].headers["Location"] == f"/invoices/{shop.number}"
+    assert lock_row(pay_app, shop.customer_id).locked_until == START + timedelta(hours=1)
+    page = customer_client.get(f"/invoices/{shop.number}").get_data(as_text=True)
+    assert 'data-testid="pay-locked"' in page
     keys = {r.headers["idempotency-key"] for r in fake_mollie.requests_to("POST", "/v2/payments")}
-    assert len(keys) == 1  # every retry was the same attempt
+    assert len(keys) == 1  # every retry was the same attempt: never two charges
     with pay_app.app_context():
         assert len(db.session.scalars(select(PaymentAttempt)).all()) == 1
         db.session.remove()
+
+
+def test_an_outage_is_a_failure_and_the_page_offers_the_bank_transfer(clock, pay_app, fake_mollie):
+    with pay_app.app_context():
+        customer = make_customer(make_merchant(legal_name="Atelier Lumen SRL", iban="BE68539007547034"))
+        invoice = make_invoice(customer)
+        db.session.commit()
+        shop = Shop(customer.merchant_id, customer.id, invoice.id, invoice.number)
+        db.session.remove()
+    customer_client = pay_app.test_client()
+    sign_in(pay_app, customer_client, shop.customer_id)
+    fake_mollie.inject("POST", "/v2/payments", 503, count=1)
+
+    response = press_pay(customer_client, shop.number, "mollie")
+
+    assert response.status_code == 303
+    assert lock_row(pay_app, shop.customer_id).consecutive_failures == 1
+    page = customer_client.get(f"/invoices/{shop.number}").get_data(as_text=True)
+    assert "could not be reached" in page
+    assert 'data-testid="pay-other-ways"' in page
+    assert 'data-testid="epc-qr"' in page
 
 
 # --- Flask-Limiter ----------------------------------------------------------------------------

@@ -39,8 +39,20 @@ def test_keys_are_stored_encrypted_and_only_hinted(pay_app, client, api_key, sho
 
     assert response.status_code == 200, response.json
     assert response.json == {
-        "mollie": {"enabled": True, "source": "merchant", "api_key_hint": "test_…ey99", "webhook_secret_set": False},
-        "stripe": {"enabled": True, "source": "merchant", "api_key_hint": "sk_test_…pe77", "webhook_secret_set": True},
+        "mollie": {
+            "enabled": True,
+            "source": "merchant",
+            "api_key_hint": "test_…ey99",
+            "webhook_secret_set": False,
+            "methods": None,
+        },
+        "stripe": {
+            "enabled": True,
+            "source": "merchant",
+            "api_key_hint": "sk_test_…pe77",
+            "webhook_secret_set": True,
+            "methods": None,
+        },
     }
     assert "merchantmolliekey" not in response.get_data(as_text=True)
     with pay_app.app_context():
@@ -81,6 +93,7 @@ def test_environment_defaults_are_reported_masked(pay_app, client, api_key):
         "source": "environment",
         "api_key_hint": "test_…1234",
         "webhook_secret_set": False,
+        "methods": None,
     }
 
 

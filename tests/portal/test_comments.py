@@ -48,8 +48,15 @@ def test_empty_and_too_long_comments_are_refused(ctx, client, spec_day):
 
     for body in ("", "   \n ", "x" * 2001):
         response = client.post(f"{path}/comments", data={"csrf_token": _csrf(client, path), "body": body})
-        assert response.status_code == 400
-        assert 'role="alert"' in response.get_data(as_text=True)
+        # Post-redirect-get: back on the invoice's address, at the form, so a reload never shows 405.
+        assert response.status_code == 303
+        assert response.headers["Location"] == f"{path}#comment-form"
+        page = client.get(path).get_data(as_text=True)
+        assert 'role="alert" aria-live="assertive"' in page
+        assert "autofocus" in page and 'aria-invalid="true"' in page
+        if body.startswith("x"):
+            assert "x" * 2001 in page  # what they wrote is not lost
+        assert 'role="alert"' not in client.get(path).get_data(as_text=True)  # shown once
 
     ok = client.post(f"{path}/comments", data={"csrf_token": _csrf(client, path), "body": "y" * 2000})
     assert ok.status_code == 303

@@ -40,8 +40,8 @@ def test_the_statement_lists_the_period_with_a_running_balance_and_the_open_item
     assert "€40.00" not in page or "Late payment charges" in page
     assert second.number in page
     assert 'data-testid="bank-transfer"' in page and 'data-testid="transfer-reference"' in page
-    # The pay-several endpoint does not exist in this build: no form.
-    assert 'data-testid="pay-open-balance"' not in page
+    # One checkout for every open invoice (the portal's pay-several endpoint).
+    assert 'data-testid="pay-open-balance"' in page and 'action="/pay"' in page
 
 
 def test_the_figures_agree_with_the_outstanding_amounts(ctx, spec_day):
