@@ -41,11 +41,21 @@ def cancel_checkout(attempt: PaymentAttempt) -> bool:
 
 def cancel_live_checkouts(invoice: Invoice) -> list[PaymentAttempt]:
     """Cancel every checkout of the invoice that could still take money; return those left running."""
-    attempts = db.session.scalars(
-        select(PaymentAttempt).where(
-            PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.status.in_(("creating", "open", "pending"))
-        )
-    ).all()
+    return cancel_live_checkouts_of([invoice.id])
+
+
+def cancel_live_checkouts_of(invoice_ids: list[int]) -> list[PaymentAttempt]:
+    """Cancel every checkout of these invoices that could still take money (one query); return those left running."""
+    attempts = []
+    for start in range(0, len(invoice_ids), 500):
+        attempts += db.session.scalars(
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.invoice_id.in_(invoice_ids[start : start + 500]),
+                PaymentAttempt.status.in_(("creating", "open", "pending")),
+            )
+            .order_by(PaymentAttempt.id)
+        ).all()
     return [attempt for attempt in attempts if not cancel_checkout(attempt)]
 
 
