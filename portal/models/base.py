@@ -91,12 +91,17 @@ def draw_ids(session, table: str, count: int) -> list[int]:
     """Return `count` new ids from the table's id sequence, in one query (PostgreSQL)."""
     from sqlalchemy import text
 
-    return list(
-        session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-            {"table": table, "n": count},
+    # No autoflush: flushing the rows waiting for these ids first would defeat the point.
+    with session.no_autoflush:
+        return list(
+            session.scalars(
+                text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :n)"),
+                {
+                    "sequence": session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table}),
+                    "n": count,
+                },
+            )
         )
-    )
 
 
 def assign_ids(session, objects) -> None:

@@ -115,14 +115,17 @@ def _invoices_to_match(merchant: Merchant) -> tuple[list[InvoiceToMatch], dict[i
     return indexed, {invoice.id: invoice for invoice in rows}
 
 
-def _known_payers(merchant: Merchant) -> list[KnownPayer]:
+def _customers(merchant: Merchant) -> list[Customer]:
+    """Return the merchant's customers (kept while importing: each booking finds its invoice's customer loaded)."""
+    return list(db.session.scalars(select(Customer).where(Customer.merchant_id == merchant.id)))
+
+
+def _known_payers(merchant: Merchant, customers: Iterable[Customer]) -> list[KnownPayer]:
     """Return each customer's own name and the payers of transfers booked on their invoices before."""
     names: dict[int, set[str]] = {}
     ibans: dict[int, set[str]] = {}
-    for customer_id, name, company in db.session.execute(
-        select(Customer.id, Customer.name, Customer.company).where(Customer.merchant_id == merchant.id)
-    ):
-        names.setdefault(customer_id, set()).update(n for n in (name, company) if n)
+    for customer in customers:
+        names.setdefault(customer.id, set()).update(n for n in (customer.name, customer.company) if n)
     for customer_id, payer_name, payer_iban in db.session.execute(
         select(Invoice.customer_id, BankTransaction.payer_name, BankTransaction.payer_iban)
         .join(Invoice, Invoice.id == BankTransaction.invoice_id)
@@ -289,7 +292,8 @@ def import_parsed(merchant: Merchant, statement: BankStatement) -> ImportResult:
     incoming = statement.incoming_payments
     with timed("load invoices and payers"):
         invoices, by_id = _invoices_to_match(merchant)
-        payers = _known_payers(merchant)
+        customers = _customers(merchant)
+        payers = _known_payers(merchant, customers)
         seen = _seen_keys(merchant, (entry.key for entry in incoming))
     with timed("match"):
         plan = plan_import(incoming, InvoiceIndex.build(invoices, payers), seen)
