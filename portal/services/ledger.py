@@ -364,8 +364,8 @@ def book_many_received(received: Sequence[MoneyReceived], *, mails_in_job: bool 
             if booking.payment is not None and invoice.state is InvoiceStatus.PAID:
                 settled[invoice.id] = invoice
             bookings.append(booking)
-        made = [row for b in bookings if b is not None for row in (b.payment, b.credit) if row is not None]
-        assign_ids(db.session, made)
+        new_rows = [row for b in bookings if b is not None for row in (b.payment, b.credit) if row is not None]
+        assign_ids(db.session, new_rows)
     db.session.flush()
     for position, (item, (receipt, duplicate)) in enumerate(zip(received, receipts, strict=True)):
         if duplicate:
