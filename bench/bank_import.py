@@ -153,6 +153,36 @@ def ensure_database(url: str) -> None:
     admin.dispose()
 
 
+class DatabaseClock:
+    """Count the SQL statements run and the time spent waiting on the database while active."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.statements = 0
+        self.seconds = 0.0
+        self._started: list[float] = []
+
+    def _before(self, *args) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, *args) -> None:
+        self.statements += 1
+        self.seconds += time.perf_counter() - self._started.pop()
+
+    def __enter__(self):
+        import sqlalchemy as sa
+
+        sa.event.listen(self.engine, "before_cursor_execute", self._before)
+        sa.event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import sqlalchemy as sa
+
+        sa.event.remove(self.engine, "before_cursor_execute", self._before)
+        sa.event.remove(self.engine, "after_cursor_execute", self._after)
+
+
 def measure_import(url: str, size: int) -> None:
     """Time the whole import with booking: size entries against size open invoices of one merchant."""
     import sqlalchemy as sa
@@ -217,9 +247,13 @@ def measure_import(url: str, size: int) -> None:
         document = statement_for(indexed, size, rng)
         print(f"set-up: {size:,} open invoices on {db.engine.dialect.name}, {time.perf_counter() - started:.1f} s")
         merchant = db.session.get(type(merchant), merchant.id)
+        database = DatabaseClock(db.engine)
         start = time.perf_counter()
-        result = bank_import.import_statement(merchant, document)
-        db.session.commit()
+        with database:
+            result = bank_import.import_statement(merchant, document)
+            commit_start = time.perf_counter()
+            db.session.commit()
+            commit = time.perf_counter() - commit_start
         elapsed = time.perf_counter() - start
         again_start = time.perf_counter()
         again = bank_import.import_statement(merchant, document)
@@ -232,6 +266,12 @@ def measure_import(url: str, size: int) -> None:
         f"(goal ≥ {GOAL_ENTRIES_PER_SECOND:,} entries/s)"
     )
     print(f"            {result.as_dict()}")
+    parse = elapsed - sum(result.timings.values()) - commit
+    print(
+        f"  where the time goes ({database.statements:,} SQL statements, {database.seconds:.1f} s waiting on the database):"
+    )
+    for step, seconds in [("parse the XML", parse), *result.timings.items(), ("commit", commit)]:
+        print(f"    {step:<34} {seconds:6.2f} s  {seconds / elapsed:4.0%}")
     print(
         f"The same statement again (all duplicates): {again_elapsed:.1f} s = {size / again_elapsed:,.0f} entries/s; "
         f"{again.as_dict()}"

@@ -91,6 +91,8 @@ class Config:
     SCHEDULE_TICK_SECONDS = 30.0
     #: Finished jobs are kept this long for the Jobs page, then deleted by the clean-up duty.
     JOB_RETENTION_DAYS = 14
+    #: A statement posted to the API with more credit entries than this is imported by a job (202, then poll).
+    BANK_IMPORT_JOB_ENTRIES = 500
     #: Requests each API key may make (Flask-Limiter's notation; several limits separated by ";").
     API_RATE_LIMIT = "600/minute"
     #: Failed API authentications a client address may make before its requests are refused for a while.

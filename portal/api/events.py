@@ -10,7 +10,9 @@ customers) and those registered with @event_serializer(Model, "object_type").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,13 +23,17 @@ from portal.api.integration_schemas import EVENT_TYPES
 from portal.extensions import db
 from portal.models import Comment, Invoice, Merchant
 from portal.models.api import Event, WebhookDelivery
-from portal.models.base import utcnow
+from portal.models.base import assign_ids, utcnow
 
 #: Events are listed and kept this long, then purged.
 RETENTION = timedelta(days=30)
 
 #: model class → (object_type, serializer returning the API's shape).
 _SERIALIZERS: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+#: model class → a serializer of many objects at once (its queries shared), where the one-by-one one would query each.
+_MANY_SERIALIZERS: dict[type, Callable[[list[Any]], list[Any]]] = {}
+#: Events recorded inside collected_events(), per thread: written together when it ends.
+_collecting = threading.local()
 
 
 def event_serializer(model: type, object_type: str) -> Callable:
@@ -53,6 +59,7 @@ def _builtin_serializers() -> None:
     _SERIALIZERS.setdefault(CreditNote, ("credit_note", operations._credit_note_out))
     _SERIALIZERS.setdefault(Payment, ("payment", operations._payment_out))
     _SERIALIZERS.setdefault(Customer, ("customer", operations._customer_out))
+    _MANY_SERIALIZERS.setdefault(Customer, _customers_out)
     _SERIALIZERS.setdefault(Comment, ("comment", comment_out))
     _SERIALIZERS.setdefault(PaymentAttempt, ("payment_attempt", attempt_out))
     _SERIALIZERS.setdefault(PaymentReversal, ("refund", operations._refund_out))
@@ -60,6 +67,22 @@ def _builtin_serializers() -> None:
         BankTransaction,
         ("bank_transaction", lambda o: operations._bank_transaction_out(o, suggested_invoices([o]))),
     )
+
+
+def _customers_out(customers: list[Any]) -> list[Any]:
+    """Return customers as the API shows them, their credit balances read in one query."""
+    from portal.api import operations
+    from portal.services.ledger import customers_with_credit
+
+    balances: dict[int, dict[str, int]] = {}
+    by_merchant: dict[int, list[Any]] = {}
+    for customer in customers:
+        by_merchant.setdefault(customer.merchant_id, []).append(customer)
+    for merchant_customers in by_merchant.values():
+        balances.update(
+            customers_with_credit(merchant_customers[0].merchant, sorted({c.id for c in merchant_customers}))
+        )
+    return [operations._customer_out(c, balances.get(c.id, {})) for c in customers]
 
 
 def comment_out(comment: Comment):
@@ -95,41 +118,89 @@ def attempt_out(attempt):
 
 def serialize(obj: Any) -> tuple[str, int | None, dict[str, Any]]:
     """Return (object_type, id, the API's JSON of it) for an object an event is about."""
-    if type(obj) not in _SERIALIZERS:
+    [serialized] = _serialize_many([obj])
+    return serialized
+
+
+def _serialize_many(objects: list[Any]) -> list[tuple[str, int | None, dict[str, Any]]]:
+    if any(type(obj) not in _SERIALIZERS for obj in objects):
         _builtin_serializers()
-    try:
-        object_type, function = _SERIALIZERS[type(obj)]
-    except KeyError:
-        raise TypeError(f"No event serializer for {type(obj).__name__}: register one with @event_serializer") from None
-    shown = function(obj)
-    data = shown.model_dump(mode="json") if isinstance(shown, BaseModel) else dict(shown)
-    return object_type, getattr(obj, "id", None), data
+    shown: dict[int, Any] = {}
+    by_type: dict[type, list[int]] = {}
+    for position, obj in enumerate(objects):
+        if type(obj) not in _SERIALIZERS:
+            raise TypeError(f"No event serializer for {type(obj).__name__}: register one with @event_serializer")
+        by_type.setdefault(type(obj), []).append(position)
+    for model, positions in by_type.items():
+        many = _MANY_SERIALIZERS.get(model) if len(positions) > 1 else None
+        if many is not None:
+            shown.update(zip(positions, many([objects[p] for p in positions]), strict=True))
+        else:
+            function = _SERIALIZERS[model][1]
+            shown.update((p, function(objects[p])) for p in positions)
+    result = []
+    for position, obj in enumerate(objects):
+        data = shown[position]
+        data = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data)
+        result.append((_SERIALIZERS[type(obj)][0], getattr(obj, "id", None), data))
+    return result
 
 
-def record_event(merchant: Merchant, type: str, object: Any) -> Event:  # noqa: A002 - the public contract's names
+def record_event(merchant: Merchant, type: str, object: Any) -> Event | None:  # noqa: A002 - the public contract's names
     """Record that `type` happened to `object`, in the caller's transaction, and queue it for the webhook endpoints.
 
     `object` is a model instance with a serializer (Invoice, CreditNote, Payment, Customer, Comment,
     PaymentAttempt, PaymentReversal, BankTransaction, or one registered with @event_serializer). Flushes, never commits.
+    Inside collected_events() it is written when that ends (and None is returned).
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {type!r}")
-    db.session.flush()  # the object's id and defaults, as the API would show them
-    object_type, object_id, data = serialize(object)
-    event = Event(
-        merchant_id=merchant.id,
-        type=type,
-        object_type=object_type,
-        object_id=object_id,
-        data=data,
-        created_at=utcnow(),
-    )
-    db.session.add(event)
-    db.session.flush()
+    pending = getattr(_collecting, "events", None)
+    if pending is not None:
+        pending.append((merchant.id, type, object))
+        return None
+    [event] = _write_events([(merchant.id, type, object)])
+    return event
+
+
+@contextmanager
+def collected_events() -> Iterator[None]:
+    """Write the events recorded inside the block together when it ends: one flush and one query of endpoints.
+
+    For bulk work (a bank statement's bookings). Each event shows its object as it stands at the
+    end of the block. Nested blocks are written by the outermost one; nothing is written on an error.
+    """
+    if getattr(_collecting, "events", None) is not None:
+        yield
+        return
+    _collecting.events = []
+    try:
+        yield
+        pending = _collecting.events
+    finally:
+        _collecting.events = None
+    if pending:
+        _write_events(pending)
+
+
+def _write_events(pending: list[tuple[int, str, Any]]) -> list[Event]:
     from portal.api.webhook_delivery import queue_deliveries
 
-    queue_deliveries(event)
-    return event
+    db.session.flush()  # the objects' ids and defaults, as the API would show them
+    now = utcnow()
+    events = [
+        Event(
+            merchant_id=merchant_id, type=type, object_type=object_type, object_id=object_id, data=data, created_at=now
+        )
+        for (merchant_id, type, _), (object_type, object_id, data) in zip(
+            pending, _serialize_many([obj for _, _, obj in pending]), strict=True
+        )
+    ]
+    assign_ids(db.session, events)
+    db.session.add_all(events)
+    db.session.flush()
+    queue_deliveries(events)
+    return events
 
 
 def record_overdue_invoices(merchant: Merchant, today: date | None = None) -> int:

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from werkzeug.datastructures import FileStorage
@@ -21,6 +21,7 @@ from portal.api.lists import BankTransactionListQuery, CustomerListQuery, Invoic
 from portal.api.owned import own
 from portal.api.pagination import PageQuery
 from portal.documents.archive import Download, ubl_download
+from portal.domain.bank_statements import parse_statement
 from portal.domain.errors import (
     DomainError,
     InvalidTransition,
@@ -105,6 +106,8 @@ class Operation:
     upload: str | None = None
     #: The largest file `upload` takes, in bytes: the request body may exceed it by the form's overhead only.
     upload_max_bytes: int = 0
+    #: Other successes it may answer: (status, response model, description), e.g. 202 for work left to a job.
+    alternatives: tuple[tuple[int, type[BaseModel], str], ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -124,6 +127,7 @@ def operation(
     raw_body: tuple[str, ...] = (),
     upload: str | None = None,
     upload_max_bytes: int = 0,
+    alternatives: tuple[tuple[int, type[BaseModel], str], ...] = (),
 ) -> Callable:
     """Register a view as an API operation: parse, call, commit once, serialize (or send the file it returns)."""
 
@@ -150,6 +154,7 @@ def operation(
             raw_body,
             upload,
             upload_max_bytes,
+            alternatives,
         )
         OPERATIONS.append(op)
 
@@ -188,9 +193,22 @@ def operation(
     return decorate
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A view's answer with a status of its own (one of its operation's alternatives) and headers."""
+
+    body: BaseModel
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 def _response(result: Any, status: int) -> Response:
     if result is None:
         return Response("", status)
+    if isinstance(result, Answer):
+        response = _response(result.body, result.status)
+        response.headers.update(result.headers)
+        return response
     if isinstance(result, Download):
         sent = Response(result.data, status, mimetype=result.content_type)
         sent.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
@@ -1155,6 +1173,7 @@ def openapi_document() -> dict[str, Any]:
     models = {s.ErrorOut}
     for op in OPERATIONS:
         models.update(m for m in (op.body, op.response) if m is not None)
+        models.update(model for _, model, _ in op.alternatives)
     keyed = [
         (model, "validation" if model.__name__.endswith(("In", "Patch")) else "serialization")
         for model in sorted(models, key=lambda m: m.__name__)
@@ -1203,6 +1222,11 @@ def openapi_document() -> dict[str, Any]:
             responses[str(op.status)] = {
                 "description": op.summary,
                 "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
+            }
+        for alternative, model, description in op.alternatives:
+            responses[str(alternative)] = {
+                "description": description,
+                "content": {"application/json": {"schema": refs[(model, "serialization")]}},
             }
         if write:
             responses[str(op.status)]["headers"] = {
@@ -1397,19 +1421,59 @@ def _one_transaction_out(transaction) -> s.BankTransactionOut:
     return _bank_transaction_out(transaction, bank_import.suggested_invoices([transaction]))
 
 
+def _statement_job_out(pending) -> s.BankStatementJobOut:
+    return s.BankStatementJobOut(
+        id=pending.id,
+        status=pending.status,
+        entries=pending.entries,
+        matched=pending.matched,
+        suggested=pending.suggested,
+        unmatched=pending.unmatched,
+        duplicates=pending.duplicates,
+        error=pending.error,
+        created_at=pending.created_at,
+        finished_at=pending.finished_at,
+    )
+
+
 @operation(
     "post",
     "/bank-statements",
     summary="Import a bank statement (ISO 20022 CAMT.053, CAMT.054 or CAMT.052 XML as the body): each credit entry "
-    "is stored once, those whose reference names an invoice are booked on it",
+    "is stored once, those whose reference names an invoice are booked on it. A statement of more than "
+    "PORTAL_BANK_IMPORT_JOB_ENTRIES credit entries (500) is imported by a job: 202 with its id and a Location to poll",
     status=201,
     response=s.BankStatementImportOut,
     raw_body=("application/xml", "text/xml"),
     errors=(400, 401, 422),
+    alternatives=(
+        (
+            202,
+            s.BankStatementJobOut,
+            "A large statement, accepted: a job imports it; GET the Location (/bank-statements/{id}) for its counts",
+        ),
+    ),
 )
 def import_bank_statement(data: bytes):
-    result = bank_import.import_statement(g.merchant, data)
+    statement = parse_statement(data)
+    entries = len(statement.incoming_payments)
+    if entries > int(current_app.config["BANK_IMPORT_JOB_ENTRIES"]):
+        pending = bank_import.queue_import(g.merchant, data, entries)
+        location = url_for("api.get_bank_statement_import", import_id=pending.id)
+        return Answer(_statement_job_out(pending), 202, {"Location": location})
+    result = bank_import.import_parsed(g.merchant, statement)
     return s.BankStatementImportOut(**result.as_dict())
+
+
+@operation(
+    "get",
+    "/bank-statements/<int:import_id>",
+    summary="A statement imported by a job: pending, then done with its counts (or failed, with the error)",
+    response=s.BankStatementJobOut,
+    errors=(401, 404),
+)
+def get_bank_statement_import(import_id: int):
+    return _statement_job_out(bank_import.get_import(g.merchant, import_id))
 
 
 @operation(

@@ -689,6 +689,24 @@ class BankStatementImportOut(BaseModel):
     duplicates: int
 
 
+class BankStatementJobOut(BaseModel):
+    """A large statement imported by a job: pending until done, then with the counts of BankStatementImportOut."""
+
+    id: int
+    #: pending (waiting for or in its job), done (counts set) or failed (error says why).
+    status: str
+    #: Credit entries in the statement.
+    entries: int
+    #: Set once done.
+    matched: int | None
+    suggested: int | None
+    unmatched: int | None
+    duplicates: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class BankSuggestionOut(BaseModel):
     invoice_id: int
     invoice_number: str | None

@@ -236,14 +236,23 @@ def queue_delivery(endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
     return delivery
 
 
-def queue_deliveries(event: Event) -> list[WebhookDelivery]:
-    """Queue the event for each enabled endpoint of its merchant that wants its type."""
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.merchant_id == event.merchant_id, WebhookEndpoint.enabled.is_(True))
-        .order_by(WebhookEndpoint.id)
-    ).all()
-    return [queue_delivery(endpoint, event) for endpoint in endpoints if wants(endpoint, event.type)]
+def queue_deliveries(events: list[Event]) -> list[WebhookDelivery]:
+    """Queue each event for each enabled endpoint of its merchant that wants its type (one query per merchant)."""
+    endpoints: dict[int, list[WebhookEndpoint]] = {}
+    deliveries = []
+    for event in events:
+        if event.merchant_id not in endpoints:
+            endpoints[event.merchant_id] = list(
+                db.session.scalars(
+                    select(WebhookEndpoint)
+                    .where(WebhookEndpoint.merchant_id == event.merchant_id, WebhookEndpoint.enabled.is_(True))
+                    .order_by(WebhookEndpoint.id)
+                )
+            )
+        deliveries += [
+            queue_delivery(endpoint, event) for endpoint in endpoints[event.merchant_id] if wants(endpoint, event.type)
+        ]
+    return deliveries
 
 
 def retry_delay(attempts: int) -> timedelta:

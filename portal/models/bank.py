@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
@@ -68,3 +80,35 @@ class BankTransaction(Base):
 
     invoice: Mapped[Invoice | None] = relationship()
     receipt: Mapped[Receipt | None] = relationship()
+
+
+#: pending: waiting for (or in) its job; done: imported, counts set; failed: the job gave up (error says why).
+STATEMENT_IMPORT_STATUSES = ("pending", "done", "failed")
+
+
+class BankStatementImport(Base):
+    """A large statement posted to the API, imported by a job; the API answers its counts once done."""
+
+    __tablename__ = "bank_statement_imports"
+    __table_args__ = (CheckConstraint(f"status IN {STATEMENT_IMPORT_STATUSES!r}", name="status_known"),)
+
+    #: Surrogate key (the id in GET /api/v1/bank-statements/{id}).
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The merchant whose statement it is.
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    #: pending, done or failed.
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    #: The XML as posted, until the job has imported it (then dropped).
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Credit entries in the statement (known when posted).
+    entries: Mapped[int] = mapped_column(Integer)
+    #: What the import did, once done.
+    matched: Mapped[int | None] = mapped_column(Integer)
+    suggested: Mapped[int | None] = mapped_column(Integer)
+    unmatched: Mapped[int | None] = mapped_column(Integer)
+    duplicates: Mapped[int | None] = mapped_column(Integer)
+    #: Why the job gave up, when failed.
+    error: Mapped[str | None] = mapped_column(Text)
+    #: When it was posted and when its job finished.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -41,13 +41,26 @@ def cancel_checkout(attempt: PaymentAttempt) -> bool:
 
 def cancel_live_checkouts(invoice: Invoice) -> list[PaymentAttempt]:
     """Cancel every checkout of the invoice that could still take money; return those left running."""
-    shared = select(PaymentAllocation.attempt_id).where(PaymentAllocation.invoice_id == invoice.id)
-    attempts = db.session.scalars(
-        select(PaymentAttempt).where(
-            (PaymentAttempt.invoice_id == invoice.id) | PaymentAttempt.id.in_(shared),
-            PaymentAttempt.status.in_(("creating", "open", "pending")),
-        )
-    ).all()
+    return cancel_live_checkouts_of([invoice.id])
+
+
+def cancel_live_checkouts_of(invoice_ids: list[int]) -> list[PaymentAttempt]:
+    """Cancel every checkout of these invoices that could still take money, a shared one (several invoices
+    in one checkout) included; return those left running."""
+    attempts: dict[int, PaymentAttempt] = {}
+    for start in range(0, len(invoice_ids), 500):
+        chunk = invoice_ids[start : start + 500]
+        shared = select(PaymentAllocation.attempt_id).where(PaymentAllocation.invoice_id.in_(chunk))
+        for attempt in db.session.scalars(
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.invoice_id.in_(chunk) | PaymentAttempt.id.in_(shared),
+                PaymentAttempt.status.in_(("creating", "open", "pending")),
+            )
+            .order_by(PaymentAttempt.id)
+        ):
+            attempts[attempt.id] = attempt
+    attempts = list(attempts.values())
     return [attempt for attempt in attempts if not cancel_checkout(attempt)]
 
 

@@ -18,6 +18,8 @@ from portal.services.errors import NotFound
 KIND_LABELS = {
     "invoice.send": "Render the invoice PDF and compose its mail",
     "mail.deliver": "Deliver a mail",
+    "bank.import_statement": "Import a bank statement posted to the API",
+    "ledger.booking_mails": "Compose the mails of payments booked from a bank statement",
 }
 
 

@@ -12,26 +12,34 @@ customer's credit balance. For every customer and currency, always:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.api.events import record_event
+from portal.api.events import collected_events, record_event
 from portal.domain.errors import DomainError, InvalidAmount
 from portal.domain.invoices import InvoiceStatus, check_transition
 from portal.domain.ledger import AskedFor, split_received, split_returned
 from portal.domain.money import Money
 from portal.extensions import db
+from portal.jobs.queue import enqueue, job_type
 from portal.mail import notifications
 from portal.models import CreditNote, Customer, Invoice, Merchant, Payment
+from portal.models.base import assign_ids
 from portal.models.ledger import LEAVING_KINDS, RECEIPT_METHODS, CreditEntry, PaymentReversal, Receipt
-from portal.services.checkouts import cancel_live_checkouts
+from portal.services.checkouts import cancel_live_checkouts, cancel_live_checkouts_of
 from portal.services.errors import Conflict, NotFound
 from portal.services.invoices import outstanding, settle_if_paid
+
+#: The job that composes the mails of bookings made in bulk (a bank statement), after they are committed.
+BOOKING_MAILS = "ledger.booking_mails"
+#: IN lists are cut to this many ids (SQLite allows a few thousand bound values per statement).
+_CHUNK = 500
 
 #: Credit reasons that add money to the balance from a receipt (what can be refunded where it came from).
 MONEY_IN_REASONS = ("overpayment", "invoice_settled", "invoice_void", "unallocated", "credit_note")
@@ -157,13 +165,37 @@ def refundable_credit(customer: Customer, currency: str) -> list[RefundableCredi
 
 def lock_invoice(invoice_id: int) -> Invoice:
     """Return the invoice, locked for this transaction and read afresh (payments and credit notes loaded)."""
-    return db.session.execute(
-        select(Invoice)
-        .where(Invoice.id == invoice_id)
-        .with_for_update()
-        .options(selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return lock_invoices([invoice_id])[invoice_id]
+
+
+def lock_invoices(invoice_ids: Sequence[int]) -> dict[int, Invoice]:
+    """Return the invoices by id, locked for this transaction in id order and read afresh, a few queries in all.
+
+    Locking in id order means two transactions locking overlapping sets wait for each other
+    instead of deadlocking. Payments (with their reversals), credit notes and lines come loaded.
+    """
+    ids = sorted(set(invoice_ids))
+    locked: dict[int, Invoice] = {}
+    for start in range(0, len(ids), _CHUNK):
+        locked.update(
+            (invoice.id, invoice)
+            for invoice in db.session.scalars(
+                select(Invoice)
+                .where(Invoice.id.in_(ids[start : start + _CHUNK]))
+                .order_by(Invoice.id)
+                .with_for_update()
+                .options(
+                    selectinload(Invoice.payments).selectinload(Payment.reversals),
+                    selectinload(Invoice.credit_notes),
+                    selectinload(Invoice.lines),
+                )
+                .execution_options(populate_existing=True)
+            )
+        )
+    missing = set(ids) - locked.keys()
+    if missing:
+        raise NotFound(f"No such invoice: {min(missing)}", "invoice_id")
+    return locked
 
 
 def _lock_customer(customer: Customer) -> None:
@@ -198,6 +230,27 @@ def _find_receipt(merchant_id: int, source: MoneySource) -> Receipt | None:
     )
 
 
+def _find_receipts(received: Sequence[MoneyReceived]) -> dict[tuple[int, str, str], Receipt]:
+    """Return the receipts booked before for these sources, by (merchant, type, id): a few queries in all."""
+    wanted: dict[tuple[int, str], set[str]] = {}
+    for item in received:
+        if item.source.id is not None:
+            wanted.setdefault((item.customer.merchant_id, item.source.type), set()).add(item.source.id)
+    found = {}
+    for (merchant_id, source_type), source_ids in wanted.items():
+        ids = sorted(source_ids)
+        for start in range(0, len(ids), _CHUNK):
+            for receipt in db.session.scalars(
+                select(Receipt).where(
+                    Receipt.merchant_id == merchant_id,
+                    Receipt.source_type == source_type,
+                    Receipt.source_id.in_(ids[start : start + _CHUNK]),
+                )
+            ):
+                found[(merchant_id, source_type, receipt.source_id)] = receipt
+    return found
+
+
 def _credit_reason(invoice: Invoice | None, currency: str, took_any: bool) -> str:
     if invoice is None or invoice.currency != currency:
         return "unallocated"
@@ -206,6 +259,30 @@ def _credit_reason(invoice: Invoice | None, currency: str, took_any: bool) -> st
     if took_any:
         return "overpayment"
     return "invoice_settled"
+
+
+@dataclass(frozen=True)
+class MoneyReceived:
+    """One amount of money that arrived, as book_money_received takes it (book_many_received takes a list)."""
+
+    customer: Customer
+    invoice: Invoice | None
+    amount: Money
+    method: str
+    source: MoneySource
+    received_on: date
+    reference: str | None = None
+    asked: AskedFor | None = None
+    #: Instead of asked: what the payer was shown, worked out from the invoice as it stands when booked.
+    asked_for: Callable[[Invoice], AskedFor | None] | None = None
+    breakdown: list | None = None
+    recorded_by_id: int | None = None
+    confirm: bool = True
+
+    @property
+    def key(self) -> tuple[int, str, str] | None:
+        """Return what makes it the same money as another report: None when the source has no id."""
+        return None if self.source.id is None else (self.customer.merchant_id, self.source.type, self.source.id)
 
 
 def book_money_received(
@@ -234,43 +311,154 @@ def book_money_received(
     confirm: mail the customer a confirmation and staff a notice of the payment (credit is always
     told to both). In the caller's transaction: it flushes, the caller commits.
     """
-    if method not in RECEIPT_METHODS:
+    [booking] = book_many_received(
+        [
+            MoneyReceived(
+                customer,
+                invoice,
+                amount,
+                method=method,
+                source=source,
+                received_on=received_on,
+                reference=reference,
+                asked=asked,
+                breakdown=breakdown,
+                recorded_by_id=recorded_by_id,
+                confirm=confirm,
+            )
+        ]
+    )
+    return booking
+
+
+def book_many_received(received: Sequence[MoneyReceived], *, mails_in_job: bool = False) -> list[Booking]:
+    """Book many amounts, in order, each by the rules of book_money_received, in a few queries in all.
+
+    The sources booked before are found at once, the invoices locked at once (in id order), the
+    receipts inserted together (one savepoint; only if that fails, one savepoint each, which finds
+    what a concurrent report booked a moment ago), then each amount is split on its invoice as it
+    stands after the ones before it. mails_in_job: the mails are composed by one job (written in
+    this transaction) instead of now, for bulk imports. Flushes; the caller commits.
+    """
+    for item in received:
+        _check_received(item)
+    if not received:
+        return []
+    existing = _find_receipts(received)
+    invoices = lock_invoices(
+        [item.invoice.id for item in received if item.invoice is not None and item.key not in existing]
+    )
+    receipts = _insert_receipts(received, existing, invoices)
+    bookings: list[Booking | None] = []
+    first_of: dict[tuple[int, str, str], int] = {}
+    settled: dict[int, Invoice] = {}
+    with collected_events():
+        for position, (item, (receipt, duplicate)) in enumerate(zip(received, receipts, strict=True)):
+            if duplicate:
+                bookings.append(None)  # filled in below, once the first booking of that source is flushed
+                continue
+            if item.key is not None:
+                first_of[item.key] = position
+            invoice = invoices[item.invoice.id] if item.invoice is not None else None
+            booking = _book_received(item, receipt, invoice)
+            if booking.payment is not None and invoice.state is InvoiceStatus.PAID:
+                settled[invoice.id] = invoice
+            bookings.append(booking)
+        new_rows = [row for b in bookings if b is not None for row in (b.payment, b.credit) if row is not None]
+        assign_ids(db.session, new_rows)
+    db.session.flush()
+    for position, (item, (receipt, duplicate)) in enumerate(zip(received, receipts, strict=True)):
+        if duplicate:
+            first = bookings[first_of[item.key]] if item.key in first_of else None
+            if first is not None:
+                bookings[position] = Booking(first.receipt, first.payment, first.credit, duplicate=True)
+            else:
+                bookings[position] = _existing_booking(receipt)
+    if settled:
+        cancel_live_checkouts_of(list(settled))
+    made = [(item, b) for item, b in zip(received, bookings, strict=True) if not b.duplicate]
+    _tell(made, mails_in_job=mails_in_job)
+    return bookings
+
+
+def _check_received(item: MoneyReceived) -> None:
+    if item.method not in RECEIPT_METHODS:
         raise DomainError(f"Method must be one of {', '.join(RECEIPT_METHODS)}", "method")
-    if amount.minor <= 0:
+    if item.amount.minor <= 0:
         raise InvalidAmount("Money received must be a positive amount", "amount")
+    invoice, customer = item.invoice, item.customer
     if invoice is not None and (invoice.customer_id != customer.id or invoice.merchant_id != customer.merchant_id):
         raise NotFound("No such invoice for this customer", "invoice_id")
-    existing = _find_receipt(customer.merchant_id, source)
-    if existing is not None:
-        return _existing_booking(existing)
-    if invoice is not None:
-        invoice = lock_invoice(invoice.id)
 
-    receipt = Receipt(
-        merchant_id=customer.merchant_id,
-        customer_id=customer.id,
-        invoice_id=invoice.id if invoice is not None else None,
-        amount=amount.minor,
-        currency=amount.currency,
-        method=method,
-        source_type=source.type,
-        source_id=source.id,
-        reference=reference,
-        received_on=received_on,
-        recorded_by_id=recorded_by_id,
+
+def _receipt(item: MoneyReceived) -> Receipt:
+    return Receipt(
+        merchant_id=item.customer.merchant_id,
+        customer_id=item.customer.id,
+        invoice_id=item.invoice.id if item.invoice is not None else None,
+        amount=item.amount.minor,
+        currency=item.amount.currency,
+        method=item.method,
+        source_type=item.source.type,
+        source_id=item.source.id,
+        reference=item.reference,
+        received_on=item.received_on,
+        recorded_by_id=item.recorded_by_id,
+        # Known to have none yet: booking its payment then needs no query for the one it replaces.
+        payment=None,
     )
+
+
+def _insert_receipts(
+    received: Sequence[MoneyReceived], existing: dict[tuple[int, str, str], Receipt], invoices: dict[int, Invoice]
+) -> list[tuple[Receipt | None, bool]]:
+    """Insert a receipt for each new source; return (receipt, duplicate) per item, in order."""
+    fresh: dict[int, Receipt] = {}
+    seen: set[tuple[int, str, str]] = set()
+    for position, item in enumerate(received):
+        if item.key is not None and (item.key in existing or item.key in seen):
+            continue
+        if item.key is not None:
+            seen.add(item.key)
+        fresh[position] = _receipt(item)
     try:
         with db.session.begin_nested():
-            db.session.add(receipt)
+            assign_ids(db.session, fresh.values())
+            db.session.add_all(fresh.values())
             db.session.flush()
     except IntegrityError:
-        # The same source was booked by a concurrent report a moment ago.
-        existing = _find_receipt(customer.merchant_id, source)
-        if existing is None:
-            raise
-        return _existing_booking(existing)
+        # A concurrent report booked one of these sources a moment ago: one savepoint each finds which.
+        for position in list(fresh):
+            item = received[position]
+            receipt = _receipt(item)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(receipt)
+                    db.session.flush()
+            except IntegrityError:
+                found = _find_receipt(item.customer.merchant_id, item.source)
+                if found is None:
+                    raise
+                existing[item.key] = found
+                del fresh[position]
+            else:
+                fresh[position] = receipt
+    result = []
+    for position, item in enumerate(received):
+        if position in fresh:
+            result.append((fresh[position], False))
+        else:
+            result.append((existing.get(item.key), True))
+    return result
 
+
+def _book_received(item: MoneyReceived, receipt: Receipt, invoice: Invoice | None) -> Booking:
+    """Split one receipt on its (locked) invoice and the credit balance: the booking rules, in one place."""
+    customer, amount, received_on = item.customer, item.amount, item.received_on
     takes = invoice is not None and invoice.state is InvoiceStatus.OPEN and invoice.currency == amount.currency
+    asked = item.asked
+    if item.asked_for is not None and invoice is not None:
+        asked = item.asked_for(invoice)
     split = split_received(amount.minor, outstanding(invoice) if takes else 0, asked)
     payment = None
     if split.on_invoice:
@@ -282,16 +470,16 @@ def book_money_received(
             interest_amount=split.interest,
             currency=amount.currency,
             paid_on=received_on,
-            method=method,
-            reference=reference,
-            breakdown=breakdown if split.fee or split.interest or breakdown else None,
-            recorded_by_id=recorded_by_id,
+            method=item.method,
+            reference=item.reference,
+            breakdown=item.breakdown if split.fee or split.interest or item.breakdown else None,
+            recorded_by_id=item.recorded_by_id,
             receipt=receipt,
+            reversals=[],
         )
         db.session.add(payment)
-        db.session.flush()
         record_event(invoice.merchant, "payment.succeeded", payment)
-        _settle(invoice, received_on)
+        settle_if_paid(invoice, received_on)
     credit = None
     if split.credit:
         credit = _add_credit(
@@ -301,15 +489,73 @@ def book_money_received(
             _credit_reason(invoice, amount.currency, payment is not None),
             receipt=receipt,
             invoice=invoice,
-            created_by_id=recorded_by_id,
+            created_by_id=item.recorded_by_id,
         )
-    db.session.flush()
-    if payment is not None and confirm:
-        notifications.send_payment_confirmation(payment)
-        notifications.notify_staff_of_payment(payment)
-    if credit is not None:
-        notifications.notify_credit_added(credit, credit_balance(customer, amount.currency))
     return Booking(receipt=receipt, payment=payment, credit=credit)
+
+
+def _balances_after(credits: list[CreditEntry]) -> dict[int, int]:
+    """Return, per credit entry (by id), the customer's balance right after it: one query for all of them."""
+    now: dict[tuple[int, str], int] = {}
+    customers = sorted({c.customer_id for c in credits})
+    for start in range(0, len(customers), _CHUNK):
+        now.update(
+            ((customer_id, currency), int(total or 0))
+            for customer_id, currency, total in db.session.execute(
+                select(CreditEntry.customer_id, CreditEntry.currency, func.sum(CreditEntry.amount))
+                .where(CreditEntry.customer_id.in_(customers[start : start + _CHUNK]))
+                .group_by(CreditEntry.customer_id, CreditEntry.currency)
+            )
+        )
+    after = {}
+    for credit in reversed(credits):
+        key = (credit.customer_id, credit.currency)
+        after[credit.id] = now.get(key, 0)
+        now[key] = now.get(key, 0) - credit.amount
+    return after
+
+
+def _tell(made: list[tuple[MoneyReceived, Booking]], *, mails_in_job: bool) -> None:
+    """Mail what the bookings did (payment confirmations and notices, credit notices), now or through one job."""
+    told = [(item, b) for item, b in made if (b.payment is not None and item.confirm) or b.credit is not None]
+    credits = [booking.credit for _, booking in told if booking.credit is not None]
+    balances = _balances_after(credits) if credits else {}
+    if not mails_in_job:
+        for item, booking in told:
+            if booking.payment is not None and item.confirm:
+                notifications.send_payment_confirmation(booking.payment)
+                notifications.notify_staff_of_payment(booking.payment)
+            if booking.credit is not None:
+                notifications.notify_credit_added(booking.credit, balances[booking.credit.id])
+        return
+    by_merchant: dict[int, list[dict[str, Any]]] = {}
+    for item, booking in told:
+        by_merchant.setdefault(item.customer.merchant_id, []).append(
+            {
+                "receipt_id": booking.receipt.id,
+                "confirm": item.confirm,
+                "credit_id": booking.credit.id if booking.credit is not None else None,
+                "balance": balances.get(booking.credit.id) if booking.credit is not None else None,
+            }
+        )
+    for merchant_id, bookings in by_merchant.items():
+        enqueue(BOOKING_MAILS, {"bookings": bookings}, merchant_id=merchant_id)
+
+
+@job_type(BOOKING_MAILS)
+def send_booking_mails(payload: dict[str, Any], job: Any) -> None:
+    """Compose and queue the mails of bookings made in bulk: what book_money_received would have mailed at once."""
+    for told in payload.get("bookings", []):
+        receipt = db.session.get(Receipt, told["receipt_id"])
+        if receipt is None or receipt.merchant_id != job.merchant_id:
+            continue
+        if receipt.payment is not None and told.get("confirm"):
+            notifications.send_payment_confirmation(receipt.payment)
+            notifications.notify_staff_of_payment(receipt.payment)
+        if told.get("credit_id") is not None:
+            credit = db.session.get(CreditEntry, told["credit_id"])
+            if credit is not None:
+                notifications.notify_credit_added(credit, told.get("balance"))
 
 
 def _settle(invoice: Invoice, on: date) -> None:
@@ -348,7 +594,6 @@ def _add_credit(
         created_by_id=created_by_id,
     )
     db.session.add(entry)
-    db.session.flush()
     record_event(customer.merchant, "customer.credit_changed", customer)
     return entry
 

@@ -280,6 +280,9 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
         ("delete_webhook_endpoint", "delete", "/webhook-endpoints/{endpoint_id}", None, 204),
         ("import_bank_statement", "post", "/bank-statements", lambda: XML_STATEMENT, 201),
         ("list_bank_transactions", "get", "/bank-transactions", None, 200),
+        # With the job threshold at 0 (set below), any statement is imported by a job: 202, then polled.
+        ("import_bank_statement", "post", "/bank-statements", lambda: XML_STATEMENT, 202),
+        ("get_bank_statement_import", "get", "/bank-statements/{import_id}", None, 200),
         ("ignore_bank_transaction", "post", "/bank-transactions/{transaction_id}/ignore", None, 200),
         (
             "match_bank_transaction",
@@ -314,6 +317,9 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
             state["credit_note_id"] = response.json["id"]
         elif operation_id == "list_bank_transactions":
             state["transaction_id"] = response.json["data"][0]["id"]
+            monkeypatch.setitem(app.config, "BANK_IMPORT_JOB_ENTRIES", 0)
+        elif operation_id == "import_bank_statement" and response.status_code == 202:
+            state["import_id"] = response.json["id"]
         elif operation_id == "record_payment":
             state["payment_id"] = response.json["id"]
         elif operation_id == "create_product":

@@ -17,7 +17,7 @@ from portal.models.mail import OutboxMessage
 from portal.services import bank_import, ledger
 from portal.services.invoices import outstanding
 from tests.bank.camt import Account, Transfer, build
-from tests.factories import make_customer, make_invoice, make_merchant
+from tests.factories import make_customer, make_invoice, make_merchant, run_jobs
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
@@ -162,9 +162,12 @@ def test_a_matched_transfer_sends_the_mails_of_an_online_payment():
 
     bank_import.import_statement(merchant, data)
     db.session.commit()
+    # The import leaves the composing of its mails to a job, written in its transaction.
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    run_jobs(["default"])
 
     kinds = list(db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.invoice_id == a.id)))
-    assert "payment_confirmation" in kinds
+    assert "payment_confirmation" in kinds and "payment_notice" in kinds
 
 
 def test_same_amount_and_known_payer_are_suggested_and_staff_confirm_one():
