@@ -28,6 +28,8 @@ def test_every_page_and_asset_carries_the_security_headers(ctx, client, spec_day
     customer = make_customer(make_merchant())
     invoice = make_invoice(customer)
     note = credit(invoice, 1000, date(2026, 2, 1))
+    # Committed first: the requests share this app context's session, and an error page rolls it back.
+    db.session.commit()
     anonymous = [client.get(path) for path in ("/", "/nowhere", "/l/garbage", "/healthz", "/assets/portal.css")]
     sign_in(client, customer)
     pages = [
