@@ -256,14 +256,19 @@ def _queue_customer_mail(
     body_html: Markup | None = None,
     invoice_id: int | None = None,
     contact_email: str | None = None,
+    to: str | None = None,
+    language: str | None = None,
+    files: Sequence[MailAttachment] = (),
 ) -> OutboxMessage:
     """Compose a notice to a customer in their language, branded and signed by the merchant, and queue it.
 
-    The texts are given already translated (the caller holds force_locale(customer.language)); the
-    footer is added here in the same language. Replies reach the merchant's support address.
+    The texts are given already translated (the caller holds force_locale of the same language); the
+    footer is added here in that language. It goes to `to` in `language` (one of the customer's
+    contacts), by default to the customer's own address in theirs, with `files` attached. Replies
+    reach the merchant's support address.
     """
     merchant = customer.merchant
-    with force_locale(customer.language):
+    with force_locale(language or customer.language):
         composed = compose(
             merchant,
             paragraphs=paragraphs,
@@ -278,14 +283,14 @@ def _queue_customer_mail(
     return queue_mail(
         merchant_id=merchant.id,
         kind=kind,
-        to=customer.email,
+        to=to or customer.email,
         subject=subject,
         text=composed.text,
         html=composed.html,
         reply_to=merchant.support_email,
         from_name=merchant.name,
         invoice_id=invoice_id,
-        attachments=composed.inline,
+        attachments=(*composed.inline, *files),
     )
 
 
@@ -300,9 +305,12 @@ def send_fresh_link(customer: Customer, contact_id: int | None = None) -> None:
         contact = primary_contact(customer)
     link = make_portal_link(customer, contact=contact).url
     with force_locale(contact.language):
-        subject = _("Your new link to your invoices from %(merchant)s", merchant=merchant.name)
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="fresh_link",
+            to=contact.email,
+            language=contact.language,
+            subject=_("Your new link to your invoices from %(merchant)s", merchant=merchant.name),
             paragraphs=[
                 _("Hello %(name)s,", name=contact.name),
                 _(
@@ -314,17 +322,6 @@ def send_fresh_link(customer: Customer, contact_id: int | None = None) -> None:
             ],
             button=Button(_("Open your invoices"), link),
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="fresh_link",
-        to=contact.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_comment(comment: Comment) -> None:
@@ -394,14 +391,17 @@ def send_payment_confirmation(payment: Payment) -> None:
     from portal.services.contacts import recipients
 
     invoice = payment.invoice
-    merchant, customer = invoice.merchant, invoice.customer
+    customer = invoice.customer
     receipts = _receipt_files(invoice)
     for contact in recipients(customer, "payment"):
         link = make_portal_link(customer, invoice, contact=contact).url
         with force_locale(contact.language):
-            subject = _("Payment received for invoice %(number)s", number=invoice.number)
-            composed = compose(
-                merchant,
+            _queue_customer_mail(
+                customer,
+                kind="payment_confirmation",
+                to=contact.email,
+                language=contact.language,
+                subject=_("Payment received for invoice %(number)s", number=invoice.number),
                 paragraphs=[
                     _("Hello %(name)s,", name=contact.name),
                     _(
@@ -412,21 +412,9 @@ def send_payment_confirmation(payment: Payment) -> None:
                     ),
                 ],
                 button=Button(_("View this invoice"), link),
-                preheader=subject,
-                footer=_customer_footer(merchant),
+                invoice_id=invoice.id,
+                files=receipts,
             )
-        queue_mail(
-            merchant_id=merchant.id,
-            kind="payment_confirmation",
-            to=contact.email,
-            subject=subject,
-            text=composed.text,
-            html=composed.html,
-            reply_to=merchant.support_email,
-            from_name=merchant.name,
-            invoice_id=invoice.id,
-            attachments=(*composed.inline, *receipts),
-        )
 
 
 def _receipt_files(invoice: Invoice) -> tuple[MailAttachment, ...]:
@@ -726,27 +714,19 @@ def queue_statement_mail(statement, *, to: str, language: str, name: str, link: 
             ),
             _("Amount due today: %(amount)s.", amount=", ".join(due)) if due else _("Nothing is due today."),
         ]
-        composed = compose(
-            merchant,
-            paragraphs=paragraphs,
-            button=Button(_("Open your invoices"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
-        )
         pdf = MailAttachment(
             statement_filename(statement), "application/pdf", _statement_pdf(statement, language, statement_transfer)
         )
-    return queue_mail(
-        merchant_id=merchant.id,
-        kind="statement",
-        to=to,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        attachments=(*composed.inline, pdf),
-    )
+        return _queue_customer_mail(
+            customer,
+            kind="statement",
+            to=to,
+            language=language,
+            subject=subject,
+            paragraphs=paragraphs,
+            button=Button(_("Open your invoices"), link),
+            files=(pdf,),
+        )
 
 
 def _statement_pdf(statement, language: str, transfer_of) -> bytes:
@@ -825,24 +805,15 @@ def send_contact_welcome(contact, *, added_by: str | None = None) -> None:
                 days=current_app.config["LINK_MAX_AGE_DAYS"],
             )
         )
-        composed = compose(
-            merchant,
+        _queue_customer_mail(
+            customer,
+            kind="contact_link",
+            to=contact.email,
+            language=contact.language,
+            subject=subject,
             paragraphs=paragraphs,
             button=Button(_("Open your invoices"), link),
-            preheader=subject,
-            footer=_customer_footer(merchant),
         )
-    queue_mail(
-        merchant_id=merchant.id,
-        kind="contact_link",
-        to=contact.email,
-        subject=subject,
-        text=composed.text,
-        html=composed.html,
-        reply_to=merchant.support_email,
-        from_name=merchant.name,
-        attachments=composed.inline,
-    )
 
 
 def notify_staff_of_new_contact(contact, added_by: str) -> None:
