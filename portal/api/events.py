@@ -60,6 +60,7 @@ def _builtin_serializers() -> None:
     _SERIALIZERS.setdefault(Payment, ("payment", operations._payment_out))
     _SERIALIZERS.setdefault(Customer, ("customer", operations._customer_out))
     _MANY_SERIALIZERS.setdefault(Customer, _customers_out)
+    _MANY_SERIALIZERS.setdefault(Invoice, _invoices_out)
     _SERIALIZERS.setdefault(Comment, ("comment", comment_out))
     _SERIALIZERS.setdefault(PaymentAttempt, ("payment_attempt", attempt_out))
     _SERIALIZERS.setdefault(PaymentReversal, ("refund", operations._refund_out))
@@ -67,6 +68,15 @@ def _builtin_serializers() -> None:
         BankTransaction,
         ("bank_transaction", lambda o: operations._bank_transaction_out(o, suggested_invoices([o]))),
     )
+
+
+def _invoices_out(invoices: list[Any]) -> list[Any]:
+    """Return invoices as the API shows them, their send summaries read in one query (a bank statement's bookings)."""
+    from portal.api import operations
+    from portal.services.send_log import send_summaries
+
+    sends = send_summaries(invoices)
+    return [operations._invoice_out(invoice, invoice.merchant.today(), sends[invoice.id]) for invoice in invoices]
 
 
 def _customers_out(customers: list[Any]) -> list[Any]:

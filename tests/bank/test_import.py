@@ -255,3 +255,50 @@ def test_a_transfer_of_the_amount_due_with_late_charges_settles_them_too():
     [payment] = invoice.payments
     assert (payment.amount, payment.fee_amount, payment.interest_amount) == (100000, 4000, 986)
     assert invoice.status == "paid" and ledger.credit_balances(customer) == {}
+
+
+def _statements_to_import(merchant, customer, how_many: int, first: int) -> int:
+    """Import a statement paying `how_many` fresh invoices exactly; return the queries (SELECTs) the import ran.
+
+    Inserts are left out: whether the driver sends a batch as one statement depends on the database.
+    """
+    from sqlalchemy import event
+
+    made = [make_invoice(customer, due_date=DUE) for _ in range(how_many)]
+    db.session.commit()
+    data = build(
+        Account(
+            entries=[
+                Transfer(
+                    "1000.00",
+                    account_servicer_reference=f"N-{first + n}",
+                    structured_reference=format_reference(invoice.payment_reference),
+                )
+                for n, invoice in enumerate(made)
+            ]
+        )
+    )
+    db.session.expire_all()
+    merchant = db.session.get(type(merchant), merchant.id)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = bank_import.import_statement(merchant, data)
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert result.matched == how_many
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+
+
+def test_booking_a_statement_runs_the_same_queries_for_few_or_many_payments():
+    """Each booked payment's events show its invoice: their send summaries come in one query, not one per invoice."""
+    merchant, jane, bob, _ = _setup()
+    _statements_to_import(merchant, jane, 1, first=0)  # the first import of a session reads more once
+    few = _statements_to_import(merchant, jane, 3, first=10)
+    many = _statements_to_import(merchant, jane, 30, first=100)
+    assert many == few
