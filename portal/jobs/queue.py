@@ -250,13 +250,18 @@ def run_claimed(claim: Claim, report: RunReport) -> None:
 
 def run_due(queues: Sequence[str] | None = None, *, limit: int = 100) -> RunReport:
     """Claim and run due jobs one by one until none is due or `limit` have run."""
+    from portal.mail.transport import close_connections  # the mail jobs kept their relay connection for the batch
+
     report = RunReport()
     give_up_on_lost_jobs(utcnow())
-    for _ in range(limit):
-        claim = claim_next(queues)
-        if claim is None:
-            break
-        run_claimed(claim, report)
+    try:
+        for _ in range(limit):
+            claim = claim_next(queues)
+            if claim is None:
+                break
+            run_claimed(claim, report)
+    finally:
+        close_connections()
     return report
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from portal.extensions import db
 from portal.jobs.queue import RunReport, claim_next, give_up_on_lost_jobs, run_claimed
 from portal.jobs.schedule import run_schedule
+from portal.mail.transport import close_connections
 from portal.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Worker:
                     failures = 0
                     self.busy = False
                     if claim is None:
+                        close_connections()  # nothing to send for now: don't hold the relay's connection
                         if self.once:
                             break
                         self.stop.wait(self.poll)
@@ -95,6 +97,7 @@ class Worker:
                     )
                     self._forget_connection()
                     self.stop.wait(wait)
+            close_connections()
             db.session.remove()
         return self.report
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import smtplib
 import ssl
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol, TextIO
@@ -66,26 +68,102 @@ def parse_smtp_url(url: str) -> SmtpSettings:
 
 
 class SmtpTransport:
-    """Deliver through an SMTP relay, one connection per message so a broken one affects one mail only."""
+    """Deliver through an SMTP relay, keeping the connection open for the messages that follow.
+
+    A worker sending a month-end batch would otherwise pay a TCP (and TLS, and login) handshake per
+    mail. Each thread keeps at most one open connection per relay: it is closed after IDLE_SECONDS
+    without a message, after MESSAGES_PER_CONNECTION messages (relays cap a session), when the
+    worker finds nothing to do (close_connections), and on any error, so a broken connection affects
+    one mail only. A message that finds its reused connection closed by the relay in the meantime
+    (nothing was accepted on it) is sent once more on a new connection.
+    """
 
     name = "smtp"
+    IDLE_SECONDS = 30.0
+    MESSAGES_PER_CONNECTION = 100
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
     def send(self, message: EmailMessage) -> None:
+        kept = _take_connection(self.settings, self.IDLE_SECONDS, self.MESSAGES_PER_CONNECTION)
+        if kept is not None:
+            connection, sent = kept
+            try:
+                connection.send_message(message)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                _close(connection)  # the relay hung up while it waited: open a new one below
+            except BaseException:
+                _close(connection)
+                raise
+            else:
+                _keep_connection(self.settings, connection, sent + 1)
+                return
+        connection = self._connect()
+        try:
+            connection.send_message(message)
+        except BaseException:
+            _close(connection)
+            raise
+        _keep_connection(self.settings, connection, 1)
+
+    def _connect(self) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context(cafile=s.cafile)
         if s.security == "ssl":
             connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-        with connection:
+        try:
             if s.security == "starttls":
                 connection.starttls(context=context)
             if s.username:
                 connection.login(s.username, s.password or "")
-            connection.send_message(message)
+        except BaseException:
+            _close(connection)
+            raise
+        return connection
+
+
+#: Per thread: relay settings → (open connection, messages sent on it, when it was last used).
+_connections = threading.local()
+
+
+def _kept() -> dict[SmtpSettings, tuple[smtplib.SMTP, int, float]]:
+    kept = getattr(_connections, "by_settings", None)
+    if kept is None:
+        kept = _connections.by_settings = {}
+    return kept
+
+
+def _take_connection(settings: SmtpSettings, idle: float, most: int) -> tuple[smtplib.SMTP, int] | None:
+    """Return this thread's open connection to the relay (and the messages sent on it) if still worth using."""
+    entry = _kept().pop(settings, None)
+    if entry is None:
+        return None
+    connection, sent, last_used = entry
+    if sent >= most or time.monotonic() - last_used > idle:
+        _close(connection)
+        return None
+    return connection, sent
+
+
+def _keep_connection(settings: SmtpSettings, connection: smtplib.SMTP, sent: int) -> None:
+    _kept()[settings] = (connection, sent, time.monotonic())
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def close_connections() -> None:
+    """Say goodbye to the relays this thread kept a connection to (a worker with nothing to do calls this)."""
+    kept = _kept()
+    while kept:
+        _close(kept.popitem()[1][0])
 
 
 class ConsoleTransport:

@@ -25,6 +25,8 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        #: The client's (address, port) per message: one port is one SMTP connection.
+        self.peers: list[tuple[str, int]] = []
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
@@ -32,6 +34,7 @@ class Inbox:
         with self._lock:
             self.messages.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
 
@@ -59,6 +62,15 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+@pytest.fixture(autouse=True)
+def _no_relay_connection_outlives_its_test():
+    """A test that sends through SmtpTransport directly leaves its kept connection: close it."""
+    yield
+    from portal.mail.transport import close_connections
+
+    close_connections()
 
 
 @pytest.fixture

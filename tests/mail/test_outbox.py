@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.mail.notifications import send_fresh_link
-from portal.mail.outbox import MAX_ATTEMPTS, deliver_due, queue_mail, retry_delay
-from portal.mail.transport import SmtpTransport, configured_transport, parse_smtp_url
+from portal.mail.outbox import MAX_ATTEMPTS, build_email, deliver_due, queue_mail, retry_delay
+from portal.mail.transport import SmtpTransport, close_connections, configured_transport, parse_smtp_url
 from portal.models.base import utcnow
 from portal.models.job import Job
 from portal.models.mail import OutboxMessage
@@ -234,3 +234,46 @@ def test_a_delivery_whose_outcome_was_lost_is_sent_again_with_the_same_message_i
     first, second = smtp_server.messages
     assert first["Message-ID"] == second["Message-ID"] == db.session.get(OutboxMessage, message_id).message_id
     assert db.session.get(OutboxMessage, message_id).status == "sent"
+
+
+def test_a_batch_of_mail_goes_over_one_connection_to_the_relay(smtp_server, deliver_to):
+    deliver_to(smtp_server)
+    merchant = make_merchant()
+    queued(merchant, 5)
+
+    assert deliver_due().sent == 5
+
+    assert sorted(m["Subject"] for m in smtp_server.messages) == [f"Message {i}" for i in range(5)]
+    assert len(set(smtp_server.inbox.peers)) == 1  # one handshake for the batch, not one per mail
+
+
+def test_a_relay_that_hung_up_between_two_mails_gets_the_next_one_on_a_new_connection(smtp_server):
+    transport = SmtpTransport(parse_smtp_url(smtp_server.url))
+    merchant = make_merchant()
+    first, later = (
+        build_email(
+            queue_mail(merchant_id=merchant.id, kind="test", to="a@example.com", subject=subject, text="Hi"),
+            "x@example.com",
+        )
+        for subject in ("First", "Later")
+    )
+    try:
+        transport.send(first)
+        smtp_server.stop()  # the relay restarts while the worker keeps its connection: that one is dead now
+        smtp_server.start()
+        transport.send(later)  # no error: sent again at once on a new connection
+    finally:
+        close_connections()
+
+    assert [m["Subject"] for m in smtp_server.messages] == ["First", "Later"]
+    assert len(set(smtp_server.inbox.peers)) == 2
+
+
+def test_a_kept_connection_is_not_used_after_the_relays_limit_of_messages(smtp_server, deliver_to, monkeypatch):
+    deliver_to(smtp_server)
+    monkeypatch.setattr(SmtpTransport, "MESSAGES_PER_CONNECTION", 2)
+    queued(make_merchant(), 5)
+
+    assert deliver_due().sent == 5
+
+    assert len(set(smtp_server.inbox.peers)) == 3  # 2 + 2 + 1
