@@ -615,11 +615,38 @@ def invoice_preview_email(invoice_id: int):
 # -- The comment inbox ---------------------------------------------------------------------------
 
 
+#: The inbox's filters: its query value, and the label of the tab.
+COMMENT_FILTERS = {"open": "Open", "answered": "Answered", "no_reply_needed": "No reply needed"}
+
+
 @bp.get("/comments")
 def comments_inbox():
-    unread_only = request.args.get("unread") == "1"
+    state = request.args.get("state") or None
+    if state is not None and state not in COMMENT_FILTERS:
+        abort(404)
     return render_template(
         "admin/comments.html",
-        comments=comment_inbox.inbox(merchant(), unread_only=unread_only),
-        unread_only=unread_only,
+        comments=comment_inbox.inbox(merchant(), state=state),
+        state=state,
+        filters=COMMENT_FILTERS,
     )
+
+
+@bp.post("/comments/<int:comment_id>/state")
+def comment_state(comment_id: int):
+    """Mark a customer's comment "no reply needed", or open it again."""
+    comment = load(comment_inbox.get_comment, comment_id)
+    try:
+        comment_inbox.set_comment_state(comment, request.form.get("state", ""), current_user._get_current_object())
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+    else:
+        if comment.state == "no_reply_needed":
+            flash("Marked “no reply needed”: the comment is no longer waiting for an answer.", "success")
+        else:
+            flash("The comment is open again: it waits for an answer.", "success")
+    back = request.form.get("back")
+    if back == "inbox":
+        return redirect(url_for("admin.comments_inbox", state=request.form.get("filter") or None), code=303)
+    return redirect(url_for("admin.invoice_detail", invoice_id=comment.invoice_id, _anchor="comments"), code=303)

@@ -293,7 +293,7 @@ def test_a_refused_line_is_named_and_marked(staff):
     assert "Line 2: The tax rate allows at most 2 decimals" in html
 
 
-def test_the_comment_inbox_counts_unread_in_the_navigation(app, staff):
+def test_the_comment_inbox_counts_open_comments_in_the_navigation(app, staff):
     from portal.services.comments import add_customer_comment
 
     with app.app_context():
@@ -301,7 +301,7 @@ def test_the_comment_inbox_counts_unread_in_the_navigation(app, staff):
         invoice = make_invoice(customer)
         add_customer_comment(invoice, customer, "Hello?")
         db.session.commit()
-    assert 'aria-label="1 unread"' in staff.get("/admin/invoices").get_data(as_text=True)
+    assert 'aria-label="1 open"' in staff.get("/admin/invoices").get_data(as_text=True)
 
 
 def test_prices_with_more_decimals_than_the_currency_are_refused(staff):
