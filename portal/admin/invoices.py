@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -28,6 +28,7 @@ from portal.domain.identifiers import format_iban
 from portal.domain.invoices import Line, compute_totals
 from portal.domain.payment_references import format_reference
 from portal.extensions import db
+from portal.i18n import LANGUAGE_NAMES
 from portal.input_checks import db_int
 from portal.mail import notifications
 from portal.payments.methods import METHOD_LABELS
@@ -50,11 +51,11 @@ from portal.services import (
 )
 from portal.services.checkouts import live_checkouts
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
-from portal.services.mail_preview import preview_invoice_mail
+from portal.services.mail_preview import preview_invoice_mail, preview_invoice_page
 
 PAGE_SIZE = 50
-#: The e-mail preview is a page of its own, framed by the preview page only; it may carry the
-#: inline styles every mail needs, and nothing else.
+#: The e-mail and page previews are pages of their own, framed by the preview page only; they may carry
+#: inline styles and data: images, and nothing else.
 EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 
 
@@ -578,18 +579,37 @@ def invoice_payment_methods(invoice_id: int):
 # -- Previews ------------------------------------------------------------------------------------
 
 
+def _preview_language(invoice) -> str:
+    """Return the language asked for (?lang=), else the one the customer reads the invoice in."""
+    asked = request.args.get("lang")
+    if asked is None:
+        return invoice.document_language
+    if asked not in current_app.config["LANGUAGES"]:
+        abort(404)
+    return asked
+
+
 @bp.get("/invoices/<int:invoice_id>/preview")
 def invoice_preview(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
-    today = merchant().today()
+    language = _preview_language(invoice)
     return render_template(
         "admin/invoices/preview.html",
         invoice=invoice,
-        breakdown=invoices.invoice_breakdown(invoice, today),
-        taxes=compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent).taxes,
-        terms=invoice.document_terms,
-        mail=preview_invoice_mail(invoice),
+        language=language,
+        languages={code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]},
+        mail=preview_invoice_mail(invoice, language),
     )
+
+
+@bp.get("/invoices/<int:invoice_id>/preview/page")
+def invoice_preview_page(invoice_id: int):
+    """The invoice as the customer reads it, framed by the preview page; like the e-mail preview, it runs nothing."""
+    invoice = load(invoices.get_invoice, invoice_id)
+    response = Response(preview_invoice_page(invoice, _preview_language(invoice)), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 @bp.get("/invoices/<int:invoice_id>/preview.pdf")
@@ -606,7 +626,7 @@ def invoice_preview_pdf(invoice_id: int):
 @bp.get("/invoices/<int:invoice_id>/preview/email")
 def invoice_preview_email(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
-    response = Response(preview_invoice_mail(invoice).html, mimetype="text/html")
+    response = Response(preview_invoice_mail(invoice, _preview_language(invoice)).html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response

@@ -267,7 +267,8 @@ def test_previews_page_pdf_and_email(app, staff):
     staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
     with app.app_context():
         invoice_id = _only_invoice(app, staff.merchant_id).id
-    page = staff.get(f"/admin/invoices/{invoice_id}/preview")
+    assert staff.get(f"/admin/invoices/{invoice_id}/preview").status_code == 200
+    page = staff.get(f"/admin/invoices/{invoice_id}/preview/page")
     assert page.status_code == 200 and "Website design" in page.get_data(as_text=True)
     pdf = staff.get(f"/admin/invoices/{invoice_id}/preview.pdf")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
