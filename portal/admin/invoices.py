@@ -7,9 +7,11 @@ from decimal import Decimal
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    MAX_STATEMENT_UPLOAD_BYTES,
     NEW_CUSTOMER,
     AttachmentForm,
     CreditNoteForm,
@@ -35,6 +37,7 @@ from portal.payments.methods import METHOD_LABELS
 from portal.payments.registry import PROVIDERS, enabled_providers
 from portal.services import (
     attachments,
+    branding,
     comment_inbox,
     credit_notes,
     customers,
@@ -50,6 +53,7 @@ from portal.services import (
     timeline,
 )
 from portal.services.checkouts import live_checkouts
+from portal.services.errors import NotFound
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
 from portal.services.mail_preview import preview_invoice_mail, preview_invoice_page
 
@@ -524,6 +528,44 @@ def invoice_attachment_add(invoice_id: int):
         return _detail(invoice, failure(exc, form), attachment_form=form)
     flash(f"{attachment.download_name} attached. The customer can download it from the invoice.", "success")
     return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id, _anchor="attachments"), code=303)
+
+
+#: Uploads the admin takes, per endpoint: the most a file may hold, and the page to go back to.
+UPLOAD_LIMITS = {
+    "admin.invoice_attachment_add": (attachments.MAX_ATTACHMENT_BYTES, None),
+    "admin.bank_import_statement": (MAX_STATEMENT_UPLOAD_BYTES, "admin.bank"),
+    "admin.settings_logo": (branding.MAX_LOGO_BYTES, "admin.settings_branding"),
+}
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(exc: RequestEntityTooLarge):
+    """Answer an upload over the request limit on the page it came from, saying the limit: nothing is lost."""
+    db.session.rollback()
+    limit, back = UPLOAD_LIMITS.get(request.endpoint or "", (current_app.config["MAX_CONTENT_LENGTH"], None))
+    message = f"The file is too large: it may be at most {_megabytes(limit)}. Nothing was uploaded."
+    invoice_id = (request.view_args or {}).get("invoice_id")
+    if current_user.is_authenticated and request.endpoint == "admin.invoice_attachment_add":
+        try:
+            invoice = invoices.get_invoice(merchant(), invoice_id)
+        except NotFound:
+            abort(404)
+        form = AttachmentForm(formdata=None)
+        form.file.errors = [message]
+        return _detail(invoice, 413, attachment_form=form)
+    page = render_template(
+        "admin/error.html",
+        code=413,
+        error=exc,
+        staff=current_user,
+        too_large=message,
+        back=url_for(back) if back and current_user.is_authenticated else None,
+    )
+    return page, 413
 
 
 @bp.get("/invoices/<int:invoice_id>/attachments/<int:attachment_id>")
