@@ -56,6 +56,7 @@ from portal.services.checkouts import live_checkouts
 from portal.services.errors import NotFound
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
 from portal.services.mail_preview import preview_invoice_mail, preview_invoice_page
+from portal.services.money_in_view import money_in_view
 
 PAGE_SIZE = 50
 #: The e-mail and page previews are pages of their own, framed by the preview page only; they may carry
@@ -291,6 +292,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             payment_reference=format_reference(invoice.payment_reference) if invoice.payment_reference else None,
             provider_labels={name: provider.label for name, provider in PROVIDERS.items()},
             checkout=live_checkouts([invoice.id]).get(invoice.id),
+            money=money_in_view(invoice),
             sms_number=sms.mobile_number(invoice.customer) if sms.sms_account(invoice.merchant) else None,
             portal_link=portal_link,
             today=today,
