@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -49,6 +50,7 @@ from portal.services import (
     products,
     refunds,
     reminders,
+    send_log,
     sms,
     timeline,
 )
@@ -91,9 +93,16 @@ def invoices_list():
     )
     page = max(1, request.args.get("page", 1, type=db_int))
     rows, has_more = search_invoices(merchant(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # When each was last sent to its customer (test copies aside), on the merchant's calendar.
+    zone = ZoneInfo(merchant().timezone)
+    sent_on = {
+        invoice_id: last.astimezone(zone).date() if last is not None else None
+        for invoice_id, (last, _count) in send_log.send_summaries([row.invoice for row in rows]).items()
+    }
     return render_template(
         "admin/invoices/list.html",
         rows=rows,
+        sent_on=sent_on,
         filters=filters,
         counts=status_counts(merchant()),
         statuses=STATUSES,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import date
 
 import pypdf
+import time_machine
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -59,3 +62,18 @@ def test_a_live_send_of_a_draft_is_still_refused(app, staff):
     with app.app_context():
         run_jobs()
         assert _mails(invoice_id) == []
+
+
+@time_machine.travel(date(2026, 3, 5), tick=False)
+def test_the_list_says_not_sent_until_the_customer_is_sent_it_test_copies_aside(app, staff):
+    staff.sign_in_again()
+    staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
+    with app.app_context():
+        invoice_id = _only_invoice(app, staff.merchant_id).id
+    staff.post(f"/admin/invoices/{invoice_id}/send", {"test": "1"})
+    staff.post(f"/admin/invoices/{invoice_id}/finalize", {"send": "0"})
+    staff.post(f"/admin/invoices/{invoice_id}/send", {"test": "1"})
+    listed = staff.get("/admin/invoices").get_data(as_text=True)
+    assert re.search(r'data-testid="sent-state"><span class="muted">Not sent</span>', listed)
+    staff.post(f"/admin/invoices/{invoice_id}/send")
+    assert 'data-testid="sent-state">Sent 2026-03-05</td>' in staff.get("/admin/invoices").get_data(as_text=True)
