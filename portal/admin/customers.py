@@ -281,10 +281,29 @@ def charge_delete(charge_id: int):
     return redirect(url_for("admin.customer_detail", customer_id=customer_id, _anchor="charges"), code=303)
 
 
+def _charge_ids(values: list[str]) -> list[int]:
+    return [n for n in map(parse_db_id, values) if n is not None]
+
+
+@bp.get("/customers/<int:customer_id>/draft-from-charges")
+def draft_from_charges_confirm(customer_id: int):
+    """Show what drafting will take (the ticked charges, or all open ones) and their total, before anything is taken."""
+    customer = load(customers.get_customer, customer_id)
+    selected = _charge_ids(request.args.getlist("charge_id"))
+    try:
+        preview = billing.preview_draft_from_charges(customer, charge_ids=selected or None)
+    except DomainError as exc:
+        failure(exc)
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id, _anchor="charges"), code=303)
+    return render_template(
+        "admin/customers/draft_from_charges.html", customer=customer, preview=preview, all_open=not selected
+    )
+
+
 @bp.post("/customers/<int:customer_id>/draft-from-charges")
 def draft_from_charges(customer_id: int):
     customer = load(customers.get_customer, customer_id)
-    selected = [n for n in map(parse_db_id, request.form.getlist("charge_id")) if n is not None]
+    selected = _charge_ids(request.form.getlist("charge_id"))
     try:
         invoice = billing.draft_from_charges(customer, charge_ids=selected or None)
         db.session.commit()

@@ -78,8 +78,10 @@ class AtMost(Length):
     """At most max characters, said in the error; unlike Length, no maxlength attribute that cuts text silently."""
 
     def __init__(self, max: int) -> None:
-        super().__init__(max=max, message=f"At most {max} characters.")
+        super().__init__(max=max, message=f"At most {max:,} characters.")
         self.field_flags = {}
+        #: Shown beside the field, so the limit is known before the error.
+        self.character_limit = max
 
 
 class AddressForm(Form):
@@ -108,8 +110,8 @@ class AddressForm(Form):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), AtMost(254)])
+    password = PasswordField("Password", validators=[DataRequired(), AtMost(200)])
 
 
 class CustomerFields(Form):
@@ -195,7 +197,7 @@ class CompanyForm(FlaskForm):
 
 
 class ProductForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Name", validators=[DataRequired(), AtMost(200)])
     unit_price = DecimalField("Unit price", places=None, validators=[InputRequired(), NumberRange(min=0)])
     currency = StringField("Currency", default="EUR", validators=[DataRequired(), Length(min=3, max=3)])
     tax_rate = DecimalField(
@@ -255,8 +257,8 @@ class InvoiceForm(FlaskForm):
     discount_percent = DecimalField(
         "Invoice discount (%)", places=None, default=Decimal("0"), validators=[Optional(), NumberRange(min=0, max=100)]
     )
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
-    terms = TextAreaField("Terms (leave empty for your default terms)", validators=[Optional(), Length(max=10000)])
+    notes = TextAreaField("Notes", validators=[Optional(), AtMost(5000)])
+    terms = TextAreaField("Terms (leave empty for your default terms)", validators=[Optional(), AtMost(10000)])
     #: Wording replacing the legal default for a category's "why no VAT" mention, on this invoice only.
     reason_E = StringField("Exempt (E)", validators=[Optional(), AtMost(300)])  # noqa: N815
     reason_AE = StringField("Reverse charge (AE)", validators=[Optional(), AtMost(300)])  # noqa: N815
@@ -322,7 +324,7 @@ class PaymentForm(FlaskForm):
     amount = DecimalField("Amount", places=None, validators=[InputRequired(), NumberRange(min=0)])
     paid_on = DateField("Paid on", validators=[InputRequired()])
     method = SelectField("Method", choices=PAYMENT_METHOD_CHOICES, default="bank_transfer")
-    reference = StringField("Reference", validators=[Optional(), Length(max=200)])
+    reference = StringField("Reference", validators=[Optional(), AtMost(200)])
     surplus_to_credit = BooleanField("More than the outstanding amount arrived: put the rest on the credit balance")
 
 
@@ -330,7 +332,7 @@ class RefundForm(FlaskForm):
     """Refund (part of) one payment."""
 
     amount = DecimalField("Amount", places=None, validators=[Optional(), NumberRange(min=0)])
-    note = StringField("Note", validators=[Optional(), Length(max=200)])
+    note = StringField("Note", validators=[Optional(), AtMost(200)])
 
 
 class ApplyCreditForm(FlaskForm):
@@ -346,7 +348,7 @@ class RefundCreditForm(FlaskForm):
     source = SelectField("How", validate_choice=False)
     currency = SelectField("Currency", validate_choice=False)
     amount = DecimalField("Amount", places=None, validators=[InputRequired(), NumberRange(min=0)])
-    note = StringField("Note", validators=[Optional(), Length(max=200)])
+    note = StringField("Note", validators=[Optional(), AtMost(200)])
 
 
 class CreditNoteForm(FlaskForm):
@@ -357,12 +359,12 @@ class CreditNoteForm(FlaskForm):
     )
     tax_category = SelectField("VAT category", choices=TAX_CATEGORY_CHOICES, default="")
     issue_date = DateField("Date", validators=[Optional()])
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("Reason", validators=[Optional(), AtMost(2000)])
     remainder_to_credit = BooleanField("Credit to balance: money already paid beyond what the invoice still needs")
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Reply", validators=[DataRequired(), Length(max=2000)])
+    body = TextAreaField("Reply", validators=[DataRequired(), AtMost(2000)])
 
 
 class ChargeForm(FlaskForm):
@@ -398,8 +400,8 @@ class BillingCycleForm(FlaskForm):
 
 
 class AdminContactForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), AtMost(200)])
+    email = StringField("Email", validators=[DataRequired(), AtMost(254)])
     language = SelectField(
         "Language",
         choices=[
@@ -432,7 +434,7 @@ class BrandingForm(FlaskForm):
     primary_color = StringField("Primary colour", validators=[DataRequired()])
     accent_color = StringField("Accent colour", validators=[DataRequired()])
     theme = SelectField("Theme", choices=[])
-    terms = TextAreaField("Default terms of service", validators=[Optional(), Length(max=10000)])
+    terms = TextAreaField("Default terms of service", validators=[Optional(), AtMost(10000)])
 
 
 class LogoForm(FlaskForm):
@@ -459,18 +461,18 @@ class LateFeeForm(FlaskForm):
 
 
 class StaffForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField("Initial password (at least 10 characters)", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Name", validators=[Optional(), AtMost(200)])
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), AtMost(254)])
+    password = PasswordField("Initial password (at least 10 characters)", validators=[DataRequired(), AtMost(200)])
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password (at least 10 characters)", validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField("New password (at least 10 characters)", validators=[DataRequired(), AtMost(200)])
 
 
 class ApiKeyForm(FlaskForm):
-    name = StringField("Name", default="default", validators=[DataRequired(), Length(max=100)])
+    name = StringField("Name", default="default", validators=[DataRequired(), AtMost(100)])
 
 
 class ReadyNotificationForm(FlaskForm):
@@ -513,17 +515,17 @@ class SelfServiceForm(FlaskForm):
 class EmailTemplateForm(FlaskForm):
     """One language's invoice mail; the page posts a plain `language` field beside the prefixed ones."""
 
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
-    body = TextAreaField("Body", validators=[DataRequired(), Length(max=10000)])
+    subject = StringField("Subject", validators=[DataRequired(), AtMost(300)])
+    body = TextAreaField("Body", validators=[DataRequired(), AtMost(10000)])
 
 
 class ProviderForm(FlaskForm):
     """One provider's settings; the page posts a plain `provider` field beside the prefixed ones."""
 
     enabled = BooleanField("Offer this provider to customers")
-    api_key = PasswordField("API key (leave empty to keep the stored one)", validators=[Optional(), Length(max=300)])
+    api_key = PasswordField("API key (leave empty to keep the stored one)", validators=[Optional(), AtMost(300)])
     webhook_secret = PasswordField(
-        "Webhook signing secret (Stripe; leave empty to keep)", validators=[Optional(), Length(max=300)]
+        "Webhook signing secret (Stripe; leave empty to keep)", validators=[Optional(), AtMost(300)]
     )
 
 
@@ -531,13 +533,11 @@ class SmsForm(FlaskForm):
     """The merchant's Twilio account, for invoices and reminders by text message."""
 
     enabled = BooleanField("Send text messages")
-    account_sid = StringField("Twilio Account SID", validators=[InputRequired(), Length(max=64)])
-    auth_token = PasswordField(
-        "Auth token (leave empty to keep the stored one)", validators=[Optional(), Length(max=64)]
-    )
+    account_sid = StringField("Twilio Account SID", validators=[InputRequired(), AtMost(64)])
+    auth_token = PasswordField("Auth token (leave empty to keep the stored one)", validators=[Optional(), AtMost(64)])
     sender = StringField(
         "Send from (a Twilio number such as +32 460 20 00 00, or a Messaging Service SID)",
-        validators=[InputRequired(), Length(max=64)],
+        validators=[InputRequired(), AtMost(64)],
     )
 
 
@@ -562,11 +562,11 @@ class StatementImportForm(FlaskForm):
 
 
 class BankMatchForm(FlaskForm):
-    invoice_number = StringField("Invoice number", validators=[DataRequired("Enter an invoice number"), Length(max=32)])
+    invoice_number = StringField("Invoice number", validators=[DataRequired("Enter an invoice number"), AtMost(32)])
 
 
 class WebhookEndpointForm(FlaskForm):
-    url = StringField("URL", validators=[DataRequired(), Length(max=2048)])
-    description = StringField("Description", validators=[Optional(), Length(max=500)])
+    url = StringField("URL", validators=[DataRequired(), AtMost(2048)])
+    description = StringField("Description", validators=[Optional(), AtMost(500)])
     #: The event types to post; none chosen means every type.
     events = SelectMultipleField("Events", choices=[], validate_choice=True)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice
 
 from portal.admin.forms import (
+    MAX_STATEMENT_UPLOAD_BYTES,
     NEW_CUSTOMER,
     AttachmentForm,
     CreditNoteForm,
@@ -28,12 +31,14 @@ from portal.domain.identifiers import format_iban
 from portal.domain.invoices import Line, compute_totals
 from portal.domain.payment_references import format_reference
 from portal.extensions import db
+from portal.i18n import LANGUAGE_NAMES
 from portal.input_checks import db_int
 from portal.mail import notifications
 from portal.payments.methods import METHOD_LABELS
 from portal.payments.registry import PROVIDERS, enabled_providers
 from portal.services import (
     attachments,
+    branding,
     comment_inbox,
     credit_notes,
     customers,
@@ -45,16 +50,19 @@ from portal.services import (
     products,
     refunds,
     reminders,
+    send_log,
     sms,
     timeline,
 )
 from portal.services.checkouts import live_checkouts
+from portal.services.errors import NotFound
 from portal.services.invoice_lists import STATUSES, InvoiceFilters, search_invoices, status_counts
-from portal.services.mail_preview import preview_invoice_mail
+from portal.services.mail_preview import preview_invoice_mail, preview_invoice_page
+from portal.services.money_in_view import money_in_view
 
 PAGE_SIZE = 50
-#: The e-mail preview is a page of its own, framed by the preview page only; it may carry the
-#: inline styles every mail needs, and nothing else.
+#: The e-mail and page previews are pages of their own, framed by the preview page only; they may carry
+#: inline styles and data: images, and nothing else.
 EMAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 
 
@@ -85,9 +93,16 @@ def invoices_list():
     )
     page = max(1, request.args.get("page", 1, type=db_int))
     rows, has_more = search_invoices(merchant(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # When each was last sent to its customer (test copies aside), on the merchant's calendar.
+    zone = ZoneInfo(merchant().timezone)
+    sent_on = {
+        invoice_id: last.astimezone(zone).date() if last is not None else None
+        for invoice_id, (last, _count) in send_log.send_summaries([row.invoice for row in rows]).items()
+    }
     return render_template(
         "admin/invoices/list.html",
         rows=rows,
+        sent_on=sent_on,
         filters=filters,
         counts=status_counts(merchant()),
         statuses=STATUSES,
@@ -286,6 +301,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             payment_reference=format_reference(invoice.payment_reference) if invoice.payment_reference else None,
             provider_labels={name: provider.label for name, provider in PROVIDERS.items()},
             checkout=live_checkouts([invoice.id]).get(invoice.id),
+            money=money_in_view(invoice),
             sms_number=sms.mobile_number(invoice.customer) if sms.sms_account(invoice.merchant) else None,
             portal_link=portal_link,
             today=today,
@@ -525,6 +541,44 @@ def invoice_attachment_add(invoice_id: int):
     return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id, _anchor="attachments"), code=303)
 
 
+#: Uploads the admin takes, per endpoint: the most a file may hold, and the page to go back to.
+UPLOAD_LIMITS = {
+    "admin.invoice_attachment_add": (attachments.MAX_ATTACHMENT_BYTES, None),
+    "admin.bank_import_statement": (MAX_STATEMENT_UPLOAD_BYTES, "admin.bank"),
+    "admin.settings_logo": (branding.MAX_LOGO_BYTES, "admin.settings_branding"),
+}
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(exc: RequestEntityTooLarge):
+    """Answer an upload over the request limit on the page it came from, saying the limit: nothing is lost."""
+    db.session.rollback()
+    limit, back = UPLOAD_LIMITS.get(request.endpoint or "", (current_app.config["MAX_CONTENT_LENGTH"], None))
+    message = f"The file is too large: it may be at most {_megabytes(limit)}. Nothing was uploaded."
+    invoice_id = (request.view_args or {}).get("invoice_id")
+    if current_user.is_authenticated and request.endpoint == "admin.invoice_attachment_add":
+        try:
+            invoice = invoices.get_invoice(merchant(), invoice_id)
+        except NotFound:
+            abort(404)
+        form = AttachmentForm(formdata=None)
+        form.file.errors = [message]
+        return _detail(invoice, 413, attachment_form=form)
+    page = render_template(
+        "admin/error.html",
+        code=413,
+        error=exc,
+        staff=current_user,
+        too_large=message,
+        back=url_for(back) if back and current_user.is_authenticated else None,
+    )
+    return page, 413
+
+
 @bp.get("/invoices/<int:invoice_id>/attachments/<int:attachment_id>")
 def invoice_attachment(invoice_id: int, attachment_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
@@ -578,18 +632,37 @@ def invoice_payment_methods(invoice_id: int):
 # -- Previews ------------------------------------------------------------------------------------
 
 
+def _preview_language(invoice) -> str:
+    """Return the language asked for (?lang=), else the one the customer reads the invoice in."""
+    asked = request.args.get("lang")
+    if asked is None:
+        return invoice.document_language
+    if asked not in current_app.config["LANGUAGES"]:
+        abort(404)
+    return asked
+
+
 @bp.get("/invoices/<int:invoice_id>/preview")
 def invoice_preview(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
-    today = merchant().today()
+    language = _preview_language(invoice)
     return render_template(
         "admin/invoices/preview.html",
         invoice=invoice,
-        breakdown=invoices.invoice_breakdown(invoice, today),
-        taxes=compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent).taxes,
-        terms=invoice.document_terms,
-        mail=preview_invoice_mail(invoice),
+        language=language,
+        languages={code: LANGUAGE_NAMES.get(code, code) for code in current_app.config["LANGUAGES"]},
+        mail=preview_invoice_mail(invoice, language),
     )
+
+
+@bp.get("/invoices/<int:invoice_id>/preview/page")
+def invoice_preview_page(invoice_id: int):
+    """The invoice as the customer reads it, framed by the preview page; like the e-mail preview, it runs nothing."""
+    invoice = load(invoices.get_invoice, invoice_id)
+    response = Response(preview_invoice_page(invoice, _preview_language(invoice)), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 @bp.get("/invoices/<int:invoice_id>/preview.pdf")
@@ -606,7 +679,7 @@ def invoice_preview_pdf(invoice_id: int):
 @bp.get("/invoices/<int:invoice_id>/preview/email")
 def invoice_preview_email(invoice_id: int):
     invoice = load(invoices.get_invoice, invoice_id)
-    response = Response(preview_invoice_mail(invoice).html, mimetype="text/html")
+    response = Response(preview_invoice_mail(invoice, _preview_language(invoice)).html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = EMAIL_PREVIEW_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
@@ -615,11 +688,38 @@ def invoice_preview_email(invoice_id: int):
 # -- The comment inbox ---------------------------------------------------------------------------
 
 
+#: The inbox's filters: its query value, and the label of the tab.
+COMMENT_FILTERS = {"open": "Open", "answered": "Answered", "no_reply_needed": "No reply needed"}
+
+
 @bp.get("/comments")
 def comments_inbox():
-    unread_only = request.args.get("unread") == "1"
+    state = request.args.get("state") or None
+    if state is not None and state not in COMMENT_FILTERS:
+        abort(404)
     return render_template(
         "admin/comments.html",
-        comments=comment_inbox.inbox(merchant(), unread_only=unread_only),
-        unread_only=unread_only,
+        comments=comment_inbox.inbox(merchant(), state=state),
+        state=state,
+        filters=COMMENT_FILTERS,
     )
+
+
+@bp.post("/comments/<int:comment_id>/state")
+def comment_state(comment_id: int):
+    """Mark a customer's comment "no reply needed", or open it again."""
+    comment = load(comment_inbox.get_comment, comment_id)
+    try:
+        comment_inbox.set_comment_state(comment, request.form.get("state", ""), current_user._get_current_object())
+        db.session.commit()
+    except DomainError as exc:
+        failure(exc)
+    else:
+        if comment.state == "no_reply_needed":
+            flash("Marked “no reply needed”: the comment is no longer waiting for an answer.", "success")
+        else:
+            flash("The comment is open again: it waits for an answer.", "success")
+    back = request.form.get("back")
+    if back == "inbox":
+        return redirect(url_for("admin.comments_inbox", state=request.form.get("filter") or None), code=303)
+    return redirect(url_for("admin.invoice_detail", invoice_id=comment.invoice_id, _anchor="comments"), code=303)

@@ -158,9 +158,9 @@ def admin_file_size(size: int) -> str:
 
 @bp.context_processor
 def admin_chrome() -> dict:
-    """Give every admin page the staff member and the count of unread comments for the navigation."""
-    unread = comment_inbox.unread_count(current_user.merchant) if current_user.is_authenticated else 0
-    return {"staff": current_user, "unread_comments": unread}
+    """Give every admin page the staff member and the count of comments waiting for an answer, for the navigation."""
+    waiting = comment_inbox.open_count(current_user.merchant) if current_user.is_authenticated else 0
+    return {"staff": current_user, "open_comments": waiting}
 
 
 # -- Signing in ----------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def logout():
 
 @bp.get("/")
 def home():
-    """What needs a person: unread comments, transfers to match, pending and parked money, failures."""
+    """What needs a person: comments to answer, transfers to match, pending and parked money, failures."""
     from portal.services.attention import needs_attention
 
     return render_template("admin/home.html", attention=needs_attention(merchant()))

@@ -1358,7 +1358,8 @@ def send_invoice(invoice_id: int, payload: s.SendIn):
 
     The answer (202) comes at once: a worker renders the PDF and sends the mail in the background.
     An API key has no person behind it, so a test copy goes to every active staff member of the
-    merchant (or to its support address when it has no staff), each marked "[TEST]". A draft is 409.
+    merchant (or to its support address when it has no staff), each marked "[TEST]". A draft can be
+    test-sent (its PDF marked DRAFT), never sent to the customer: that is 409.
     """
     invoice = _invoice_or_404(invoice_id)
     channels = list(dict.fromkeys(payload.channels))

@@ -54,7 +54,7 @@ def content_disposition(disposition: str, name: str) -> str:
 
 def invoice_filename(invoice: Invoice) -> str:
     """Return e.g. invoice-2026-0007.pdf."""
-    return safe_filename(f"invoice-{invoice.number}.pdf")
+    return safe_filename(f"invoice-{invoice.number or f'draft-{invoice.id}'}.pdf")
 
 
 def receipt_filename(invoice: Invoice) -> str:

@@ -162,9 +162,9 @@ def _facturx(row: Invoice | CreditNote) -> FacturX | None:
     return FacturX(cii, row.issue_date) if cii is not None else None
 
 
-def invoice_source(invoice: Invoice, as_of: date | None = None) -> PdfSource:
-    """Return what the invoice's PDF is rendered from, in the language it was issued in."""
-    language = invoice.document_language
+def invoice_source(invoice: Invoice, as_of: date | None = None, *, language: str | None = None) -> PdfSource:
+    """Return what the invoice's PDF is rendered from, in the language it was issued in (or `language`, to preview)."""
+    language = language or invoice.document_language
     with force_locale(language):
         view = invoice_view(invoice, as_of or invoice.merchant.today())
         return _source("documents/invoice.html", view, invoice.merchant, language, _facturx(invoice))

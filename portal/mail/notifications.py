@@ -135,10 +135,11 @@ def send_invoice(
 
     The worker renders the PDF (from the render cache when valid) and composes the mail, so the
     request returns at once. A test copy is the customer's mail as it will be sent, with "[TEST]"
-    before the subject and a banner saying so. Sending again is a resend: the customer gets a fresh link.
+    before the subject and a banner saying so; a draft can be test-sent (its PDF marked DRAFT, its link
+    to the staff preview), never sent live. Sending again is a resend: the customer gets a fresh link.
     Each send is logged (InvoiceSend) with who asked (`by`: a staff member, an API key, or the system).
     """
-    _check_sendable(invoice)
+    _check_sendable(invoice, test=test_to is not None)
     payload: dict[str, Any] = {"invoice_id": invoice.id, "test": test_to is not None}
     if test_to is not None:
         payload["to"] = test_to.email if isinstance(test_to, StaffUser) else test_to
@@ -163,8 +164,9 @@ def send_invoice(
     return job
 
 
-def _check_sendable(invoice: Invoice) -> None:
-    if invoice.status == "draft":
+def _check_sendable(invoice: Invoice, *, test: bool = False) -> None:
+    # A test copy of a draft is how staff check the mail before it goes live; the customer never gets a draft.
+    if invoice.status == "draft" and not test:
         raise Conflict("A draft cannot be sent: finalize it first", "status")
     if invoice.status == "void":
         raise Conflict(f"Invoice {invoice.number} is void: it cannot be sent", "status")
@@ -177,7 +179,7 @@ def render_and_queue_invoice_mail(payload: dict[str, Any], job: Job) -> None:
     if invoice is None or invoice.merchant_id != job.merchant_id:
         raise PermanentError("The invoice no longer exists")
     try:
-        _check_sendable(invoice)
+        _check_sendable(invoice, test=bool(payload.get("test")))
     except Conflict as exc:
         raise PermanentError(exc.message) from exc
     if "contacts" in payload:
@@ -209,9 +211,17 @@ def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False, contact
     """
     merchant, customer = invoice.merchant, invoice.customer
     as_of = merchant.today()
+    if invoice.status == "draft":
+        # Only a test copy reaches here: the customer cannot open a draft, so its link is the staff preview.
+        link = public_url("admin.invoice_preview", invoice_id=invoice.id)
+        with force_locale(invoice.document_language):
+            number = _("DRAFT")
+    else:
+        link, number = make_portal_link(customer, invoice, contact=contact).url, None
     subject, composed = compose_invoice_mail(
         invoice,
-        link=make_portal_link(customer, invoice, contact=contact).url,
+        link=link,
+        number=number,
         test_for=customer.name if test else None,
         # The customer's own (primary) address reads the invoice as issued; a colleague in their language.
         language=contact.language if contact is not None and not contact.is_primary else None,
@@ -234,7 +244,7 @@ def queue_invoice_mail(invoice: Invoice, *, to: str, test: bool = False, contact
 def invoice_mail_files(invoice: Invoice, as_of: date) -> tuple[MailAttachment, ...]:
     """Return the files the invoice mail carries: its PDF (Factur-X), and its UBL when the merchant asks for it."""
     files = [MailAttachment(invoice_filename(invoice), "application/pdf", invoice_pdf(invoice, as_of))]
-    if invoice.merchant.attach_ubl_to_mail:
+    if invoice.merchant.attach_ubl_to_mail and invoice.status != "draft":  # a draft is no e-invoice
         try:
             ubl = ubl_download(invoice)
         except NotExpressible:

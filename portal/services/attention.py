@@ -1,6 +1,6 @@
 """What needs a person: the admin's home page lists it, so nothing waits unseen.
 
-Unread customer comments, bank transfers the import could not book by itself, online payments the
+Customer comments waiting for an answer, bank transfers the import could not book by itself, online payments the
 provider reports as pending (a bank transfer through Mollie or Stripe), money parked on customers'
 credit balances (to apply to an invoice or to refund), and mail or jobs that failed for good.
 """
@@ -60,7 +60,7 @@ def _pile(query, count_query) -> Pile:
 
 def needs_attention(merchant: Merchant) -> Attention:
     """Return what waits for the merchant's staff, oldest or largest first."""
-    unread: list[Comment] = comment_inbox.inbox(merchant, unread_only=True, limit=SHOWN)
+    waiting: list[Comment] = comment_inbox.inbox(merchant, state="open", limit=SHOWN)
     waiting_bank = (BankTransaction.merchant_id == merchant.id) & BankTransaction.status.in_(("suggested", "unmatched"))
     pending = (PaymentAttempt.merchant_id == merchant.id) & (PaymentAttempt.status == "pending")
     failed_mail = (OutboxMessage.merchant_id == merchant.id) & (OutboxMessage.status == "failed")
@@ -83,7 +83,7 @@ def needs_attention(merchant: Merchant) -> Attention:
         for row in db.session.scalars(select(Customer).where(Customer.id.in_([r.customer_id for r in credit_rows])))
     }
     return Attention(
-        comments=Pile(count=comment_inbox.unread_count(merchant), rows=unread),
+        comments=Pile(count=comment_inbox.open_count(merchant), rows=waiting),
         bank=_pile(
             select(BankTransaction).where(waiting_bank).order_by(BankTransaction.booking_date, BankTransaction.id),
             select(func.count()).select_from(BankTransaction).where(waiting_bank),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.domain.errors import DomainError
-from portal.domain.invoices import Line
+from portal.domain.invoices import Line, Totals, compute_totals
 from portal.domain.money import currency_exponent
 from portal.extensions import db
 from portal.models import Customer, Invoice, Merchant
@@ -210,6 +210,42 @@ def draft_from_charges(
     _claim(charges, invoice)
     db.session.flush()
     return invoice
+
+
+@dataclass(frozen=True)
+class DraftPreview:
+    """What "draft an invoice" would take: the charges, in invoice order, and the totals the draft would have."""
+
+    charges: list[Charge]
+    currency: str
+    totals: Totals
+
+
+def preview_draft_from_charges(customer: Customer, *, charge_ids: Sequence[int] | None = None) -> DraftPreview:
+    """Return what draft_from_charges would take now (the selected charges, or all open ones), claiming nothing.
+
+    Raises what draft_from_charges raises for the same choice, so staff see the refusal before confirming.
+    """
+    merchant = customer.merchant
+    base = select(Charge).where(Charge.merchant_id == merchant.id, Charge.customer_id == customer.id)
+    if charge_ids:
+        charges = list(db.session.scalars(base.where(Charge.id.in_(list(charge_ids)))))
+        if len(charges) != len(set(charge_ids)):
+            raise NotFound("No such charge", "charges")
+        for charge in charges:
+            if charge.status != "open":
+                raise Conflict(f"The charge {charge.description!r} is already on an invoice", "charges")
+    else:
+        charges = list(
+            db.session.scalars(base.where(Charge.invoice_id.is_(None), Charge.currency == merchant.default_currency))
+        )
+    charges.sort(key=lambda charge: (charge.charged_on, charge.id))
+    if not charges:
+        raise DomainError("This customer has no open charges to invoice", "charges")
+    currencies = {charge.currency for charge in charges}
+    if len(currencies) > 1:
+        raise DomainError("Charges in different currencies go on separate invoices", "charges")
+    return DraftPreview(charges, currencies.pop(), compute_totals([charge.to_line() for charge in charges]))
 
 
 def add_recurring_line(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from portal.api.events import record_event
@@ -11,11 +11,13 @@ from portal.extensions import db
 from portal.mail.notifications import notify_customer_of_reply
 from portal.models import Comment, Invoice, Merchant, StaffUser
 from portal.models.base import utcnow
+from portal.models.comment import COMMENT_STATES
 from portal.services.comments import check_comment_body
+from portal.services.errors import NotFound
 
 
-def inbox(merchant: Merchant, *, unread_only: bool = False, limit: int = 100) -> list[Comment]:
-    """Return customers' comments, newest first."""
+def inbox(merchant: Merchant, *, state: str | None = None, limit: int = 100) -> list[Comment]:
+    """Return customers' comments, newest first; only those in `state` (open, answered, no_reply_needed) if given."""
     statement = (
         select(Comment)
         .where(Comment.merchant_id == merchant.id, Comment.author_kind == "customer")
@@ -23,18 +25,16 @@ def inbox(merchant: Merchant, *, unread_only: bool = False, limit: int = 100) ->
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
     )
-    if unread_only:
-        statement = statement.where(Comment.read_at.is_(None))
+    if state is not None:
+        statement = statement.where(Comment.state == state)
     return list(db.session.scalars(statement))
 
 
-def unread_count(merchant: Merchant) -> int:
-    """Count customers' comments nobody has read yet."""
-    from sqlalchemy import func
-
+def open_count(merchant: Merchant) -> int:
+    """Count customers' comments waiting for a staff answer."""
     return db.session.scalar(
         select(func.count()).where(
-            Comment.merchant_id == merchant.id, Comment.author_kind == "customer", Comment.read_at.is_(None)
+            Comment.merchant_id == merchant.id, Comment.author_kind == "customer", Comment.state == "open"
         )
     )
 
@@ -52,7 +52,7 @@ def thread(invoice: Invoice) -> list[Comment]:
 
 
 def mark_thread_read(invoice: Invoice) -> None:
-    """Mark the customer's comments on the invoice as read."""
+    """Mark the customer's comments on the invoice as seen: they stay open until answered or marked."""
     now = utcnow()
     for comment in thread(invoice):
         if comment.author_kind == "customer" and comment.read_at is None:
@@ -81,5 +81,35 @@ def reply(invoice: Invoice, staff_user: StaffUser | None, body: str) -> Comment:
     db.session.flush()
     record_event(invoice.merchant, "comment.created", comment)
     mark_thread_read(invoice)
+    # A reply answers every comment the customer left open on this invoice.
+    for asked in thread(invoice):
+        if asked.state == "open":
+            _set_state(asked, "answered", staff_user)
+    db.session.flush()
     notify_customer_of_reply(comment)
+    return comment
+
+
+def _set_state(comment: Comment, state: str, staff_user: StaffUser | None) -> None:
+    comment.state = state
+    comment.state_changed_at = utcnow()
+    comment.state_changed_by_id = staff_user.id if staff_user is not None else None
+
+
+def set_comment_state(comment: Comment, state: str, staff_user: StaffUser) -> None:
+    """Mark a customer's comment "no_reply_needed", or open again; "answered" comes only with a reply."""
+    if comment.author_kind != "customer":
+        raise DomainError("Only a customer's comment waits for an answer", "state")
+    if state not in COMMENT_STATES or state == "answered":
+        raise DomainError("Mark a comment “no reply needed”, or open it again; reply to answer it", "state")
+    if comment.state != state:
+        _set_state(comment, state, staff_user)
+        db.session.flush()
+
+
+def get_comment(merchant: Merchant, comment_id: int) -> Comment:
+    """Return the merchant's customer comment, or raise NotFound."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.merchant_id != merchant.id or comment.author_kind != "customer":
+        raise NotFound("No such comment", "comment")
     return comment

@@ -30,6 +30,7 @@ def add_customer_comment(invoice: Invoice, customer: Customer, body: str) -> Com
         invoice=invoice,
         author_kind="customer",
         body=check_comment_body(body),
+        state="open",
     )
     db.session.add(comment)
     db.session.flush()

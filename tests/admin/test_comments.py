@@ -20,17 +20,20 @@ def test_inbox_reply_and_the_customers_thread(app, staff):
         db.session.commit()
         invoice_id, number = invoice.id, invoice.number
 
-    inbox = staff.get("/admin/comments?unread=1").get_data(as_text=True)
-    assert "Why is the hosting line doubled?" in inbox and "new" in inbox
+    inbox = staff.get("/admin/comments?state=open").get_data(as_text=True)
+    assert "Why is the hosting line doubled?" in inbox and 'data-state="open"' in inbox
 
     detail = f"/admin/invoices/{invoice_id}"
     assert "Why is the hosting line doubled?" in staff.get(detail).get_data(as_text=True)
-    assert "Why is the hosting" not in staff.get("/admin/comments?unread=1").get_data(as_text=True)  # read now
+    # Opening the invoice is not answering: the comment still waits.
+    assert "Why is the hosting" in staff.get("/admin/comments?state=open").get_data(as_text=True)
 
     empty = staff.post(f"{detail}/comments", {"body": "   "}, page=detail)
     assert empty.status_code == 422
     response = staff.post(f"{detail}/comments", {"body": "It covers two sites <b>A</b> and B."}, page=detail)
     assert response.status_code == 303
+    assert "Why is the hosting" not in staff.get("/admin/comments?state=open").get_data(as_text=True)
+    assert "Why is the hosting" in staff.get("/admin/comments?state=answered").get_data(as_text=True)
 
     with app.app_context():
         reply = db.session.scalar(select(Comment).where(Comment.author_kind == "staff"))

@@ -267,7 +267,8 @@ def test_previews_page_pdf_and_email(app, staff):
     staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
     with app.app_context():
         invoice_id = _only_invoice(app, staff.merchant_id).id
-    page = staff.get(f"/admin/invoices/{invoice_id}/preview")
+    assert staff.get(f"/admin/invoices/{invoice_id}/preview").status_code == 200
+    page = staff.get(f"/admin/invoices/{invoice_id}/preview/page")
     assert page.status_code == 200 and "Website design" in page.get_data(as_text=True)
     pdf = staff.get(f"/admin/invoices/{invoice_id}/preview.pdf")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
@@ -293,7 +294,7 @@ def test_a_refused_line_is_named_and_marked(staff):
     assert "Line 2: The tax rate allows at most 2 decimals" in html
 
 
-def test_the_comment_inbox_counts_unread_in_the_navigation(app, staff):
+def test_the_comment_inbox_counts_open_comments_in_the_navigation(app, staff):
     from portal.services.comments import add_customer_comment
 
     with app.app_context():
@@ -301,7 +302,7 @@ def test_the_comment_inbox_counts_unread_in_the_navigation(app, staff):
         invoice = make_invoice(customer)
         add_customer_comment(invoice, customer, "Hello?")
         db.session.commit()
-    assert 'aria-label="1 unread"' in staff.get("/admin/invoices").get_data(as_text=True)
+    assert 'aria-label="1 open"' in staff.get("/admin/invoices").get_data(as_text=True)
 
 
 def test_prices_with_more_decimals_than_the_currency_are_refused(staff):

@@ -30,6 +30,7 @@ OBJECT_ENDPOINTS = {
     "admin.charge_new": ("POST",),
     "admin.charge_delete": ("POST",),
     "admin.draft_from_charges": ("POST",),
+    "admin.draft_from_charges_confirm": ("GET",),
     "admin.recurring_line_new": ("POST",),
     "admin.recurring_line_delete": ("POST",),
     "admin.billing_cycle_save": ("POST",),
@@ -48,6 +49,8 @@ OBJECT_ENDPOINTS = {
     "admin.invoice_preview": ("GET",),
     "admin.invoice_preview_pdf": ("GET",),
     "admin.invoice_preview_email": ("GET",),
+    "admin.invoice_preview_page": ("GET",),
+    "admin.comment_state": ("POST",),
     "admin.invoice_attachment_add": ("POST",),
     "admin.invoice_attachment": ("GET",),
     "admin.invoice_attachment_delete": ("POST",),
@@ -119,7 +122,7 @@ def victim_objects(app, staff):
         set_reminder_settings(
             merchant, enabled=True, offsets=[7], consumer_preset=False, legal_interest_rate=Decimal(0)
         )
-        open_dispute(open_invoice, customer, "Not ordered.")
+        comment = open_dispute(open_invoice, customer, "Not ordered.").comment
         db.session.commit()
         transaction_id = db.session.scalar(select(BankTransaction.id).where(BankTransaction.merchant_id == merchant.id))
         key = db.session.query(ApiKey).filter_by(merchant_id=merchant.id).one()
@@ -141,6 +144,7 @@ def victim_objects(app, staff):
             "step_id": reminder_steps(merchant)[0].id,
             "contact_id": contact.id,
             "change_id": change.id,
+            "comment_id": comment.id,
             # The rules' other arguments: the action a contact URL takes, the decision on a change.
             "action": "remove",
             "decision": "approve",
