@@ -90,6 +90,7 @@ def invoices_list():
         issued_from=_day(request.args.get("from"), "issued from", errors),
         issued_to=_day(request.args.get("to"), "issued to", errors),
         query=query,
+        not_sent=request.args.get("sent") == "no",
     )
     page = max(1, request.args.get("page", 1, type=db_int))
     rows, has_more = search_invoices(merchant(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from portal.domain.invoices import InvoiceStatus, is_overdue
 from portal.extensions import db
 from portal.models import Customer, Invoice, Merchant
+from portal.models.mail import InvoiceSend
 from portal.models.online_payment import PaymentAttempt
 from portal.services.checkouts import live_checkouts
 from portal.services.invoices import invoice_breakdown, outstanding
@@ -27,6 +28,8 @@ class InvoiceFilters:
     issued_to: date | None = None
     query: str = ""
     customer_id: int | None = None
+    #: Only finalized invoices never sent to their customer (test copies don't count).
+    not_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ def search_invoices(
         statement = statement.where(Invoice.issue_date >= filters.issued_from)
     if filters.issued_to:
         statement = statement.where(Invoice.issue_date <= filters.issued_to)
+    if filters.not_sent:
+        sent = select(InvoiceSend.id).where(InvoiceSend.invoice_id == Invoice.id, InvoiceSend.test.is_(False))
+        statement = statement.where(Invoice.status != InvoiceStatus.DRAFT.value, ~sent.exists())
     query = filters.query.strip().lower()
     if query:
         statement = statement.where(

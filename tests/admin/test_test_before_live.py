@@ -77,3 +77,33 @@ def test_the_list_says_not_sent_until_the_customer_is_sent_it_test_copies_aside(
     assert re.search(r'data-testid="sent-state"><span class="muted">Not sent</span>', listed)
     staff.post(f"/admin/invoices/{invoice_id}/send")
     assert 'data-testid="sent-state">Sent 2026-03-05</td>' in staff.get("/admin/invoices").get_data(as_text=True)
+
+
+@time_machine.travel(date(2026, 3, 5), tick=False)
+def test_the_not_sent_yet_filter_lists_finalized_invoices_no_customer_was_sent(app, staff):
+    staff.sign_in_again()
+    numbers = {}
+    for name in ("sent", "test-only", "never"):
+        staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)
+        with app.app_context():
+            invoice = db.session.scalars(
+                select(Invoice).where(Invoice.merchant_id == staff.merchant_id).order_by(Invoice.id.desc())
+            ).first()
+            invoice_id = invoice.id
+        staff.post(f"/admin/invoices/{invoice_id}/finalize", {"send": "0"})
+        with app.app_context():
+            numbers[name] = db.session.get(Invoice, invoice_id).number
+        if name == "sent":
+            staff.post(f"/admin/invoices/{invoice_id}/send")
+        elif name == "test-only":
+            staff.post(f"/admin/invoices/{invoice_id}/send", {"test": "1"})
+    staff.post(EDITOR, draft_form(staff.customer_id), page=EDITOR)  # a draft: not "not sent", just not finalized
+
+    listed = staff.get("/admin/invoices?sent=no").get_data(as_text=True)
+
+    assert numbers["never"] in listed and numbers["test-only"] in listed
+    assert numbers["sent"] not in listed
+    assert "Draft #" not in listed
+    assert 'name="sent" value="no" checked' in listed
+    everything = staff.get("/admin/invoices").get_data(as_text=True)
+    assert all(number in everything for number in numbers.values()) and "Draft #" in everything
