@@ -479,8 +479,7 @@ class LineOut(BaseModel):
     tax_rate: Decimal
     tax_category: TaxCategoryCode
     discount_percent: Decimal
-    #: The fixed amount off the line in minor units, taken after discount_percent.
-    discount_fixed: int
+    discount_fixed: Annotated[int, Field(description="The fixed amount off the line in minor units, after the %")]
     net_amount: int
 
 
@@ -573,8 +572,9 @@ class InvoiceOut(BaseModel):
     #: The language of the PDF and the mail (the customer's, frozen at finalize).
     language: str
     discount_percent: Decimal
-    #: The invoice's fixed discount in minor units, taken after discount_percent; part of discount_amount.
-    discount_fixed: int
+    discount_fixed: Annotated[
+        int, Field(description="The invoice's fixed discount in minor units, after the %; part of discount_amount")
+    ]
     notes: str | None
     #: On a draft its own terms (null: the merchant's default applies); from finalize, the terms issued.
     terms: str | None
@@ -582,8 +582,10 @@ class InvoiceOut(BaseModel):
     exemption_reasons: dict[str, str]
     lines: list[LineOut]
     subtotal: int
-    #: Everything the invoice-level discounts took off: the percentage's parts and the fixed discount.
-    discount_amount: int
+    discount_amount: Annotated[
+        int,
+        Field(description="Everything the invoice-level discounts took off: the percentage's parts and the fixed one"),
+    ]
     net_amount: int
     taxes: list[TaxOut]
     tax_amount: int
