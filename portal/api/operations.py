@@ -35,6 +35,7 @@ from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
 from portal.services import (
     bank_import,
+    branding,
     contacts,
     credit_notes,
     customers,
@@ -1097,6 +1098,30 @@ def put_late_fee_policy(payload: s.LateFeePolicyIn):
     )
     merchants.set_late_fee_policy(g.merchant, policy)
     return s.LateFeePolicyOut(**payload.model_dump())
+
+
+@operation(
+    "get",
+    "/settings/invoice-defaults",
+    summary="Fetch what new invoice lines take when they leave it out (the default tax rate)",
+    response=s.InvoiceDefaultsOut,
+    errors=(401,),
+)
+def get_invoice_defaults():
+    return s.InvoiceDefaultsOut(default_tax_rate=g.merchant.default_tax_rate)
+
+
+@operation(
+    "put",
+    "/settings/invoice-defaults",
+    summary="Set the tax rate of lines that name none (null: every line names its own)",
+    response=s.InvoiceDefaultsOut,
+    body=s.InvoiceDefaultsIn,
+    errors=(400, 401, 422),
+)
+def put_invoice_defaults(payload: s.InvoiceDefaultsIn):
+    branding.set_default_tax_rate(g.merchant, payload.default_tax_rate)
+    return s.InvoiceDefaultsOut(default_tax_rate=g.merchant.default_tax_rate)
 
 
 def _company_out() -> s.CompanyOut:

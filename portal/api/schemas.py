@@ -318,6 +318,15 @@ class CreditNoteIn(Strict):
     reason: ShortText | None = None
 
 
+class InvoiceDefaultsIn(Strict):
+    """What a new line takes when it leaves it out."""
+
+    default_tax_rate: Annotated[
+        percent(2) | None,
+        Field(description="Percent for lines that name no tax_rate; null: every line must name its own"),
+    ]
+
+
 class LateFeePolicyIn(Strict):
     annual_rate: percent(4)
     fee_percent: percent(2)
@@ -514,6 +523,11 @@ class CreditNoteSummary(BaseModel):
     number: str
     issue_date: date
     total: int
+
+
+class InvoiceDefaultsOut(BaseModel):
+    #: Percent for lines that name no tax_rate; null: every line must name its own.
+    default_tax_rate: Decimal | None
 
 
 class LateFeePolicyOut(BaseModel):

@@ -129,3 +129,18 @@ def test_without_a_default_a_line_must_name_its_rate(app, api, customer_id, merc
     assert refused.status_code == 422
     assert refused.json["error"]["field"] == "lines.1.tax_rate"
     assert "default tax rate" in refused.json["error"]["message"]
+
+
+def test_the_default_tax_rate_is_set_and_read_through_the_api(api, customer_id):
+    assert api.get("/settings/invoice-defaults").json == {"default_tax_rate": None}
+    assert api.put("/settings/invoice-defaults", {"default_tax_rate": "5.5"}).json == {"default_tax_rate": "5.5"}
+    assert api.get("/settings/invoice-defaults").json == {"default_tax_rate": "5.5"}
+    line = {"description": "Books", "quantity": "1", "unit_amount": 2000}
+    invoice = api.post("/invoices", invoice_body(customer_id, lines=[line])).json
+    assert (invoice["lines"][0]["tax_rate"], invoice["total"]) == ("5.5", 2110)
+    for bad in ("5.555", "101", -1):
+        refused = api.put("/settings/invoice-defaults", {"default_tax_rate": bad})
+        assert refused.status_code == 422, bad
+    assert api.put("/settings/invoice-defaults", {}).status_code == 422
+    assert api.put("/settings/invoice-defaults", {"default_tax_rate": None}).json == {"default_tax_rate": None}
+    assert api.get("/settings/invoice-defaults").json == {"default_tax_rate": None}
