@@ -91,6 +91,7 @@ def _check_discount_percent(value: Decimal) -> None:
 
 
 def _check_discount_fixed(value: int) -> None:
+    # check_int refuses what is not an int; the range gets wording of its own ("discount fixed" reads badly).
     if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_TOTAL_AMOUNT:
         raise InvalidAmount(f"The fixed discount must be between 0 and {MAX_TOTAL_AMOUNT}", "discount_fixed")
     check_int(value, "discount_fixed", maximum=MAX_TOTAL_AMOUNT)
