@@ -129,6 +129,7 @@ def _editor_form(invoice=None) -> InvoiceForm:
             issue_date=invoice.issue_date,
             due_date=invoice.due_date,
             discount_percent=invoice.discount_percent,
+            discount_fixed=major_units(invoice.discount_fixed, invoice.currency) if invoice.discount_fixed else None,
             notes=invoice.notes,
             terms=invoice.terms,
             supply_date=invoice.supply_date,
@@ -141,6 +142,9 @@ def _editor_form(invoice=None) -> InvoiceForm:
                     "tax_rate": line.tax_rate,
                     "tax_category": line.tax_category,
                     "discount_percent": line.discount_percent,
+                    "discount_fixed": major_units(line.discount_fixed, invoice.currency)
+                    if line.discount_fixed
+                    else None,
                 }
                 for line in invoice.lines
             ],
@@ -154,6 +158,8 @@ def _editor_form(invoice=None) -> InvoiceForm:
             currency=merchant().default_currency,
             issue_date=today,
             due_date=today + timedelta(days=30),
+            # The first line takes the merchant's default tax rate, as every line added later does.
+            lines=[{"tax_rate": default_tax_rate()}],
         )
     rows, _ = customers.search_customers(merchant(), limit=1000)
     catalogue = products.list_products(merchant())
@@ -178,7 +184,22 @@ def _render_editor(form: InvoiceForm, invoice, status: int):
         }
         for product in products.list_products(merchant())
     ]
-    return render_template("admin/invoices/edit.html", form=form, invoice=invoice, catalogue=catalogue), status
+    return (
+        render_template(
+            "admin/invoices/edit.html",
+            form=form,
+            invoice=invoice,
+            catalogue=catalogue,
+            default_tax_rate=admin_number(default_tax_rate()),
+        ),
+        status,
+    )
+
+
+def default_tax_rate() -> Decimal:
+    """Return the tax rate a new line of the editor starts with: the merchant's default, else 0."""
+    rate = merchant().default_tax_rate
+    return Decimal(0) if rate is None else rate
 
 
 def _editor_customer(form: InvoiceForm):
@@ -237,13 +258,15 @@ def invoice_totals():
     form.validate()
     currency = (form.currency.data or "").upper()
     field_errors = {
-        name: errors for name, errors in form.errors.items() if name in ("lines", "discount_percent", "currency")
+        name: errors
+        for name, errors in form.errors.items()
+        if name in ("lines", "discount_percent", "discount_fixed", "currency")
     }
     if field_errors:
         return jsonify(ok=False, error="Check the highlighted figures."), 200
     try:
         lines = form.domain_lines()
-        totals = compute_totals(lines, form.discount_percent.data or Decimal(0))
+        totals = compute_totals(lines, form.discount_percent.data or Decimal(0), form.invoice_discount_fixed())
     except DomainError as exc:
         return jsonify(ok=False, error=exc.message), 200
     nets = iter(line.net for line in lines)
@@ -288,7 +311,9 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             invoice=invoice,
             breakdown=invoices.invoice_breakdown(invoice, today),
             outstanding=invoices.outstanding(invoice),
-            taxes=compute_totals([line.to_domain() for line in invoice.lines], invoice.discount_percent).taxes,
+            taxes=compute_totals(
+                [line.to_domain() for line in invoice.lines], invoice.discount_percent, invoice.discount_fixed
+            ).taxes,
             comments=comment_inbox.thread(invoice),
             attachments=attachments.list_attachments(invoice),
             enabled_providers=enabled_providers(invoice.merchant_id),

@@ -12,6 +12,7 @@ from portal.admin.forms import (
     BrandingForm,
     CompanyForm,
     EmailTemplateForm,
+    InvoiceDefaultsForm,
     LateFeeForm,
     LogoForm,
     MailAttachmentsForm,
@@ -87,7 +88,12 @@ def settings_company():
 # -- Branding ------------------------------------------------------------------------------------
 
 
-def _branding_page(form: BrandingForm | None = None, logo_form: LogoForm | None = None, status: int = 200):
+def _branding_page(
+    form: BrandingForm | None = None,
+    logo_form: LogoForm | None = None,
+    status: int = 200,
+    defaults_form: InvoiceDefaultsForm | None = None,
+):
     current = merchant()
     if form is None:
         form = BrandingForm(
@@ -103,6 +109,8 @@ def _branding_page(form: BrandingForm | None = None, logo_form: LogoForm | None 
             "admin/settings/branding.html",
             form=form,
             logo_form=logo_form or LogoForm(formdata=None),
+            defaults_form=defaults_form
+            or InvoiceDefaultsForm(formdata=None, default_tax_rate=current.default_tax_rate),
             logo_uri=logo_data_uri(current),
             section="branding",
         ),
@@ -131,6 +139,20 @@ def settings_branding():
         flash("Branding saved. The portal, emails and PDFs use it from now on.", "success")
         return redirect(url_for("admin.settings_branding"), code=303)
     return _branding_page(form, status=422)
+
+
+@bp.post("/settings/invoice-defaults")
+def settings_invoice_defaults():
+    form = InvoiceDefaultsForm()
+    if form.validate_on_submit():
+        try:
+            branding.set_default_tax_rate(merchant(), form.default_tax_rate.data)
+            db.session.commit()
+        except DomainError as exc:
+            return _branding_page(status=failure(exc, form), defaults_form=form)
+        flash("Invoice defaults saved. New lines take this tax rate from now on.", "success")
+        return redirect(url_for("admin.settings_branding"), code=303)
+    return _branding_page(status=422, defaults_form=form)
 
 
 @bp.post("/settings/logo")

@@ -35,6 +35,7 @@ from portal.mail import notifications as mail_notifications
 from portal.models import CreditNote, Customer, Invoice
 from portal.services import (
     bank_import,
+    branding,
     contacts,
     credit_notes,
     customers,
@@ -394,14 +395,15 @@ def _lines_out(rows) -> list[s.LineOut]:
             tax_rate=row.tax_rate,
             tax_category=row.tax_category,
             discount_percent=row.discount_percent,
+            discount_fixed=row.discount_fixed,
             net_amount=row.net_amount,
         )
         for row in rows
     ]
 
 
-def _taxes_out(rows, discount_percent: Decimal = Decimal("0")) -> list[s.TaxOut]:
-    totals = compute_totals([row.to_domain() for row in rows], discount_percent)
+def _taxes_out(rows, discount_percent: Decimal = Decimal("0"), discount_fixed: int = 0) -> list[s.TaxOut]:
+    totals = compute_totals([row.to_domain() for row in rows], discount_percent, discount_fixed)
     return [
         s.TaxOut(tax_category=tax.category.value, rate=tax.rate, base=tax.base, amount=tax.amount)
         for tax in totals.taxes
@@ -442,6 +444,7 @@ def _invoice_out(invoice: Invoice, as_of: date, sends: tuple[Any, int] | None = 
         buyer=_buyer_out(invoice.buyer_party),
         language=invoice.document_language,
         discount_percent=invoice.discount_percent,
+        discount_fixed=invoice.discount_fixed,
         notes=invoice.notes,
         terms=invoice.terms,
         exemption_reasons=invoice.document_exemption_reasons,
@@ -449,7 +452,7 @@ def _invoice_out(invoice: Invoice, as_of: date, sends: tuple[Any, int] | None = 
         subtotal=invoice.subtotal,
         discount_amount=invoice.discount_amount,
         net_amount=invoice.net_amount,
-        taxes=_taxes_out(invoice.lines, invoice.discount_percent),
+        taxes=_taxes_out(invoice.lines, invoice.discount_percent, invoice.discount_fixed),
         tax_amount=invoice.tax_amount,
         total=invoice.total,
         credited=invoice.credited,
@@ -513,16 +516,27 @@ def _credit_note_out(note: CreditNote) -> s.CreditNoteOut:
 
 
 def _domain_lines(lines: list[s.LineIn]) -> list[Line]:
+    """Return the body's lines as the domain's; a line naming no tax rate takes the merchant's default."""
     result = []
+    default_rate = g.merchant.default_tax_rate
     for index, line in enumerate(lines):
+        tax_rate = default_rate if line.tax_rate is None else line.tax_rate
+        if tax_rate is None:
+            raise ApiError(
+                422,
+                "invalid",
+                f"lines.{index}.tax_rate: This field is required (set a default tax rate in Settings to leave it out)",
+                f"lines.{index}.tax_rate",
+            )
         try:
             result.append(
                 Line(
                     description=line.description,
                     quantity=line.quantity,
                     unit_amount=line.unit_amount,
-                    tax_rate=line.tax_rate,
+                    tax_rate=tax_rate,
                     discount_percent=line.discount_percent,
+                    discount_fixed=line.discount_fixed,
                     tax_category=line.tax_category,
                 )
             )
@@ -864,6 +878,7 @@ def create_invoice(payload: s.InvoiceIn):
         due_date=payload.due_date,
         lines=_domain_lines(payload.lines),
         discount_percent=payload.discount_percent,
+        discount_fixed=payload.discount_fixed,
         notes=payload.notes,
         terms=payload.terms,
         supply_date=payload.supply_date,
@@ -910,7 +925,7 @@ def get_invoice(invoice_id: int, params: AsOfQuery):
 def update_invoice(invoice_id: int, payload: s.InvoicePatch):
     invoice = _invoice_or_404(invoice_id)
     sent = payload.model_fields_set
-    for name in ("customer_id", "currency", "issue_date", "due_date", "discount_percent", "lines"):
+    for name in ("customer_id", "currency", "issue_date", "due_date", "discount_percent", "discount_fixed", "lines"):
         if name in sent and getattr(payload, name) is None:
             raise ApiError(422, "invalid", f"{name}: cannot be null", name)
     changes: dict[str, Any] = {}
@@ -918,7 +933,7 @@ def update_invoice(invoice_id: int, payload: s.InvoicePatch):
         changes["customer"] = own(customers.get_customer, payload.customer_id, "customer_id")
     if payload.lines is not None:
         changes["lines"] = _domain_lines(payload.lines)
-    for name in ("currency", "issue_date", "due_date", "discount_percent"):
+    for name in ("currency", "issue_date", "due_date", "discount_percent", "discount_fixed"):
         if getattr(payload, name) is not None:
             changes[name] = getattr(payload, name)
     for name in ("notes", "terms", "supply_date", "exemption_reasons"):
@@ -1083,6 +1098,30 @@ def put_late_fee_policy(payload: s.LateFeePolicyIn):
     )
     merchants.set_late_fee_policy(g.merchant, policy)
     return s.LateFeePolicyOut(**payload.model_dump())
+
+
+@operation(
+    "get",
+    "/settings/invoice-defaults",
+    summary="Fetch what new invoice lines take when they leave it out (the default tax rate)",
+    response=s.InvoiceDefaultsOut,
+    errors=(401,),
+)
+def get_invoice_defaults():
+    return s.InvoiceDefaultsOut(default_tax_rate=g.merchant.default_tax_rate)
+
+
+@operation(
+    "put",
+    "/settings/invoice-defaults",
+    summary="Set the tax rate of lines that name none (null: every line names its own)",
+    response=s.InvoiceDefaultsOut,
+    body=s.InvoiceDefaultsIn,
+    errors=(400, 401, 422),
+)
+def put_invoice_defaults(payload: s.InvoiceDefaultsIn):
+    branding.set_default_tax_rate(g.merchant, payload.default_tax_rate)
+    return s.InvoiceDefaultsOut(default_tax_rate=g.merchant.default_tax_rate)
 
 
 def _company_out() -> s.CompanyOut:

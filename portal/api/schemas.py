@@ -101,6 +101,17 @@ Quantity = Annotated[
 ]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 MinorAmount = Annotated[StrictInt, Field(ge=0, le=10**12, description="Integer amount in the currency's minor unit")]
+FixedDiscount = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=10**12,
+        description=(
+            "A fixed amount off, in the currency's minor unit, taken after discount_percent; at most what it"
+            " applies to (else 422). On the invoice it is spread over the tax rates in proportion to their bases."
+        ),
+    ),
+]
 PositiveAmount = Annotated[StrictInt, Field(gt=0, le=10**12, description="Integer amount in the currency's minor unit")]
 Currency = Annotated[
     StrictStr,
@@ -229,8 +240,14 @@ class LineIn(Strict):
     description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
     quantity: Quantity
     unit_amount: MinorAmount
-    tax_rate: percent(2)
+    #: Left out, the merchant's default tax rate (Settings); required when the merchant has none.
+    tax_rate: Annotated[
+        percent(2),
+        Field(description="Percent; left out, the merchant's default tax rate (required when none is set)"),
+    ] = None
     discount_percent: percent(2) = Decimal("0")
+    #: A fixed amount off the line in minor units, taken after discount_percent; at most what the line comes to.
+    discount_fixed: FixedDiscount = 0
     #: EN 16931 VAT category; left out, S for a positive rate and Z for 0 %. Only S has a rate above 0.
     tax_category: TaxCategoryCode | None = None
 
@@ -246,6 +263,9 @@ class InvoiceIn(Strict):
     issue_date: IsoDate
     due_date: IsoDate
     discount_percent: percent(2) = Decimal("0")
+    #: A fixed amount off the invoice in minor units, after discount_percent, spread over the tax rates
+    #: in proportion to their bases; at most what the lines come to.
+    discount_fixed: FixedDiscount = 0
     notes: ShortText | None = None
     terms: ShortText | None = None
     #: The day of supply; the issue date when left out.
@@ -262,6 +282,7 @@ class InvoicePatch(Strict):
     issue_date: IsoDate = None
     due_date: IsoDate = None
     discount_percent: percent(2) = None
+    discount_fixed: FixedDiscount = None
     notes: ShortText | None = None
     terms: ShortText | None = None
     supply_date: IsoDate | None = None
@@ -295,6 +316,15 @@ class CreditNoteIn(Strict):
     lines: Lines
     issue_date: IsoDate | None = None
     reason: ShortText | None = None
+
+
+class InvoiceDefaultsIn(Strict):
+    """What a new line takes when it leaves it out."""
+
+    default_tax_rate: Annotated[
+        percent(2) | None,
+        Field(description="Percent for lines that name no tax_rate; null: every line must name its own"),
+    ]
 
 
 class LateFeePolicyIn(Strict):
@@ -458,6 +488,7 @@ class LineOut(BaseModel):
     tax_rate: Decimal
     tax_category: TaxCategoryCode
     discount_percent: Decimal
+    discount_fixed: Annotated[int, Field(description="The fixed amount off the line in minor units, after the %")]
     net_amount: int
 
 
@@ -492,6 +523,11 @@ class CreditNoteSummary(BaseModel):
     number: str
     issue_date: date
     total: int
+
+
+class InvoiceDefaultsOut(BaseModel):
+    #: Percent for lines that name no tax_rate; null: every line must name its own.
+    default_tax_rate: Decimal | None
 
 
 class LateFeePolicyOut(BaseModel):
@@ -550,6 +586,9 @@ class InvoiceOut(BaseModel):
     #: The language of the PDF and the mail (the customer's, frozen at finalize).
     language: str
     discount_percent: Decimal
+    discount_fixed: Annotated[
+        int, Field(description="The invoice's fixed discount in minor units, after the %; part of discount_amount")
+    ]
     notes: str | None
     #: On a draft its own terms (null: the merchant's default applies); from finalize, the terms issued.
     terms: str | None
@@ -557,7 +596,10 @@ class InvoiceOut(BaseModel):
     exemption_reasons: dict[str, str]
     lines: list[LineOut]
     subtotal: int
-    discount_amount: int
+    discount_amount: Annotated[
+        int,
+        Field(description="Everything the invoice-level discounts took off: the percentage's parts and the fixed one"),
+    ]
     net_amount: int
     taxes: list[TaxOut]
     tax_amount: int

@@ -31,6 +31,8 @@ class LineView:
     quantity: Decimal
     unit_price: Money
     discount_percent: Decimal
+    #: The fixed amount off the line, after its percentage.
+    discount_fixed: Money
     tax_category: str
     tax_rate: Decimal
     net: Money
@@ -139,6 +141,8 @@ class DocumentView:
     lines: tuple[LineView, ...]
     subtotal: Money
     discount_percent: Decimal
+    #: The invoice's fixed discount (taken after its percentage); part of discount.
+    discount_fixed: Money
     discount: Money
     net: Money
     taxes: tuple[TaxView, ...]
@@ -186,6 +190,7 @@ def _lines(rows, currency: str) -> tuple[LineView, ...]:
             quantity=row.quantity,
             unit_price=Money(row.unit_amount, currency),
             discount_percent=row.discount_percent,
+            discount_fixed=Money(row.discount_fixed, currency),
             tax_category=row.tax_category,
             tax_rate=row.tax_rate,
             net=Money(row.net_amount, currency),
@@ -194,8 +199,8 @@ def _lines(rows, currency: str) -> tuple[LineView, ...]:
     )
 
 
-def _taxes(rows, discount_percent: Decimal, currency: str) -> tuple[TaxView, ...]:
-    totals = compute_totals([row.to_domain() for row in rows], discount_percent)
+def _taxes(rows, discount_percent: Decimal, currency: str, discount_fixed: int = 0) -> tuple[TaxView, ...]:
+    totals = compute_totals([row.to_domain() for row in rows], discount_percent, discount_fixed)
     return tuple(
         TaxView(tax.category.value, tax.rate, Money(tax.base, currency), Money(tax.amount, currency))
         for tax in totals.taxes
@@ -287,9 +292,10 @@ def invoice_view(invoice: Invoice, as_of: date) -> DocumentView:
         lines=_lines(invoice.lines, currency),
         subtotal=money(invoice.subtotal),
         discount_percent=invoice.discount_percent,
+        discount_fixed=money(invoice.discount_fixed),
         discount=money(invoice.discount_amount),
         net=money(invoice.net_amount),
-        taxes=_taxes(invoice.lines, invoice.discount_percent, currency),
+        taxes=_taxes(invoice.lines, invoice.discount_percent, currency, invoice.discount_fixed),
         tax=money(invoice.tax_amount),
         total=money(invoice.total),
         credit_notes=tuple(
@@ -341,6 +347,7 @@ def credit_note_view(note: CreditNote) -> DocumentView:
         lines=_lines(note.lines, currency),
         subtotal=money(note.subtotal),
         discount_percent=Decimal(0),
+        discount_fixed=money(0),
         discount=money(note.subtotal - note.net_amount),
         net=money(note.net_amount),
         taxes=_taxes(note.lines, Decimal(0), currency),

@@ -1,4 +1,26 @@
-"""Invoice lines, discounts, tax per (VAT category, rate), totals and lifecycle rules."""
+"""Invoice lines, discounts, tax per (VAT category, rate), totals and lifecycle rules.
+
+Discounts come in two kinds, on a line and on the whole invoice, all amounts in integer minor units:
+
+- a line takes its percentage first, then its fixed amount:
+  ``line_net = round(quantity × unit_amount × (1 − discount_percent / 100)) − discount_fixed``;
+  a fixed discount larger than what the line comes to after its percentage is refused (a line never
+  goes below zero); equal to it, the line is free.
+- the invoice's discounts reduce the sum of line nets per (VAT category, rate), so that tax is
+  computed on the discounted base and rounded once per rate (EU practice). For each group, first
+  ``percent_part = round(group_subtotal × discount_percent / 100)``; then the invoice's fixed discount
+  is spread over the groups in proportion to what is left of each (``group_subtotal − percent_part``)
+  by the largest-remainder method: each group gets the floor of its exact share, and the minor units
+  still missing go one by one to the groups with the largest fractional remainders (ties to the
+  group listed first, i.e. the lower rate), so the parts add up to the fixed discount exactly. A
+  fixed discount larger than the subtotal after the percentage is refused.
+- ``base = group_subtotal − percent_part − fixed_part``; ``tax = round(base × rate / 100)``.
+
+Vector: lines 100.00 at 21 % and 50.00 at 6 %, a fixed invoice discount of 10.00 → parts 6.67 and
+3.33 (exact shares 6.666… and 3.333…; the one missing cent goes to the larger remainder, 0.666…),
+bases 93.33 and 46.67, taxes 19.60 and 2.80.
+A credit note's lines follow the same line rule; credit notes have no invoice-level discount.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +44,8 @@ from portal.domain.vat import (
 MAX_QUANTITY = Decimal("1000000")
 MAX_UNIT_AMOUNT = 10**12
 MAX_PERCENT = Decimal("100")
+#: The largest fixed discount: far beyond any real invoice, small enough that no sum overflows.
+MAX_TOTAL_AMOUNT = 10**15
 MAX_DESCRIPTION_LENGTH = 500
 
 _HUNDRED = Decimal(100)
@@ -66,6 +90,30 @@ def _check_discount_percent(value: Decimal) -> None:
     check_decimal(value, "discount_percent", maximum=MAX_PERCENT, places=2)
 
 
+def _check_discount_fixed(value: int) -> None:
+    # check_int refuses what is not an int; the range gets wording of its own ("discount fixed" reads badly).
+    if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_TOTAL_AMOUNT:
+        raise InvalidAmount(f"The fixed discount must be between 0 and {MAX_TOTAL_AMOUNT}", "discount_fixed")
+    check_int(value, "discount_fixed", maximum=MAX_TOTAL_AMOUNT)
+
+
+def spread(amount: int, weights: Sequence[int]) -> list[int]:
+    """Split amount in proportion to non-negative weights so the parts add up to it exactly.
+
+    Largest remainder: every part is the floor of its exact share; the units still missing go one
+    each to the largest fractional remainders, the earlier weight first on a tie.
+    """
+    whole = sum(weights)
+    if amount == 0 or whole == 0:
+        return [0] * len(weights)
+    parts = [amount * weight // whole for weight in weights]
+    remainders = [amount * weight % whole for weight in weights]
+    missing = amount - sum(parts)
+    for index in sorted(range(len(weights)), key=lambda i: -remainders[i])[:missing]:
+        parts[index] += 1
+    return parts
+
+
 def _rate_key(rate: Decimal) -> Decimal:
     # normalize() alone turns 20 into 2E+1; keep integers plain for display.
     rate = rate.normalize()
@@ -76,7 +124,8 @@ def _rate_key(rate: Decimal) -> Decimal:
 class Line:
     """One invoice or credit-note line; unit_amount is in minor units.
 
-    tax_category is the EN 16931 code; left out (None) it is S, or Z for a 0 % line.
+    tax_category is the EN 16931 code; left out (None) it is S, or Z for a 0 % line. discount_fixed is
+    a fixed amount off the line in minor units, taken after discount_percent.
     """
 
     description: str
@@ -85,6 +134,7 @@ class Line:
     tax_rate: Decimal
     discount_percent: Decimal = Decimal("0")
     tax_category: TaxCategory | None = None
+    discount_fixed: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.description, str):
@@ -100,17 +150,25 @@ class Line:
         check_int(self.unit_amount, "unit_amount", maximum=MAX_UNIT_AMOUNT)
         check_decimal(self.tax_rate, "tax_rate", maximum=MAX_PERCENT, places=2)
         _check_discount_percent(self.discount_percent)
+        _check_discount_fixed(self.discount_fixed)
+        if self.discount_fixed > self.amount_after_percent:
+            raise InvalidAmount("The line's fixed discount is larger than the line's amount", "discount_fixed")
         category = default_category(self.tax_rate) if self.tax_category is None else tax_category(self.tax_category)
         check_category_rate(category, self.tax_rate)
         object.__setattr__(self, "tax_category", category)
 
     @property
-    def net(self) -> int:
-        """Return quantity × unit amount less the line discount, rounded half-up once."""
+    def amount_after_percent(self) -> int:
+        """Return quantity × unit amount less the line's percentage, rounded half-up once."""
         with localcontext(prec=EXACT_PRECISION):
             kept = (_HUNDRED - self.discount_percent) / _HUNDRED
             exact = self.quantity * self.unit_amount * kept
         return round_half_up(exact)
+
+    @property
+    def net(self) -> int:
+        """Return the line's amount less both its discounts: the percentage (rounded once), then the fixed amount."""
+        return self.amount_after_percent - self.discount_fixed
 
 
 @dataclass(frozen=True)
@@ -141,37 +199,40 @@ def _group_order(key: tuple[TaxCategory, Decimal]) -> tuple[Decimal, int]:
     return rate, CATEGORY_ORDER.index(category)
 
 
-def compute_totals(lines: Sequence[Line], discount_percent: Decimal = Decimal("0")) -> Totals:
+def compute_totals(lines: Sequence[Line], discount_percent: Decimal = Decimal("0"), discount_fixed: int = 0) -> Totals:
     """Compute the totals, discounting and taxing per (category, rate) with one rounding each (EU practice).
 
     This is the one place the tax breakdown is computed: pages, PDFs, the API and e-invoices read it.
+    The invoice's discounts are split per group as the module's docstring says.
     """
     _check_discount_percent(discount_percent)
+    _check_discount_fixed(discount_fixed)
     subtotals: dict[tuple[TaxCategory, Decimal], int] = {}
     for line in lines:
         key = (line.tax_category, _rate_key(line.tax_rate))
         subtotals[key] = subtotals.get(key, 0) + line.net
 
+    keys = sorted(subtotals, key=_group_order)
+    # The percentage is split per group so each base is what is taxed, and the invoice's
+    # discount is the sum of these rounded parts.
+    with localcontext(prec=EXACT_PRECISION):
+        after_percent = [subtotals[key] - round_half_up(subtotals[key] * discount_percent / _HUNDRED) for key in keys]
+    if discount_fixed > sum(after_percent):
+        raise InvalidAmount("The invoice's fixed discount is larger than its lines' amount", "discount_fixed")
     taxes = []
-    discount = 0
-    for key in sorted(subtotals, key=_group_order):
+    for key, left, fixed_part in zip(keys, after_percent, spread(discount_fixed, after_percent), strict=True):
         category, rate = key
-        group_subtotal = subtotals[key]
-        # The invoice discount is split per group so each base is what is taxed,
-        # and the invoice's discount is the sum of these rounded parts.
+        base = left - fixed_part
         with localcontext(prec=EXACT_PRECISION):
-            group_discount = round_half_up(group_subtotal * discount_percent / _HUNDRED)
-            base = group_subtotal - group_discount
             amount = round_half_up(base * rate / _HUNDRED)
-        discount += group_discount
         taxes.append(TaxAmount(category=category, rate=rate, base=base, amount=amount))
 
     subtotal = sum(subtotals.values())
-    net = subtotal - discount
+    net = sum(t.base for t in taxes)
     tax = sum(t.amount for t in taxes)
     return Totals(
         subtotal=subtotal,
-        discount=discount,
+        discount=subtotal - net,
         net=net,
         taxes=tuple(taxes),
         tax=tax,

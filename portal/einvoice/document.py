@@ -47,6 +47,8 @@ class DocumentLine:
     tax_rate: Decimal
     discount_percent: Decimal
     net: int
+    #: The fixed amount off the line in minor units, taken after the percentage.
+    discount_fixed: int = 0
 
     @classmethod
     def issued(cls, line: Line) -> DocumentLine:
@@ -59,6 +61,7 @@ class DocumentLine:
             tax_rate=line.tax_rate,
             discount_percent=line.discount_percent,
             net=line.net,
+            discount_fixed=line.discount_fixed,
         )
 
     @property
@@ -125,6 +128,8 @@ class EDocument:
     terms: str | None = None
     #: The buyer's own reference (BT-10); the document number stands in when there is none.
     buyer_reference: str | None = None
+    #: The invoice-level fixed discount in minor units (part of discount, spread over the breakdown's rows).
+    discount_fixed: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -224,11 +229,12 @@ def issued_document(
     buyer: Buyer,
     lines: Sequence[Line],
     discount_percent: Decimal = Decimal("0"),
+    discount_fixed: int = 0,
     exemption_reasons: Mapping[str, str] | None = None,
     **details,
 ) -> EDocument:
     """Build the document from the domain's lines and the domain's totals (one compute_totals, as issued)."""
-    totals = compute_totals(lines, discount_percent)
+    totals = compute_totals(lines, discount_percent, discount_fixed)
     return EDocument(
         kind=kind,
         number=number,
@@ -239,6 +245,7 @@ def issued_document(
         lines=tuple(DocumentLine.issued(line) for line in lines),
         taxes=tax_groups(lines, totals, exemption_reasons or {}),
         discount_percent=discount_percent,
+        discount_fixed=discount_fixed,
         subtotal=totals.subtotal,
         discount=totals.discount,
         net=totals.net,

@@ -6,12 +6,13 @@ follow from the others within a small tolerance (Peppol R120 for a line, BR-S-08
 totals), so the writers state each rounded step as it happened:
 
 - a line discount is a line allowance of exactly round(quantity × price) − line net, so that the line
-  net is quantity × price − allowance to within half a minor unit;
+  net is quantity × price − allowance to within half a minor unit; a fixed discount is part of it;
 - when the currency has no cents (JPY) half a minor unit is more than R120 tolerates, so the price
   carries the rounding: the net price is round(quantity × price) / quantity, the gross price the real one;
 - the invoice discount is one document-level allowance per (category, rate), of exactly the amount the
   domain took off that row's base, so each breakdown row's base is its lines less its allowance;
-- a percentage is stated beside an amount only where the rules' tolerance holds for it.
+- a percentage is stated beside an amount only where the rules' tolerance holds for it, and never
+  when a fixed discount is part of the amount (the percentage would then describe only part of it).
 """
 
 from __future__ import annotations
@@ -129,7 +130,9 @@ def line_terms(line: DocumentLine, currency: str) -> LineTerms:
             price = Decimal(decimal_text(price))
             gross_price = unit_price if price <= unit_price else None
     allowance = gross - line.net
-    agrees = allowance > 0 and _percent_agrees(gross, line.discount_percent, allowance, currency)
+    agrees = (
+        allowance > 0 and not line.discount_fixed and _percent_agrees(gross, line.discount_percent, allowance, currency)
+    )
     return LineTerms(
         price=price,
         gross_price=gross_price,
@@ -156,7 +159,9 @@ def document_allowances(document: EDocument) -> tuple[DocumentAllowance, ...]:
     for group in document.taxes:
         if group.discount <= 0:
             continue
-        agrees = _percent_agrees(group.subtotal, document.discount_percent, group.discount, document.currency)
+        agrees = not document.discount_fixed and _percent_agrees(
+            group.subtotal, document.discount_percent, group.discount, document.currency
+        )
         allowances.append(
             DocumentAllowance(
                 category=group.category,

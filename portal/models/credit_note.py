@@ -12,7 +12,7 @@ from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.customer import Customer
 from portal.models.identity import IssuedDocumentColumns
 from portal.models.invoice import Invoice
-from portal.models.lines import TAX_CATEGORY_CHECK, LineColumns
+from portal.models.lines import DISCOUNT_FIXED_CHECK, TAX_CATEGORY_CHECK, LineColumns
 
 
 class CreditNote(IssuedDocumentColumns, Base):
@@ -64,6 +64,7 @@ class CreditNoteLine(LineColumns, Base):
         CheckConstraint("unit_amount >= 0 AND net_amount >= 0", name="amounts_non_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(TAX_CATEGORY_CHECK, name="tax_category_known"),
+        CheckConstraint(DISCOUNT_FIXED_CHECK, name="discount_fixed_non_negative"),
     )
 
     credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_notes.id", ondelete="CASCADE"), index=True)

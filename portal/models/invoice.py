@@ -26,7 +26,7 @@ from portal.domain.parties import Buyer, Seller
 from portal.models.base import Base, ExactDecimal, UTCDateTime, utcnow
 from portal.models.customer import Customer
 from portal.models.identity import IssuedDocumentColumns
-from portal.models.lines import TAX_CATEGORY_CHECK, LineColumns
+from portal.models.lines import DISCOUNT_FIXED_CHECK, TAX_CATEGORY_CHECK, LineColumns
 from portal.models.merchant import Merchant
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class Invoice(IssuedDocumentColumns, Base):
         CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
         CheckConstraint("subtotal >= 0 AND discount_amount >= 0 AND net_amount >= 0", name="net_non_negative"),
         CheckConstraint("tax_amount >= 0 AND total >= 0", name="total_non_negative"),
+        CheckConstraint(DISCOUNT_FIXED_CHECK, name="discount_fixed_non_negative"),
         CheckConstraint("due_date >= issue_date", name="due_after_issue"),
         CheckConstraint("status = 'draft' OR number IS NOT NULL", name="finalized_has_number"),
     )
@@ -68,6 +69,8 @@ class Invoice(IssuedDocumentColumns, Base):
     due_date: Mapped[date] = mapped_column(Date)
     #: Invoice-level discount in percent, applied to the sum of line nets.
     discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
+    #: Invoice-level fixed discount in minor units, after the percentage, spread over the tax rates.
+    discount_fixed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     notes: Mapped[str | None] = mapped_column(Text)
     #: The customer's purchase-order reference, copied at finalize (a draft shows the customer's current one).
     purchase_order: Mapped[str | None] = mapped_column(String(100))
@@ -78,6 +81,7 @@ class Invoice(IssuedDocumentColumns, Base):
     mail_template: Mapped[dict | None] = mapped_column(JSON)
     #: Totals in minor units, recomputed by the domain whenever lines change.
     subtotal: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Everything the invoice-level discounts took off (percentage and fixed).
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     net_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_amount: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -187,6 +191,7 @@ class InvoiceLine(LineColumns, Base):
         CheckConstraint("unit_amount >= 0 AND net_amount >= 0", name="amounts_non_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(TAX_CATEGORY_CHECK, name="tax_category_known"),
+        CheckConstraint(DISCOUNT_FIXED_CHECK, name="discount_fixed_non_negative"),
     )
 
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)

@@ -13,6 +13,8 @@ from portal.models.base import ExactDecimal
 
 #: The CHECK every table of lines carries on its tax_category column.
 TAX_CATEGORY_CHECK = f"tax_category IN {CATEGORY_CODES!r}"
+#: The CHECK every table of lines carries on its fixed discount.
+DISCOUNT_FIXED_CHECK = "discount_fixed >= 0"
 
 
 class LineColumns:
@@ -32,7 +34,9 @@ class LineColumns:
     tax_category: Mapped[str] = mapped_column(String(2), default="S", server_default="S")
     #: Line discount in percent.
     discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal(7, 4), default=Decimal("0"))
-    #: round(quantity × unit_amount × (1 − discount)), kept for listings.
+    #: A fixed amount off the line in minor units, taken after the percentage.
+    discount_fixed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: round(quantity × unit_amount × (1 − discount)) − discount_fixed, kept for listings.
     net_amount: Mapped[int] = mapped_column(BigInteger)
 
     @classmethod
@@ -47,6 +51,7 @@ class LineColumns:
             tax_rate=line.tax_rate,
             tax_category=line.tax_category.value,
             discount_percent=line.discount_percent,
+            discount_fixed=line.discount_fixed,
             net_amount=line.net,
         )
 
@@ -58,5 +63,6 @@ class LineColumns:
             unit_amount=self.unit_amount,
             tax_rate=self.tax_rate,
             discount_percent=self.discount_percent,
+            discount_fixed=self.discount_fixed,
             tax_category=TaxCategory(self.tax_category),
         )

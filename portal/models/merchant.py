@@ -60,6 +60,8 @@ class Merchant(IdentityColumns, Base):
     accent_color: Mapped[str] = mapped_column(String(7), default="#f59e0b")
     #: Folder name under themes/.
     theme: Mapped[str] = mapped_column(String(32), default="classic")
+    #: The tax rate (%) a new line gets when it names none; NULL: every line names its own.
+    default_tax_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(7, 4))
     #: Default terms of service shown on every invoice unless the invoice overrides them.
     terms: Mapped[str | None] = mapped_column(Text)
     #: Late-fee policy in force now; copied onto each invoice when it is finalized.

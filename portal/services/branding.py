@@ -1,13 +1,16 @@
-"""A merchant's look: logo, colours, theme and default terms."""
+"""A merchant's look and invoice defaults: logo, colours, theme, default terms and default tax rate."""
 
 from __future__ import annotations
 
 import io
 import warnings
+from decimal import Decimal
 
 from PIL import Image, UnidentifiedImageError
 
 from portal.domain.errors import DomainError
+from portal.domain.invoices import MAX_PERCENT
+from portal.domain.money import check_decimal
 from portal.extensions import db
 from portal.models import Merchant
 from portal.theming import available_themes, check_colour
@@ -81,4 +84,12 @@ def set_branding(merchant: Merchant, *, primary_color: str, accent_color: str, t
     merchant.accent_color = accent
     merchant.theme = theme
     merchant.terms = (terms or "").strip() or None
+    db.session.flush()
+
+
+def set_default_tax_rate(merchant: Merchant, rate: Decimal | None) -> None:
+    """Set the tax rate new lines take when they name none (None: every line names its own)."""
+    if rate is not None:
+        check_decimal(rate, "default_tax_rate", maximum=MAX_PERCENT, places=2)
+    merchant.default_tax_rate = rate
     db.session.flush()

@@ -59,6 +59,7 @@ def invoice_document(invoice: Invoice) -> EDocument:
         buyer=buyer,
         lines=[row.to_domain() for row in invoice.lines],
         discount_percent=invoice.discount_percent,
+        discount_fixed=invoice.discount_fixed,
         exemption_reasons=invoice.exemption_reasons or {},
         due_date=invoice.due_date,
         supply_date=invoice.document_supply_date,

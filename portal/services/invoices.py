@@ -55,14 +55,15 @@ def _check_dates(issue_date: date, due_date: date) -> None:
         raise DomainError("The due date cannot be before the issue date", "due_date")
 
 
-def _set_lines(invoice: Invoice, lines: Sequence[Line], discount_percent: Decimal) -> None:
+def _set_lines(invoice: Invoice, lines: Sequence[Line], discount_percent: Decimal, discount_fixed: int = 0) -> None:
     """Replace the invoice's lines and recompute its stored totals."""
-    totals = compute_totals(lines, discount_percent)
+    totals = compute_totals(lines, discount_percent, discount_fixed)
     invoice.lines = [
         InvoiceLine.from_domain(line, position=position, merchant_id=invoice.merchant_id)
         for position, line in enumerate(lines, start=1)
     ]
     invoice.discount_percent = discount_percent
+    invoice.discount_fixed = discount_fixed
     invoice.subtotal = totals.subtotal
     invoice.discount_amount = totals.discount
     invoice.net_amount = totals.net
@@ -79,6 +80,7 @@ def create_draft(
     due_date: date,
     lines: Sequence[Line],
     discount_percent: Decimal = Decimal("0"),
+    discount_fixed: int = 0,
     notes: str | None = None,
     terms: str | None = None,
     supply_date: date | None = None,
@@ -107,7 +109,7 @@ def create_draft(
         exemption_reasons=vat.check_exemption_reasons(exemption_reasons or {}) or None,
         status=InvoiceStatus.DRAFT.value,
     )
-    _set_lines(invoice, lines, discount_percent)
+    _set_lines(invoice, lines, discount_percent, discount_fixed)
     db.session.add(invoice)
     db.session.flush()
     return invoice
@@ -127,6 +129,7 @@ def update_draft(
     due_date: date | None = None,
     lines: Sequence[Line] | None = None,
     discount_percent: Decimal | None = None,
+    discount_fixed: int | None = None,
     notes: str | None | object = _UNSET,
     terms: str | None | object = _UNSET,
     supply_date: date | None | object = _UNSET,
@@ -144,12 +147,13 @@ def update_draft(
     _check_dates(issue_date or invoice.issue_date, due_date or invoice.due_date)
     invoice.issue_date = issue_date or invoice.issue_date
     invoice.due_date = due_date or invoice.due_date
-    if lines is not None or discount_percent is not None:
+    if lines is not None or discount_percent is not None or discount_fixed is not None:
         current = [line.to_domain() for line in invoice.lines]
         _set_lines(
             invoice,
             current if lines is None else lines,
             invoice.discount_percent if discount_percent is None else discount_percent,
+            invoice.discount_fixed if discount_fixed is None else discount_fixed,
         )
     if notes is not _UNSET:
         invoice.notes = notes

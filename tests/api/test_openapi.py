@@ -258,6 +258,8 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
             lambda: {"annual_rate": "12", "fee_percent": "0", "fee_minimum": 4000, "grace_days": 0},
             200,
         ),
+        ("put_invoice_defaults", "put", "/settings/invoice-defaults", lambda: {"default_tax_rate": "21"}, 200),
+        ("get_invoice_defaults", "get", "/settings/invoice-defaults", None, 200),
         (
             "put_payment_providers",
             "put",

@@ -41,7 +41,8 @@ function setupInvoiceEditor(form) {
       if (input.tagName === "SELECT") input.selectedIndex = 0;
       else if (input.name.endsWith("quantity")) input.value = "1";
       else if (input.name.endsWith("tax_category")) input.value = "";
-      else if (input.name.endsWith("tax_rate") || input.name.endsWith("discount_percent")) input.value = "0";
+      else if (input.name.endsWith("tax_rate")) input.value = form.dataset.defaultTaxRate || "0";
+      else if (input.name.endsWith("discount_percent")) input.value = "0";
       else input.value = "";
     });
     row.querySelectorAll(".field__error").forEach((error) => error.remove());
