@@ -57,7 +57,9 @@ from portal.services.ledger import (
     MoneySource,
     book_money_received,
     book_money_returned,
+    book_returned_across,
     sync_reported_reversals,
+    sync_reported_reversals_across,
 )
 from portal.services.links import public_url
 from portal.services.payment_choices import checkout_methods, offered_providers
@@ -653,16 +655,22 @@ def _sync_reversals(attempt: PaymentAttempt, answer: ProviderPayment) -> list:
     """Book refunds and chargebacks the provider reports on a paid attempt, beyond those booked already."""
     if answer.refunded is None and answer.charged_back is None:
         return []
+    today = attempt.invoice.merchant.today()
+    if attempt.covers_several:
+        return sync_reported_reversals_across(
+            receipts_giving_back(attempt), refunded=answer.refunded, charged_back=answer.charged_back, on=today
+        )
     receipt = receipt_of(attempt)
     if receipt is None:
         return []
-    return sync_reported_reversals(
-        receipt, refunded=answer.refunded, charged_back=answer.charged_back, on=attempt.invoice.merchant.today()
-    )
+    return sync_reported_reversals(receipt, refunded=answer.refunded, charged_back=answer.charged_back, on=today)
 
 
 def receipt_of(attempt: PaymentAttempt) -> Receipt | None:
-    """Return the money received for a paid attempt."""
+    """Return the money received for a paid attempt (the first invoice's part for a checkout of several)."""
+    if attempt.covers_several:
+        receipts = receipts_giving_back(attempt)
+        return receipts[-1] if receipts else None
     return db.session.scalar(
         select(Receipt).where(
             Receipt.merchant_id == attempt.merchant_id,
@@ -670,6 +678,27 @@ def receipt_of(attempt: PaymentAttempt) -> Receipt | None:
             Receipt.source_id == str(attempt.id),
         )
     )
+
+
+def receipts_giving_back(attempt: PaymentAttempt) -> list[Receipt]:
+    """Return the receipts of a checkout of several invoices in the order a refund or chargeback reverses them.
+
+    The rule: the invoice due last gives back first (reverse due-date order, the reverse of the
+    order the payment was allocated in), so a partial refund reopens the latest invoices and leaves
+    the oldest debts paid. Parts that booked nothing (less arrived than asked) have no receipt.
+    """
+    by_source = {
+        receipt.source_id: receipt
+        for receipt in db.session.scalars(
+            select(Receipt).where(
+                Receipt.merchant_id == attempt.merchant_id,
+                Receipt.source_type == "payment_attempt",
+                Receipt.source_id.in_([f"{attempt.id}:{part.position}" for part in attempt.allocations]),
+            )
+        )
+    }
+    ordered = sorted(attempt.allocations, key=lambda part: part.position, reverse=True)
+    return [by_source[key] for key in (f"{attempt.id}:{part.position}" for part in ordered) if key in by_source]
 
 
 def apply_provider_payment(
@@ -780,7 +809,21 @@ def apply_reported_reversal(attempt_id: int, reversal: ReportedReversal, *, even
     ):
         return "duplicate"
     today = attempt.invoice.merchant.today()
-    if reversal.kind == "refunded":
+    if attempt.covers_several:
+        # One payment for several invoices: reversed across them, the invoice due last first.
+        receipts = receipts_giving_back(attempt)
+        if reversal.kind == "refunded":
+            booked = sync_reported_reversals_across(receipts, refunded=reversal.amount, charged_back=None, on=today)
+        else:
+            booked = book_returned_across(
+                receipts,
+                reversal.amount,
+                kind="charged_back",
+                source=MoneySource("provider_chargeback", reversal.reference),
+                returned_on=today,
+                note=f"Dispute {reversal.reference}" if reversal.reference else None,
+            )
+    elif reversal.kind == "refunded":
         booked = sync_reported_reversals(receipt, refunded=reversal.amount, charged_back=None, on=today)
     else:
         booked = book_money_returned(
