@@ -156,6 +156,16 @@ def admin_file_size(size: int) -> str:
     return f"{format_decimal(-(-size // 1024), locale=ADMIN_LOCALE)} KB"
 
 
+@bp.app_template_global()
+def comment_author(comment) -> str:
+    """Name who wrote a customer's comment: the contact, with the company when that is another name."""
+    customer = comment.invoice.customer
+    contact = comment.contact
+    if contact is None or contact.name == customer.name:
+        return customer.name
+    return f"{contact.name} ({customer.company or customer.name})"
+
+
 @bp.context_processor
 def admin_chrome() -> dict:
     """Give every admin page the staff member and the count of comments waiting for an answer, for the navigation."""

@@ -29,6 +29,7 @@ from portal.services.invoices import invoice_breakdown
 from portal.services.ledger import apply_credit, credit_balance
 from portal.services.online_payments import (
     MixedCurrencies,
+    NoCommonMethod,
     NothingToPay,
     PayLocked,
     PaymentInProgress,
@@ -43,7 +44,7 @@ from portal.services.online_payments import (
     start_payment,
     start_several_payment,
 )
-from portal.services.payment_choices import offered_providers
+from portal.services.payment_choices import common_provider, offered_providers
 
 #: Set when the provider could not start a payment: the next page offers the other ways to pay.
 SESSION_PAY_TROUBLE = "pay_trouble"
@@ -157,13 +158,22 @@ def pay_several():
         if not invoices:
             flash(_("You have no open invoices to pay."), "info")
             return back
-    provider = request.form.get("provider", "")
-    if not provider:
-        shared = [
-            name for name in offered_providers(invoices[0]) if all(name in offered_providers(i) for i in invoices)
-        ]
-        provider = shared[0] if shared else ""
+    # One checkout offers only the payment methods allowed on every one of these invoices.
+    provider = request.form.get("provider", "") or common_provider(invoices) or ""
+    if not provider and len(invoices) > 1:
+        _flash_no_common_method()
+        return back
     return _send_to_checkout(customer, lambda: start_several_payment(customer, invoices, provider), back)
+
+
+def _flash_no_common_method() -> None:
+    flash(
+        _(
+            "These invoices have no online payment method in common, so they cannot be paid in one checkout. "
+            "Please pay them one at a time."
+        ),
+        "error",
+    )
 
 
 # The contract other pages post to (the statement of account): portal.pay_several, same view and limits.
@@ -195,6 +205,10 @@ def _send_to_checkout(customer, start, back, invoice: Invoice | None = None):
             _("These invoices are in different currencies. Please pay the invoices of each currency separately."),
             "error",
         )
+        return back
+    except NoCommonMethod:
+        db.session.rollback()
+        _flash_no_common_method()
         return back
     except (NothingToPay, ProviderNotEnabled):
         db.session.rollback()

@@ -56,7 +56,7 @@ from portal.input_checks import db_int
 from portal.mail.notifications import send_fresh_link
 from portal.models import Customer, Merchant
 from portal.services.comments import add_customer_comment
-from portal.services.contacts import may_act, update_contact
+from portal.services.contacts import find_contact_by_email, may_act, update_contact
 from portal.services.disputes import open_dispute
 from portal.services.einvoices import ubl_available
 from portal.services.languages import set_customer_language
@@ -248,6 +248,7 @@ def _enter(read, secret: str):
         return _no_store(Response(render_template("customer/link_expired.html", form=FreshLinkForm()), 410))
     except LinkRevoked as exc:
         _remember_link_owner(exc.customer)
+        session.pop(SESSION_EXPIRED_CONTACT, None)  # a fresh link then goes to the customer's own address
         html = render_template("customer/link_invalid.html", form=FreshLinkForm(), known=True)
         return _no_store(Response(html, 404))
     except LinkInvalid:
@@ -297,13 +298,19 @@ def request_fresh_link():
         customer = db.session.get(Customer, customer_id) if isinstance(customer_id, int) else None
         merchant_id = session.get(SESSION_BRAND_MERCHANT)
         if customer is None and form.email.data and isinstance(merchant_id, int):
-            # Only among the customers of the merchant this browser knows: never a search across merchants.
-            customer = db.session.scalar(
-                select(Customer)
-                .where(Customer.merchant_id == merchant_id, func.lower(Customer.email) == form.email.data.lower())
-                .order_by(Customer.id)
-                .limit(1)
-            )
+            # Only among the contacts and customers of the merchant this browser knows: never a search
+            # across merchants. A contact's address gets a link of their own.
+            contact = find_contact_by_email(merchant_id, form.email.data)
+            if contact is not None:
+                customer, contact_id = contact.customer, contact.id
+            else:
+                contact_id = None
+                customer = db.session.scalar(
+                    select(Customer)
+                    .where(Customer.merchant_id == merchant_id, func.lower(Customer.email) == form.email.data.lower())
+                    .order_by(Customer.id)
+                    .limit(1)
+                )
         if customer is not None:
             send_fresh_link(customer, contact_id if isinstance(contact_id, int) else None)
             db.session.commit()
@@ -430,12 +437,12 @@ def invoice(number: str):
 def add_comment(number: str):
     """Post the customer's comment under the invoice."""
     customer = require_customer()
-    require_acting_contact()
+    contact = require_acting_contact()
     invoice = customer_invoice(customer, number)
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            add_customer_comment(invoice, customer, form.body.data)
+            add_customer_comment(invoice, customer, form.body.data, contact)
         except DomainError as exc:
             form.body.errors = [exc.message]
         else:
@@ -463,7 +470,7 @@ def dispute_invoice(number: str):
     form = DisputeForm()
     if form.validate_on_submit():
         try:
-            open_dispute(invoice, customer, form.reason.data)
+            open_dispute(invoice, customer, form.reason.data, current_contact())
         except DomainError:
             form.reason.errors = [_("This invoice cannot be disputed now.")]
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal.domain.errors import InvalidAmount
@@ -79,3 +80,23 @@ def split_returned(amount: int, kept_principal: int, kept_late: int, *, payment_
     principal = min(amount, max(0, kept_principal))
     late = min(amount - principal, max(0, kept_late))
     return ReturnedSplit(principal, late, amount - principal - late)
+
+
+def share_returned(amount: int, holding: Sequence[int]) -> list[int]:
+    """Share money sent back of one payment among the parts it paid, in the order given.
+
+    Each part gives back up to what it still holds; a part that holds nothing gives nothing. What
+    exceeds them all (a provider reporting more than arrived) falls on the last part, where it comes
+    out of the credit balance. The shares always add up to the amount.
+    """
+    _check_positive(amount)
+    if not holding:
+        raise ValueError("Money sent back needs at least one part to come from")
+    shares = []
+    left = amount
+    for held in holding:
+        share = min(left, max(0, held))
+        shares.append(share)
+        left -= share
+    shares[-1] += left
+    return shares

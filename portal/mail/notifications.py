@@ -338,6 +338,8 @@ def notify_staff_of_comment(comment: Comment) -> None:
     """Queue a notification of a customer's comment to every staff member of the merchant."""
     invoice = comment.invoice
     merchant, customer = invoice.merchant, invoice.customer
+    # The contact who wrote it, so staff know whom they answer (the customer's own address before contacts).
+    writer = comment.contact or customer
     with force_locale(_staff_language()):
         subject = _("%(customer)s asked about invoice %(number)s", customer=customer.name, number=invoice.number)
         composed = compose(
@@ -345,8 +347,8 @@ def notify_staff_of_comment(comment: Comment) -> None:
             paragraphs=[
                 _(
                     "%(customer)s (%(email)s) wrote about invoice %(number)s:",
-                    customer=customer.name,
-                    email=customer.email,
+                    customer=writer.name,
+                    email=writer.email,
                     number=invoice.number,
                 )
             ],
@@ -362,7 +364,7 @@ def notify_staff_of_comment(comment: Comment) -> None:
             subject=subject,
             text=composed.text,
             html=composed.html,
-            reply_to=customer.email,
+            reply_to=writer.email,
             invoice_id=invoice.id,
             attachments=composed.inline,
         )
@@ -670,16 +672,41 @@ def _legal_notice(invoice: Invoice, as_of: date) -> str:
     )
 
 
-def queue_reminder_mail(invoice: Invoice, step, as_of: date, *, legal_notice: bool = False) -> OutboxMessage:
-    """Compose a reminder step's mail in the invoice's language and queue it to the customer.
+def reminder_recipients(invoice: Invoice, *, legal_notice: bool = False) -> list:
+    """Return the contacts a reminder of the invoice goes to: every billing contact who takes reminders.
 
-    legal_notice adds what Book XIX requires of a consumer's first reminder; it cannot be left out.
+    A legally required reminder (Book XIX's first one for a consumer) reaches them all, whatever
+    their preferences.
     """
+    from portal.services.contacts import recipients
+
+    return recipients(invoice.customer, "legal_reminder" if legal_notice else "reminder")
+
+
+def queue_reminder_mails(invoice: Invoice, step, as_of: date, *, legal_notice: bool = False) -> list[OutboxMessage]:
+    """Queue a reminder step's mail to each of the invoice's reminder recipients, each in their language."""
+    return [
+        queue_reminder_mail(invoice, step, as_of, legal_notice=legal_notice, contact=contact)
+        for contact in reminder_recipients(invoice, legal_notice=legal_notice)
+    ]
+
+
+def queue_reminder_mail(
+    invoice: Invoice, step, as_of: date, *, legal_notice: bool = False, contact=None
+) -> OutboxMessage:
+    """Compose a reminder step's mail for one contact and queue it to them (the primary contact unless told).
+
+    The primary contact reads it in the invoice's language, as issued; a colleague in their own
+    language, with their own link. legal_notice adds what Book XIX requires of a consumer's first
+    reminder; it cannot be left out.
+    """
+    from portal.services.contacts import primary_contact
     from portal.services.reminders import step_template
 
     customer = invoice.customer
-    link = make_portal_link(customer, invoice).url
-    language = invoice.document_language
+    contact = contact or primary_contact(customer)
+    link = make_portal_link(customer, invoice, contact=contact).url
+    language = invoice.document_language if contact.is_primary else contact.language
     template, _own = step_template(step, language)
     with force_locale(language):
         values = compose_reminder_values(invoice, as_of, link)
@@ -696,6 +723,8 @@ def queue_reminder_mail(invoice: Invoice, step, as_of: date, *, legal_notice: bo
             body_html=fill_html(body, values, Button(label, link)),
             invoice_id=invoice.id,
             contact_email=invoice.seller_party.email,
+            to=contact.email,
+            language=language,
         )
     return message
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.invoice import Invoice
 from portal.models.merchant import StaffUser
+from portal.models.self_service import Contact
 
 #: The states of a customer's comment, in the inbox's order.
 COMMENT_STATES = ("open", "answered", "no_reply_needed")
@@ -35,6 +36,8 @@ class Comment(Base):
     #: "customer" or "staff".
     author_kind: Mapped[str] = mapped_column(String(8))
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    #: For a customer's comment, the contact who posted it (NULL for comments from before contacts existed).
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     #: Plain text, 1–2000 characters; always rendered escaped.
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -50,3 +53,4 @@ class Comment(Base):
     invoice: Mapped[Invoice] = relationship()
     staff_user: Mapped[StaffUser | None] = relationship(foreign_keys=[staff_user_id])
     state_changed_by: Mapped[StaffUser | None] = relationship(foreign_keys=[state_changed_by_id])
+    contact: Mapped[Contact | None] = relationship()

@@ -75,5 +75,9 @@ class ShortLink(Base):
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
     #: The customer's link version when it was made.
     link_version: Mapped[int] = mapped_column(Integer)
+    #: The contact it was sent to: it opens as them (NULL for links made before: the primary contact).
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    #: That contact's link version when it was made: revoking their links stops it too.
+    contact_link_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

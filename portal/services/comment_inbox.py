@@ -21,7 +21,7 @@ def inbox(merchant: Merchant, *, state: str | None = None, limit: int = 100) -> 
     statement = (
         select(Comment)
         .where(Comment.merchant_id == merchant.id, Comment.author_kind == "customer")
-        .options(selectinload(Comment.invoice).selectinload(Invoice.customer))
+        .options(selectinload(Comment.invoice).selectinload(Invoice.customer), selectinload(Comment.contact))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
     )
@@ -45,7 +45,7 @@ def thread(invoice: Invoice) -> list[Comment]:
         db.session.scalars(
             select(Comment)
             .where(Comment.invoice_id == invoice.id, Comment.merchant_id == invoice.merchant_id)
-            .options(selectinload(Comment.staff_user))
+            .options(selectinload(Comment.staff_user), selectinload(Comment.contact))
             .order_by(Comment.created_at, Comment.id)
         )
     )

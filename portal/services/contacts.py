@@ -9,7 +9,7 @@ the merchant so decides, may neither pay nor comment).
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain.errors import DomainError
 from portal.extensions import db
@@ -100,6 +100,20 @@ def get_contact(merchant: Merchant, contact_id: int) -> Contact:
     if contact is None:
         raise NotFound("No such contact")
     return contact
+
+
+def find_contact_by_email(merchant_id: int, email: str) -> Contact | None:
+    """Return the merchant's (not removed) contact with this address, the primary ones first, or None."""
+    return db.session.scalar(
+        select(Contact)
+        .where(
+            Contact.merchant_id == merchant_id,
+            Contact.removed_at.is_(None),
+            func.lower(Contact.email) == (email or "").strip().lower(),
+        )
+        .order_by(Contact.is_primary.desc(), Contact.id)
+        .limit(1)
+    )
 
 
 def add_contact(customer: Customer, *, name: str, email: str, language: str, role: str = "billing") -> Contact:

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from babel.numbers import format_currency
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from portal.domain.invoices import Line
 from portal.domain.late_fees import LateFeePolicy
+from portal.domain.money import Money
 from portal.domain.parties import Address
 from portal.extensions import db
 from portal.models import Customer, Merchant, StaffUser
@@ -26,6 +28,7 @@ from portal.services import (
     invoices,
     links,
     merchants,
+    reminders,
 )
 from portal.services.errors import NotFound
 
@@ -168,21 +171,48 @@ def load_demo() -> DemoLogins:
         )
         return invoices.finalize_invoice(invoice) if finalize else invoice
 
-    # Jane has one of everything.
-    issue(jane, web + design, 400, discount="5")
+    # Jane has one of everything. She pays by transfer with the invoice's structured reference.
+    first = issue(jane, web + design, 400, discount="5")  # the history goes back more than a year
+    invoices.record_payment(
+        first,
+        amount=first.total,
+        paid_on=first.due_date - timedelta(days=5),
+        method="bank_transfer",
+        reference=first.payment_reference,
+    )
     paid = issue(jane, web, 200)
-    invoices.record_payment(paid, amount=paid.total, paid_on=paid.due_date - timedelta(days=3), method="bank_transfer")
+    invoices.record_payment(
+        paid,
+        amount=paid.total,
+        paid_on=paid.due_date - timedelta(days=3),
+        method="bank_transfer",
+        reference=paid.payment_reference,
+    )
     credited = issue(jane, design, 150)
     credit_notes.issue_credit_note(
         credited,
-        lines=_lines(("Workshop cancelled", "1", 100000, "0", "0")),
+        lines=_lines(("Brand identity training (vocational), cancelled", "1", 100000, "0", "0", "E")),
         issue_date=credited.due_date,
-        reason="Workshop cancelled at the customer's request",
+        reason="Training cancelled at the customer's request",
     )
-    overdue = issue(jane, design, 60)  # overdue by 30 days: the SPEC's first test vector
-    question = "Could we split this one into two payments? The workshop budget moved to next quarter."
+    overdue = issue(jane, design, 60)  # overdue by 30 days: the SPEC's first test vector, until the waiver
+    question = "Could we split this one into two payments? The training budget moved to next quarter."
     comments.add_customer_comment(overdue, jane, question)
-    comment_inbox.reply(overdue, admin, "Of course: pay half now and half next month, we will waive the late fee.")
+    # The reply promises what the invoice then shows: the recovery fee credited, the reminders paused.
+    fee = invoices.invoice_breakdown(overdue, today).fee
+    waiver = credit_notes.issue_credit_note(
+        overdue,
+        lines=_lines(("Late-payment recovery fee waived, as agreed", "1", fee, "0", "0", "E")),
+        issue_date=today,
+        reason="Recovery fee waived: the invoice is paid in two halves",
+    )
+    reminders.set_invoice_reminders_paused(overdue, True)
+    comment_inbox.reply(
+        overdue,
+        admin,
+        f"Of course: pay half now and the rest next month. We have waived the {format_currency(Money(fee, 'EUR').to_decimal(), 'EUR', locale='en')} recovery fee "
+        f"with credit note {waiver.number} and paused the reminders for this invoice meanwhile.",
+    )
     partly = issue(jane, web, 75)
     invoices.record_payment(
         partly,
@@ -200,7 +230,8 @@ def load_demo() -> DemoLogins:
     )
     invoices.void_invoice(issue(jane, design, 20))
     issue(jane, web, 0, finalize=False)
-    invoices.record_payment(issue(jane, design, 5), amount=25000, paid_on=today, method="card")
+    # A deposit taken by card when she booked the training; the rest is due by the due date.
+    invoices.record_payment(issue(jane, design, 5), amount=25000, paid_on=today, method="card", reference="Deposit")
     # She rounded a transfer up: the surplus is on her credit balance, to settle an open invoice from.
     rounded = issue(jane, web, 35)
     invoices.record_payment(

@@ -8,18 +8,19 @@ from portal.extensions import db
 from portal.models import Customer, Invoice, StaffUser
 from portal.models.base import utcnow
 from portal.models.reminder import Dispute
+from portal.models.self_service import Contact
 from portal.services.comments import add_customer_comment, check_comment_body
 from portal.services.errors import Conflict
 
 
-def open_dispute(invoice: Invoice, customer: Customer, reason: str) -> Dispute:
+def open_dispute(invoice: Invoice, customer: Customer, reason: str, contact: Contact | None = None) -> Dispute:
     """Mark the customer's open invoice disputed from today, with their comment in the thread (staff are told)."""
     reason = check_comment_body(reason)
     if invoice.state is not InvoiceStatus.OPEN:
         raise Conflict("Only an open invoice can be disputed", "status")
     if invoice.open_dispute is not None:
         raise Conflict("This invoice is already disputed", "status")
-    comment = add_customer_comment(invoice, customer, reason)
+    comment = add_customer_comment(invoice, customer, reason, contact)
     dispute = Dispute(
         merchant_id=invoice.merchant_id,
         invoice=invoice,

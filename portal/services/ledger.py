@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from portal.api.events import collected_events, record_event
 from portal.domain.errors import DomainError, InvalidAmount
 from portal.domain.invoices import InvoiceStatus, check_transition
-from portal.domain.ledger import AskedFor, split_received, split_returned
+from portal.domain.ledger import AskedFor, share_returned, split_received, split_returned
 from portal.domain.money import Money
 from portal.extensions import db
 from portal.jobs.queue import enqueue, job_type
@@ -806,6 +806,101 @@ def sync_reported_reversals(
         )
         if reversal is not None:
             booked.append(reversal)
+    return booked
+
+
+def _returned_from(receipt_id: int) -> int:
+    """Return how much of a receipt went back already (refunds and chargebacks)."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(PaymentReversal.amount), 0)).where(
+                PaymentReversal.receipt_id == receipt_id, PaymentReversal.kind.in_(LEAVING_KINDS)
+            )
+        )
+        or 0
+    )
+
+
+def _lock_receipts(receipts: Sequence[Receipt]) -> list[Receipt]:
+    """Lock the receipts in id order (so two reports never deadlock) and return them in the order given."""
+    locked = {receipt.id: lock_receipt(receipt.id) for receipt in sorted(receipts, key=lambda item: item.id)}
+    return [locked[receipt.id] for receipt in receipts]
+
+
+def book_returned_across(
+    receipts: Sequence[Receipt],
+    amount: Money,
+    *,
+    kind: str,
+    source: MoneySource,
+    returned_on: date,
+    note: str | None = None,
+) -> list[PaymentReversal]:
+    """Book money sent back of one payment that paid several invoices, a receipt each.
+
+    receipts: in the order they give money back — the checkout's rule is the invoice due last
+    first, so a partial refund reopens invoices in reverse due-date order. Each gives back up to
+    what it still holds (share_returned), by book_money_returned's rules (its payment's principal,
+    then its late charges, then the credit it brought). The first part is booked under `source`
+    itself, the others under `source#<receipt id>`: a source booked before books nothing again.
+    All parts in the caller's transaction: all of them or none.
+    """
+    if not receipts:
+        return []
+    ordered = _lock_receipts(receipts)
+    shares = share_returned(amount.minor, [receipt.amount - _returned_from(receipt.id) for receipt in ordered])
+    booked: list[PaymentReversal] = []
+    for receipt, share in zip(ordered, shares, strict=True):
+        if share <= 0:
+            continue
+        part_source = source
+        if booked and source.id is not None:
+            part_source = MoneySource(source.type, f"{source.id}#{receipt.id}")
+        reversal = book_money_returned(
+            receipt.customer,
+            Money(share, amount.currency),
+            kind=kind,
+            method=receipt.method,
+            source=part_source,
+            returned_on=returned_on,
+            receipt=receipt,
+            note=note,
+        )
+        if reversal is None:
+            if not booked:
+                return []  # booked before, or by a report that won the race a moment ago
+            raise Conflict(f"Part of {source.type} {source.id} was booked already", "source")
+        booked.append(reversal)
+    return booked
+
+
+def sync_reported_reversals_across(
+    receipts: Sequence[Receipt], *, refunded: Money | None, charged_back: Money | None, on: date
+) -> list[PaymentReversal]:
+    """Book what a provider reports refunded or charged back in total on one payment that paid several invoices.
+
+    As sync_reported_reversals, with the running totals compared to what is booked on all of its
+    receipts together; each new total books only the difference, shared by book_returned_across.
+    """
+    if not receipts:
+        return []
+    ordered = _lock_receipts(receipts)
+    currency = ordered[0].currency
+    booked: list[PaymentReversal] = []
+    for kind, total in (("refunded", refunded), ("charged_back", charged_back)):
+        if total is None or total.currency != currency:
+            continue
+        difference = total.minor - sum(_reversed_for(receipt.id, kind) for receipt in ordered)
+        if difference <= 0:
+            continue
+        booked += book_returned_across(
+            ordered,
+            Money(difference, currency),
+            kind=kind,
+            source=MoneySource(f"reported_{kind}", f"{ordered[0].id}:{total.minor}"),
+            returned_on=on,
+            note=f"Reported by {ordered[0].method}: {total.format_plain()} {kind.replace('_', ' ')} in total",
+        )
     return booked
 
 

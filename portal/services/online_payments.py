@@ -57,10 +57,18 @@ from portal.services.ledger import (
     MoneySource,
     book_money_received,
     book_money_returned,
+    book_returned_across,
     sync_reported_reversals,
+    sync_reported_reversals_across,
 )
 from portal.services.links import public_url
-from portal.services.payment_choices import checkout_methods, offered_providers
+from portal.services.payment_choices import (
+    checkout_methods,
+    common_methods,
+    narrow_methods,
+    offered_providers,
+    provider_methods,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +99,12 @@ class PaymentInProgress(DomainError):
     """A payment that can no longer be replaced is running for this invoice."""
 
     code = "payment_in_progress"
+
+
+class NoCommonMethod(ProviderNotEnabled):
+    """Several invoices share no way of paying online: each is paid on its own."""
+
+    code = "no_common_method"
 
 
 class MixedCurrencies(DomainError):
@@ -216,12 +230,29 @@ def payable_now(customer: Customer, listed: list[tuple[Invoice, int]]) -> set[in
             )
         )
     )
+    # What each provider takes per currency, asked once for the page rather than once per invoice.
+    possible: dict[tuple[str, str], list[str] | None] = {}
+
+    def takes_a_chosen_method(invoice: Invoice, name: str, chosen: list[str] | None) -> bool:
+        key = (name, invoice.currency)
+        if key not in possible:
+            possible[key] = provider_methods(customer.merchant_id, name, invoice.currency)
+        return narrow_methods(chosen, possible[key], name, invoice.currency) != []
+
     payable = set()
-    for invoice_id in ids:
-        choice = choices.get(invoice_id)
-        offered = enabled if choice is None else [name for name in enabled if name in choice.providers]
-        if offered and invoice_id not in pending:
-            payable.add(invoice_id)
+    for invoice, _due in listed:
+        if invoice.id not in ids or invoice.id in pending:
+            continue
+        choice = choices.get(invoice.id)
+        chosen = None if choice is None or choice.methods is None else list(choice.methods)
+        # As offered_providers says on the invoice page: a provider taking none of its methods is no way to pay.
+        offered = [
+            name
+            for name in enabled
+            if (choice is None or name in choice.providers) and takes_a_chosen_method(invoice, name, chosen)
+        ]
+        if offered:
+            payable.add(invoice.id)
     return payable
 
 
@@ -488,8 +519,10 @@ def start_several_payment(customer: Customer, invoices: list[Invoice], provider_
         return start_payment(customer, invoices[0], provider_name)
     if not invoices:
         raise NothingToPay("Nothing is due")
-    if any(provider_name not in offered_providers(invoice) for invoice in invoices):
-        raise ProviderNotEnabled("This way of paying is not offered for every one of these invoices", "provider")
+    # Only the methods every one of these invoices may be paid with (None: the provider's own choice).
+    methods = common_methods(invoices, provider_name)
+    if methods == []:
+        raise NoCommonMethod("No payment method at this provider is offered for all of these invoices", "provider")
     today = customer.merchant.today()
     parts = []
     for invoice in sorted(invoices, key=lambda item: (item.due_date, item.number)):
@@ -497,13 +530,6 @@ def start_several_payment(customer: Customer, invoices: list[Invoice], provider_
         if breakdown is None or breakdown.amount_due <= 0:
             raise NothingToPay(f"Nothing is due on invoice {invoice.number}")
         parts.append((invoice, breakdown))
-    # The methods every one of these invoices may be paid with (None: the provider's own choice).
-    chosen = [
-        found for found in (checkout_methods(invoice, provider_name) for invoice, _unused in parts) if found is not None
-    ]
-    methods = [name for name in chosen[0] if all(name in other for other in chosen[1:])] if chosen else None
-    if methods == []:
-        raise ProviderNotEnabled("No payment method is offered for all of these invoices", "provider")
     wanted = [(invoice.id, breakdown.amount_due) for invoice, breakdown in parts]
     ids = [invoice.id for invoice, _unused in parts]
 
@@ -653,16 +679,22 @@ def _sync_reversals(attempt: PaymentAttempt, answer: ProviderPayment) -> list:
     """Book refunds and chargebacks the provider reports on a paid attempt, beyond those booked already."""
     if answer.refunded is None and answer.charged_back is None:
         return []
+    today = attempt.invoice.merchant.today()
+    if attempt.covers_several:
+        return sync_reported_reversals_across(
+            receipts_giving_back(attempt), refunded=answer.refunded, charged_back=answer.charged_back, on=today
+        )
     receipt = receipt_of(attempt)
     if receipt is None:
         return []
-    return sync_reported_reversals(
-        receipt, refunded=answer.refunded, charged_back=answer.charged_back, on=attempt.invoice.merchant.today()
-    )
+    return sync_reported_reversals(receipt, refunded=answer.refunded, charged_back=answer.charged_back, on=today)
 
 
 def receipt_of(attempt: PaymentAttempt) -> Receipt | None:
-    """Return the money received for a paid attempt."""
+    """Return the money received for a paid attempt (the first invoice's part for a checkout of several)."""
+    if attempt.covers_several:
+        receipts = receipts_giving_back(attempt)
+        return receipts[-1] if receipts else None
     return db.session.scalar(
         select(Receipt).where(
             Receipt.merchant_id == attempt.merchant_id,
@@ -670,6 +702,27 @@ def receipt_of(attempt: PaymentAttempt) -> Receipt | None:
             Receipt.source_id == str(attempt.id),
         )
     )
+
+
+def receipts_giving_back(attempt: PaymentAttempt) -> list[Receipt]:
+    """Return the receipts of a checkout of several invoices in the order a refund or chargeback reverses them.
+
+    The rule: the invoice due last gives back first (reverse due-date order, the reverse of the
+    order the payment was allocated in), so a partial refund reopens the latest invoices and leaves
+    the oldest debts paid. Parts that booked nothing (less arrived than asked) have no receipt.
+    """
+    by_source = {
+        receipt.source_id: receipt
+        for receipt in db.session.scalars(
+            select(Receipt).where(
+                Receipt.merchant_id == attempt.merchant_id,
+                Receipt.source_type == "payment_attempt",
+                Receipt.source_id.in_([f"{attempt.id}:{part.position}" for part in attempt.allocations]),
+            )
+        )
+    }
+    ordered = sorted(attempt.allocations, key=lambda part: part.position, reverse=True)
+    return [by_source[key] for key in (f"{attempt.id}:{part.position}" for part in ordered) if key in by_source]
 
 
 def apply_provider_payment(
@@ -780,7 +833,21 @@ def apply_reported_reversal(attempt_id: int, reversal: ReportedReversal, *, even
     ):
         return "duplicate"
     today = attempt.invoice.merchant.today()
-    if reversal.kind == "refunded":
+    if attempt.covers_several:
+        # One payment for several invoices: reversed across them, the invoice due last first.
+        receipts = receipts_giving_back(attempt)
+        if reversal.kind == "refunded":
+            booked = sync_reported_reversals_across(receipts, refunded=reversal.amount, charged_back=None, on=today)
+        else:
+            booked = book_returned_across(
+                receipts,
+                reversal.amount,
+                kind="charged_back",
+                source=MoneySource("provider_chargeback", reversal.reference),
+                returned_on=today,
+                note=f"Dispute {reversal.reference}" if reversal.reference else None,
+            )
+    elif reversal.kind == "refunded":
         booked = sync_reported_reversals(receipt, refunded=reversal.amount, charged_back=None, on=today)
     else:
         booked = book_money_returned(

@@ -61,13 +61,44 @@ def checkout_methods(invoice: Invoice, provider: str) -> list[str] | None:
     The invoice's chosen methods, narrowed to what the provider takes in the invoice's currency and
     what the merchant activated there; an empty list means this provider cannot offer any of them.
     """
-    chosen = chosen_methods(invoice)
     possible = provider_methods(invoice.merchant_id, provider, invoice.currency)
+    return narrow_methods(chosen_methods(invoice), possible, provider, invoice.currency)
+
+
+def narrow_methods(
+    chosen: list[str] | None, possible: list[str] | None, provider: str, currency: str
+) -> list[str] | None:
+    """Return the chosen methods a provider can take (possible: its activated ones, None: all it supports)."""
     if chosen is None:
         return possible
     if possible is None:
-        possible = payment_methods.supported(provider, invoice.currency)
+        possible = payment_methods.supported(provider, currency)
     return [name for name in possible if name in chosen]
+
+
+def common_methods(invoices: Sequence[Invoice], provider: str) -> list[str] | None:
+    """Return the methods one checkout at this provider may offer for all of these invoices.
+
+    Only methods allowed on every one of them (None: none of them narrows the provider's own
+    choice); an empty list: they have no method in common there, or one of them does not offer
+    this provider at all.
+    """
+    if any(provider not in offered_providers(invoice) for invoice in invoices):
+        return []
+    chosen = [found for found in (checkout_methods(invoice, provider) for invoice in invoices) if found is not None]
+    if not chosen:
+        return None
+    return [name for name in chosen[0] if all(name in other for other in chosen[1:])]
+
+
+def common_provider(invoices: Sequence[Invoice]) -> str | None:
+    """Return the first enabled provider one checkout for all of these invoices can go through, or None."""
+    if not invoices:
+        return None
+    for name in enabled_providers(invoices[0].merchant_id):
+        if common_methods(invoices, name) != []:
+            return name
+    return None
 
 
 def available_methods(invoice: Invoice) -> list[str]:

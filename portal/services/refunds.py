@@ -39,9 +39,11 @@ def get_payment(merchant: Merchant, payment_id: int) -> Payment:
 
 def _refund_at_provider(receipt: Receipt, amount: Money, note: str | None) -> str:
     """Refund through the provider the money came from; return the provider's refund id."""
+    # A checkout of several invoices books one receipt per invoice: "<attempt id>:<position>".
+    attempt_id = (receipt.source_id or "").split(":", 1)[0]
     attempt = (
-        db.session.get(PaymentAttempt, int(receipt.source_id))
-        if receipt.source_type == "payment_attempt" and receipt.source_id and receipt.source_id.isdigit()
+        db.session.get(PaymentAttempt, int(attempt_id))
+        if receipt.source_type == "payment_attempt" and attempt_id.isdigit()
         else None
     )
     if attempt is None or attempt.provider_payment_id is None:

@@ -164,7 +164,7 @@ def send_reminders(merchant: Merchant, today: date | None = None) -> ReminderRun
     The unique keys on (invoice, step) and (invoice, day) decide when two runs race: the loser's
     savepoint rolls back and its mail is never queued.
     """
-    from portal.mail.notifications import queue_reminder_mail
+    from portal.mail.notifications import queue_reminder_mails, reminder_recipients
 
     run = ReminderRun()
     if not merchant.reminders_enabled:
@@ -205,6 +205,13 @@ def send_reminders(merchant: Merchant, today: date | None = None) -> ReminderRun
         if offset is None:
             run.skipped += 1
             continue
+        first = invoice.first_reminder_on is None and today > invoice.due_date
+        legal_notice = first and invoice.late_consumer
+        # Every billing contact who takes reminders (all of them for a legally required one).
+        readers = reminder_recipients(invoice, legal_notice=legal_notice)
+        if not readers:
+            run.skipped += 1  # every contact turned reminders off
+            continue
         try:
             with db.session.begin_nested():
                 record = ReminderSent(
@@ -213,18 +220,17 @@ def send_reminders(merchant: Merchant, today: date | None = None) -> ReminderRun
                     offset_days=offset,
                     sent_on=today,
                     channel="email",
-                    to_address=invoice.customer.email,
+                    to_address=", ".join(contact.email for contact in readers)[:254],
                 )
                 db.session.add(record)
                 db.session.flush()  # the unique keys decide here, before any mail exists
         except IntegrityError:
             log.info("reminders: invoice %s step %+d already sent by another run", invoice.id, offset)
             continue
-        first = invoice.first_reminder_on is None and today > invoice.due_date
         if first:
             invoice.first_reminder_on = today
-        message = queue_reminder_mail(invoice, by_offset[offset], today, legal_notice=first and invoice.late_consumer)
-        record.outbox_message_id = message.id
+        messages = queue_reminder_mails(invoice, by_offset[offset], today, legal_notice=legal_notice)
+        record.outbox_message_id = messages[0].id
         db.session.flush()
         run.sent += 1
     return run

@@ -27,6 +27,7 @@ from portal.jobs.queue import PermanentError, enqueue, job_type
 from portal.models import ApiKey, Customer, Invoice, Merchant, StaffUser
 from portal.models.base import utcnow
 from portal.models.job import Job
+from portal.models.self_service import Contact
 from portal.models.sms import ShortLink, SmsAccount, SmsMessage
 from portal.payments.encryption import decrypt_secret, encrypt_secret, key_hint
 from portal.services.errors import Conflict
@@ -128,8 +129,18 @@ def set_sms_account(
 # -- short links ----------------------------------------------------------------------------------
 
 
-def make_short_link(customer: Customer, invoice: Invoice | None = None) -> str:
-    """Return a short URL (PUBLIC_URL/s/<code>) that opens what a magic link for the customer would."""
+def make_short_link(customer: Customer, invoice: Invoice | None = None, contact: Contact | None = None) -> str:
+    """Return a short URL (PUBLIC_URL/s/<code>) that opens what a magic link for the contact would.
+
+    contact: whom the text message goes to (the customer's primary contact unless told); the link
+    opens as them, and stops when their links (or the customer's) are revoked.
+    """
+    from portal.services.contacts import primary_contact
+
+    if contact is None:
+        contact = primary_contact(customer)
+    elif contact.customer_id != customer.id:
+        raise DomainError("A short link opens as one of the customer's own contacts", "contact")
     code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
     db.session.add(
         ShortLink(
@@ -138,6 +149,8 @@ def make_short_link(customer: Customer, invoice: Invoice | None = None) -> str:
             customer_id=customer.id,
             invoice_id=invoice.id if invoice is not None else None,
             link_version=customer.link_version,
+            contact_id=contact.id,
+            contact_link_version=contact.link_version,
             expires_at=utcnow() + timedelta(days=int(current_app.config["LINK_MAX_AGE_DAYS"])),
         )
     )
@@ -155,15 +168,28 @@ def read_short_link(code: str) -> LinkTarget:
     customer = db.session.get(Customer, link.customer_id)
     if customer is None or customer.link_version != link.link_version:
         raise LinkInvalid()
+    contact = _short_link_contact(customer, link)
+    if contact is None:
+        raise LinkInvalid()
     if link.expires_at <= utcnow():
-        raise LinkExpired(customer.id)
+        raise LinkExpired(customer.id, contact.id)
     invoice = db.session.get(Invoice, link.invoice_id) if link.invoice_id is not None else None
     if invoice is not None and (invoice.customer_id != customer.id or invoice.status == "draft"):
         invoice = None
+    return LinkTarget(customer=customer, invoice=invoice, contact=contact)
+
+
+def _short_link_contact(customer: Customer, link: ShortLink) -> Contact | None:
+    """Return the contact a short link opens as, or None when their links were revoked or they were removed."""
     from portal.services.contacts import primary_contact
 
-    # Text messages go to the customer's own number: the link opens as its primary contact.
-    return LinkTarget(customer=customer, invoice=invoice, contact=primary_contact(customer))
+    if link.contact_id is None:
+        # Made before short links named their contact: they went to the customer's own number.
+        return primary_contact(customer)
+    contact = db.session.get(Contact, link.contact_id)
+    if contact is None or contact.customer_id != customer.id or contact.removed_at is not None:
+        return None
+    return contact if contact.link_version == link.contact_link_version else None
 
 
 # -- sending --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.domain.errors import InvalidAmount
-from portal.domain.ledger import AskedFor, split_received, split_returned
+from portal.domain.ledger import AskedFor, share_returned, split_received, split_returned
 
 
 def test_what_the_invoice_needs_is_booked_and_the_rest_is_credit():
@@ -56,3 +56,18 @@ def test_the_parts_always_add_up(amount, outstanding, fee, interest):
     returned = split_returned(amount, outstanding, fee + interest)
     assert returned.principal + returned.late + returned.credit == amount
     assert min(astuple(returned)) >= 0
+
+
+def test_money_sent_back_of_several_parts_comes_off_them_in_order():
+    # A checkout's receipts, the invoice due last first: 200.00 and 1,049.86.
+    assert share_returned(15000, [20000, 104986]) == [15000, 0]
+    assert share_returned(25000, [20000, 104986]) == [20000, 5000]
+    assert share_returned(25000, [0, 104986]) == [0, 25000]  # given back already: nothing more from it
+    assert share_returned(130000, [20000, 104986]) == [20000, 110000]  # more than arrived: the rest on the last
+
+
+@given(amount=st.integers(1, 10**12), holding=st.lists(st.integers(-(10**6), 10**12), min_size=1, max_size=6))
+def test_shares_of_money_sent_back_add_up_and_never_exceed_a_part_but_the_last(amount, holding):
+    shares = share_returned(amount, holding)
+    assert sum(shares) == amount and min(shares) >= 0
+    assert all(share <= max(0, held) for share, held in zip(shares[:-1], holding[:-1], strict=True))
