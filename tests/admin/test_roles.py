@@ -159,6 +159,23 @@ def test_a_viewer_sees_the_books_without_any_action(app):
     assert "New invoice" not in invoices and ">Settings<" not in invoices
     assert "(viewer)" in invoices  # the sidebar says who is signed in, and as what
 
+    with app.app_context():
+        customer_id = db.session.get(Invoice, draft_id).customer_id
+    customer = client.get(f"/admin/customers/{customer_id}").get_data(as_text=True)
+    assert "Jane Cooper" in customer
+    for action in (
+        "Get portal link",
+        "Revoke links",
+        "Record a charge",
+        "Add a contact",
+        "Mail statement",
+        "New invoice",
+    ):
+        assert action not in customer, action
+    for path, action in (("/admin/products", "New product"), ("/admin/bank", "Import statement</button>")):
+        page = client.get(path)
+        assert page.status_code == 200 and action not in page.get_data(as_text=True), path
+
 
 def test_an_accountant_keeps_the_books_but_sees_no_settings(app):
     client, merchant_id = signed_in(app, "accountant")
