@@ -70,9 +70,11 @@ def _other_active_owners(user: StaffUser) -> int:
     """Count the merchant's active owners besides this account, holding the merchant's row.
 
     The lock makes two owners demoting each other at once take turns, so one of them is refused
-    instead of both succeeding and leaving nobody who can manage the staff.
+    instead of both succeeding and leaving nobody who can manage the staff; the account is read
+    again after it, as the turn before may have changed it.
     """
     db.session.execute(select(Merchant.id).where(Merchant.id == user.merchant_id).with_for_update())
+    db.session.refresh(user)
     return db.session.scalar(
         select(func.count(StaffUser.id)).where(
             StaffUser.merchant_id == user.merchant_id,
@@ -84,7 +86,8 @@ def _other_active_owners(user: StaffUser) -> int:
 
 
 def _keep_an_owner(user: StaffUser, message: str) -> None:
-    if user.role == "owner" and user.active and _other_active_owners(user) == 0:
+    others = _other_active_owners(user)
+    if user.role == "owner" and user.active and others == 0:
         raise Conflict(message, "role")
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import url_for
@@ -17,6 +20,7 @@ from portal.models import Invoice, StaffUser
 from portal.services import access
 from portal.services.errors import Conflict
 from tests.admin.conftest import PASSWORD, csrf_token, login, make_staff
+from tests.conftest import build_app, dispose
 from tests.factories import make_customer, make_invoice, make_merchant
 
 ROLES = ("owner", "accountant", "viewer")
@@ -344,3 +348,40 @@ def test_create_admin_takes_a_role(app, runner):
     assert _role(app, "first@roles.example") == "owner" and _role(app, "look@roles.example") == "viewer"
     unknown = runner.invoke(args=[*base, "--email", "boss@roles.example", "--role", "admin"])
     assert unknown.exit_code != 0 and _role(app, "boss@roles.example") is None
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner_on_postgresql(pg):
+    racing = build_app(
+        pg.config["SQLALCHEMY_DATABASE_URI"], SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2, "max_overflow": 0}
+    )
+    with pg.app_context():
+        merchant = make_merchant("Two Owners")
+        owners = [make_staff(merchant, f"{name}@owners.example", role="owner") for name in ("ada", "bob")]
+        ids = [user.id for user in owners]
+        db.session.commit()
+    barrier = threading.Barrier(2, timeout=30)
+
+    def demote(user_id: int) -> str:
+        with racing.app_context():
+            try:
+                user = db.session.get(StaffUser, user_id)
+                barrier.wait()
+                try:
+                    access.set_staff_role(user, "accountant")
+                except Conflict:
+                    db.session.rollback()
+                    return "refused"
+                time.sleep(0.3)  # the other demotion runs meanwhile: without the merchant's lock it sees two owners
+                db.session.commit()
+                return "demoted"
+            finally:
+                db.session.remove()
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = sorted(pool.map(demote, ids))
+    finally:
+        dispose(racing)
+    assert results == ["demoted", "refused"]
+    with pg.app_context():
+        assert db.session.scalars(select(StaffUser.role).where(StaffUser.id.in_(ids))).all().count("owner") == 1
