@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Merchant
+from portal.models.merchant import STAFF_ROLES
 
 portal_cli = AppGroup("portal", help="Invoice Portal commands.")
 
@@ -56,17 +57,24 @@ def create_merchant_command(name: str, slug: str, timezone: str, currency: str) 
 @click.option("--merchant", "slug", required=True, help="The merchant's slug.")
 @click.option("--email", required=True)
 @click.option("--name", default="")
+@click.option(
+    "--role",
+    type=click.Choice(STAFF_ROLES),
+    default="owner",
+    show_default=True,
+    help="owner: everything; accountant: the books, not the settings; viewer: read only.",
+)
 @click.password_option(help="Asked for when not given.")
-def create_admin_command(slug: str, email: str, name: str, password: str) -> None:
+def create_admin_command(slug: str, email: str, name: str, role: str, password: str) -> None:
     """Create a staff login for a merchant."""
     from portal.services.merchants import create_staff_user
 
     try:
-        user = create_staff_user(_merchant(slug), email=email, name=name, password=password)
+        user = create_staff_user(_merchant(slug), email=email, name=name, password=password, role=role)
     except DomainError as exc:
         _fail(exc)
     db.session.commit()
-    click.echo(f"Created staff account {user.email}")
+    click.echo(f"Created staff account {user.email} ({user.role})")
 
 
 @portal_cli.command("rotate-encryption-key")

@@ -483,10 +483,23 @@ class LateFeeForm(FlaskForm):
     grace_days = IntegerField("Grace days", default=0, validators=[InputRequired(), NumberRange(0, 365)])
 
 
+#: The roles staff can be given, with what each may do (portal/admin/roles.py enforces it).
+STAFF_ROLE_CHOICES = [
+    SelectChoice("owner", "Owner: everything, including settings, API keys and staff"),
+    SelectChoice("accountant", "Accountant: invoices, payments, customers, bank and exports; no settings"),
+    SelectChoice("viewer", "Viewer: read only"),
+]
+
+
 class StaffForm(FlaskForm):
     name = StringField("Name", validators=[Optional(), AtMost(200)])
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), AtMost(254)])
     password = PasswordField("Initial password (at least 10 characters)", validators=[DataRequired(), AtMost(200)])
+    role = SelectField("Role", choices=STAFF_ROLE_CHOICES, default="accountant")
+
+
+class StaffRoleForm(FlaskForm):
+    role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
 
 
 class PasswordForm(FlaskForm):

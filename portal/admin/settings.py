@@ -23,10 +23,12 @@ from portal.admin.forms import (
     SelfServiceForm,
     SmsForm,
     StaffForm,
+    StaffRoleForm,
     major_units,
     minor_units,
 )
-from portal.admin.views import bp, failure, form_status, load, merchant
+from portal.admin.roles import ROLE_LABELS
+from portal.admin.views import bp, failure, form_status, load, merchant, render_account
 from portal.domain.errors import DomainError
 from portal.domain.late_fees import LateFeePolicy
 from portal.extensions import db
@@ -480,12 +482,12 @@ def settings_sms():
 # -- Staff accounts ------------------------------------------------------------------------------
 
 
-def _staff_page(form=None, password_form=None, status: int = 200):
+def _staff_page(form=None, status: int = 200):
     return render_template(
         "admin/settings/staff.html",
         users=access.list_staff(merchant()),
         form=form or StaffForm(formdata=None),
-        password_form=password_form or PasswordForm(formdata=None),
+        role_choices=StaffRoleForm(formdata=None).role.choices,
         section="staff",
     ), status
 
@@ -502,12 +504,35 @@ def settings_staff_new():
         return _staff_page(form, status=422)
     try:
         user = merchants.create_staff_user(
-            merchant(), email=form.email.data, name=form.name.data or "", password=form.password.data
+            merchant(),
+            email=form.email.data,
+            name=form.name.data or "",
+            password=form.password.data,
+            role=form.role.data,
         )
         db.session.commit()
     except DomainError as exc:
         return _staff_page(form, status=failure(exc, form))
-    flash(f"Staff account {user.email} created. Give them their password in person.", "success")
+    flash(
+        f"Staff account {user.email} created as {ROLE_LABELS[user.role].lower()}. Give them their password in person.",
+        "success",
+    )
+    return redirect(url_for("admin.settings_staff"), code=303)
+
+
+@bp.post("/settings/staff/<int:user_id>/role")
+def settings_staff_role(user_id: int):
+    user = load(access.get_staff_user, user_id)
+    form = StaffRoleForm()
+    if not form.validate_on_submit():
+        flash("Choose one of the roles.", "error")
+        return redirect(url_for("admin.settings_staff"), code=303)
+    try:
+        access.set_staff_role(user, form.role.data)
+        db.session.commit()
+        flash(f"{user.email} is now {ROLE_LABELS[user.role].lower()}.", "success")
+    except DomainError as exc:
+        failure(exc)
     return redirect(url_for("admin.settings_staff"), code=303)
 
 
@@ -525,17 +550,18 @@ def settings_staff_active(user_id: int):
 
 @bp.post("/settings/password")
 def settings_password():
+    # Every role changes its own password here (roles.py: OWN_ACCOUNT); the form lives on the account page.
     form = PasswordForm()
     if not form.validate_on_submit():
-        return _staff_page(password_form=form, status=422)
+        return render_account(password_form=form, status=422)
     try:
         access.change_password(current_user, current=form.current_password.data, new=form.new_password.data)
         db.session.commit()
         login_user(current_user._get_current_object())  # this session carries on; every other one ended
     except DomainError as exc:
-        return _staff_page(password_form=form, status=failure(exc, form))
+        return render_account(password_form=form, status=failure(exc, form))
     flash("Your password is changed.", "success")
-    return redirect(url_for("admin.settings_staff"), code=303)
+    return redirect(url_for("admin.account"), code=303)
 
 
 # -- API keys ------------------------------------------------------------------------------------

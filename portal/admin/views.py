@@ -13,7 +13,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from portal.admin.forms import LoginForm
+from portal.admin import roles
+from portal.admin.forms import LoginForm, PasswordForm
+from portal.admin.roles import PUBLIC_ENDPOINTS
 from portal.domain.errors import DomainError, InvalidTransition
 from portal.domain.money import Money
 from portal.extensions import db, limiter, login_manager
@@ -30,8 +32,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-#: Endpoints open to anyone: the sign-in page and the admin's static files.
-PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
 #: The admin area speaks English; amounts and dates are written the English way.
 ADMIN_LOCALE = "en_GB"
 
@@ -78,11 +78,15 @@ def _configure_login(state) -> None:
 
 @bp.before_request
 def require_staff():
-    """Send anyone not signed in to the login page, except from the public endpoints."""
+    """Send anyone not signed in to the login page, and refuse (403) what the staff member's role may not do.
+
+    Every admin endpoint is classified in portal/admin/roles.py; one that is not is refused to everyone.
+    """
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    roles.check_role(current_user)
     return None
 
 
@@ -173,6 +177,24 @@ def admin_chrome() -> dict:
     return {"staff": current_user, "open_comments": waiting}
 
 
+@bp.app_template_filter()
+def role_label(role: str) -> str:
+    """Write a staff role as pages show it: Owner, Accountant, Viewer."""
+    return roles.ROLE_LABELS.get(role, role)
+
+
+@bp.app_template_global()
+def staff_can(endpoint: str, method: str = "POST") -> bool:
+    """Tell whether the signed-in staff member's role allows this endpoint (to show or hide an action)."""
+    return roles.staff_can(current_user, endpoint, method)
+
+
+@bp.app_template_global()
+def staff_can_post(url: str) -> bool:
+    """Tell whether the signed-in staff member's role allows posting to this admin URL."""
+    return roles.staff_can_post(current_user, url)
+
+
 # -- Signing in ----------------------------------------------------------------------------------
 
 
@@ -207,6 +229,17 @@ def logout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("admin.login"), code=303)
+
+
+@bp.get("/account")
+def account():
+    """The signed-in staff member's own account: who they are, their role, their password."""
+    return render_account()
+
+
+def render_account(password_form=None, status: int = 200):
+    """Render the own-account page (the password form's errors included)."""
+    return render_template("admin/account.html", password_form=password_form or PasswordForm(formdata=None)), status
 
 
 @bp.get("/")

@@ -119,10 +119,15 @@ class Merchant(IdentityColumns, Base):
         return datetime.now(ZoneInfo(self.timezone)).date()
 
 
+#: Staff roles, most powerful first; portal/admin/roles.py says what each may do.
+STAFF_ROLES = ("owner", "accountant", "viewer")
+
+
 class StaffUser(UserMixin, Base):
     """A member of a merchant's staff who logs in to the admin area."""
 
     __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'accountant', 'viewer')", name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
@@ -132,6 +137,9 @@ class StaffUser(UserMixin, Base):
     #: werkzeug scrypt hash.
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: What the admin area lets them do: "owner" (everything), "accountant" (the books, not the settings),
+    #: "viewer" (read only). Accounts from before roles existed are owners.
+    role: Mapped[str] = mapped_column(String(16), default="owner", server_default="owner")
     #: Goes up on sign-out, password change and deactivation; a session signed for another value is refused,
     #: so a copied session cookie stops working then (the signed cookie alone proves nothing after that).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.domain.errors import DomainError
@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.input_checks import parse_db_id
 from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
+from portal.models.merchant import STAFF_ROLES
 from portal.services.errors import Conflict, NotFound
 
 # Checked when no account matches, so a wrong address costs as much time as a wrong password.
@@ -65,13 +66,52 @@ def get_staff_user(merchant: Merchant, user_id: int) -> StaffUser:
     return user
 
 
+def _other_active_owners(user: StaffUser) -> int:
+    """Count the merchant's active owners besides this account, holding the merchant's row.
+
+    The lock makes two owners demoting each other at once take turns, so one of them is refused
+    instead of both succeeding and leaving nobody who can manage the staff; the account is read
+    again after it, as the turn before may have changed it.
+    """
+    db.session.execute(select(Merchant.id).where(Merchant.id == user.merchant_id).with_for_update())
+    db.session.refresh(user)
+    return db.session.scalar(
+        select(func.count(StaffUser.id)).where(
+            StaffUser.merchant_id == user.merchant_id,
+            StaffUser.role == "owner",
+            StaffUser.active.is_(True),
+            StaffUser.id != user.id,
+        )
+    )
+
+
+def _keep_an_owner(user: StaffUser, message: str) -> None:
+    others = _other_active_owners(user)
+    if user.role == "owner" and user.active and others == 0:
+        raise Conflict(message, "role")
+
+
 def set_staff_active(user: StaffUser, active: bool, *, acting: StaffUser) -> None:
-    """Enable or disable a staff login; nobody locks themselves out."""
+    """Enable or disable a staff login; nobody locks themselves out, and an owner always remains."""
     if user.id == acting.id and not active:
         raise Conflict("You cannot disable your own account", "active")
+    if not active:
+        _keep_an_owner(user, f"{user.email} is the last active owner: make someone else an owner first")
     if user.active and not active:
         end_sessions(user)
     user.active = active
+    db.session.flush()
+
+
+def set_staff_role(user: StaffUser, role: str) -> None:
+    """Give a staff member another role; the last active owner stays an owner."""
+    if role not in STAFF_ROLES:
+        raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(STAFF_ROLES)}", "role")
+    if role == user.role:
+        return
+    if role != "owner":
+        _keep_an_owner(user, f"{user.email} is the last active owner: make someone else an owner first")
+    user.role = role
     db.session.flush()
 
 

@@ -18,6 +18,7 @@ from portal.domain.passwords import password_problem
 from portal.extensions import db
 from portal.models import ApiKey, Merchant, StaffUser
 from portal.models.base import utcnow
+from portal.models.merchant import STAFF_ROLES
 from portal.services.errors import Conflict
 
 API_KEY_PREFIX = "ipk_"
@@ -104,16 +105,22 @@ def set_attach_ubl_to_mail(merchant: Merchant, enabled: bool) -> None:
     db.session.flush()
 
 
-def create_staff_user(merchant: Merchant, *, email: str, name: str, password: str) -> StaffUser:
-    """Create a staff login for the merchant."""
+def create_staff_user(merchant: Merchant, *, email: str, name: str, password: str, role: str = "owner") -> StaffUser:
+    """Create a staff login for the merchant, an owner unless another role is named."""
     email = email.strip().lower()
+    if role not in STAFF_ROLES:
+        raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(STAFF_ROLES)}", "role")
     problem = password_problem(password)
     if problem:
         raise DomainError(problem, "password")
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise Conflict(f"A staff account for {email} exists already", "email")
     user = StaffUser(
-        merchant=merchant, email=email, name=name.strip() or email, password_hash=generate_password_hash(password)
+        merchant=merchant,
+        email=email,
+        name=name.strip() or email,
+        role=role,
+        password_hash=generate_password_hash(password),
     )
     db.session.add(user)
     db.session.flush()

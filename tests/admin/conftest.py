@@ -48,8 +48,8 @@ class Staff:
         return self.client.post(path, data=data, **kwargs)
 
 
-def make_staff(merchant, email: str):
-    return merchants.create_staff_user(merchant, email=email, name="Sam Staff", password=PASSWORD)
+def make_staff(merchant, email: str, role: str = "owner"):
+    return merchants.create_staff_user(merchant, email=email, name="Sam Staff", password=PASSWORD, role=role)
 
 
 def login(client, email: str, password: str = PASSWORD):

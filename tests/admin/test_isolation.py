@@ -59,6 +59,7 @@ OBJECT_ENDPOINTS = {
     "admin.credit_apply": ("POST",),
     "admin.credit_refund": ("POST",),
     "admin.settings_staff_active": ("POST",),
+    "admin.settings_staff_role": ("POST",),
     "admin.settings_api_key_revoke": ("POST",),
     "admin.job_retry": ("POST",),
     "admin.bank_match": ("POST",),
