@@ -392,6 +392,9 @@ def run_autopay() -> list[tuple[int, str]]:
     for merchant in merchants:
         for invoice_id in autopay_due(merchant, merchant.today()):
             invoice = db.session.get(Invoice, invoice_id)
+            if invoice.open_dispute is not None:
+                # The customer contests it: nothing is charged until staff resolve the dispute.
+                continue
             method = autopay_method(invoice.customer)
             try:
                 attempt = charge_saved_method(invoice, initiated_by="autopay", method=method)

@@ -543,3 +543,35 @@ def test_two_charge_requests_at_once_charge_once(pg_pay, fake_stripe, time_machi
     assert count(pg_pay, Payment, Payment.invoice_id == invoice_id) == 1
     assert load_invoice(pg_pay, invoice_id).status == "paid"
     assert count(pg_pay, Invoice, Invoice.id == invoice_id) == 1
+
+
+def test_autopay_leaves_a_disputed_invoice_until_staff_resolve_it(pay_app, shop, fake_stripe, time_machine):
+    from portal.services.disputes import open_dispute, resolve_dispute
+
+    time_machine.move_to(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), tick=False)
+    client = pay_app.test_client()
+    sign_in(pay_app, client, shop.customer_id)
+    card = save_card_at_stripe(pay_app, client, shop, fake_stripe)
+    client.post("/payment-methods/autopay", data={"csrf_token": portal_token(client), "method": str(card.id)})
+    invoice_id, _number = another_invoice(pay_app, shop, due=date(2026, 3, 20))
+    with pay_app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        open_dispute(invoice, invoice.customer, "We never received the goods.")
+        db.session.commit()
+        db.session.remove()
+    runner = pay_app.test_cli_runner()
+
+    time_machine.move_to(datetime(2026, 3, 20, 8, 0, tzinfo=UTC), tick=False)
+    result = runner.invoke(args=["portal", "autopay"])
+    assert result.exit_code == 0, result.output
+    assert "0 invoice(s) charged" in result.output
+    assert fake_stripe.requests_to("POST", "/v1/payment_intents") == []
+
+    with pay_app.app_context():
+        resolve_dispute(db.session.get(Invoice, invoice_id))
+        db.session.commit()
+        db.session.remove()
+    time_machine.move_to(datetime(2026, 3, 20, 9, 0, tzinfo=UTC), tick=False)
+    result = runner.invoke(args=["portal", "autopay"])
+    assert "1 invoice(s) charged, 1 paid at once." in result.output
+    assert load_invoice(pay_app, invoice_id).status == "paid"
