@@ -316,6 +316,20 @@ def bill_monthly_command() -> None:
     click.echo(f"{sum(1 for r in results if r.invoice is not None)} invoice(s) made.")
 
 
+@portal_cli.command("autopay")
+def autopay_command() -> None:
+    """Charge the saved method of each customer with autopay on for the invoices due today (each invoice once), now.
+
+    The workers' schedule runs this every hour.
+    """
+    from portal.models.online_payment import ATTEMPT_STATUSES
+    from portal.services.saved_methods import run_autopay
+
+    results = run_autopay()
+    charged = [outcome for _invoice, outcome in results if outcome in ATTEMPT_STATUSES]
+    click.echo(f"{len(charged)} invoice(s) charged, {charged.count('paid')} paid at once.")
+
+
 @portal_cli.command("send-reminders")
 def send_reminders_command() -> None:
     """Send each open invoice the reminder step due today (each step once, never two on one day), now.

@@ -32,7 +32,7 @@ from portal.domain.invoices import Line, compute_totals
 from portal.domain.payment_references import format_reference
 from portal.extensions import db
 from portal.i18n import LANGUAGE_NAMES
-from portal.input_checks import db_int
+from portal.input_checks import db_int, parse_db_id
 from portal.mail import notifications
 from portal.payments.methods import METHOD_LABELS
 from portal.payments.registry import PROVIDERS, enabled_providers
@@ -50,6 +50,7 @@ from portal.services import (
     products,
     refunds,
     reminders,
+    saved_methods,
     send_log,
     sms,
     timeline,
@@ -332,6 +333,7 @@ def _detail(invoice, status: int = 200, *, portal_link=None, **forms):
             portal_link=portal_link,
             today=today,
             timeline=timeline.invoice_timeline(invoice) if invoice.status != "draft" else [],
+            saved_methods=saved_methods.saved_methods(invoice.customer) if invoice.status == "open" else [],
             **page_forms,
         ),
         status,
@@ -450,6 +452,30 @@ def invoice_void(invoice_id: int):
         failure(exc)
         return _back(invoice)
     flash(f"Invoice {invoice.number} is void. The customer sees it as cancelled.", "success")
+    return _back(invoice)
+
+
+@bp.post("/invoices/<int:invoice_id>/charge-saved-method")
+def invoice_charge_saved_method(invoice_id: int):
+    invoice = load(invoices.get_invoice, invoice_id)
+    method = None
+    method_id = parse_db_id(request.form.get("saved_method_id"))
+    try:
+        if method_id is not None:
+            method = saved_methods.customer_saved_method(invoice.customer, method_id)
+        attempt = saved_methods.charge_saved_method(invoice, initiated_by="staff", method=method)
+    except DomainError as exc:
+        failure(exc)
+        return _back(invoice)
+    amount = admin_money(attempt.amount, attempt.currency)
+    if attempt.status == "paid":
+        flash(f"{amount} charged to the saved payment method. The invoice is paid.", "success")
+    elif attempt.status in ("pending", "open"):
+        flash(f"{amount} is being collected from the saved payment method.", "success")
+    elif attempt.status == "creating":
+        flash("The payment provider could not be reached. The charge will be checked again shortly.", "error")
+    else:
+        flash("The saved payment method was declined. The customer was emailed a link to pay.", "error")
     return _back(invoice)
 
 

@@ -106,6 +106,7 @@ ENDPOINT_NEEDS: dict[str, Need] = {
     "admin.charge_new": Need.BOOKS,
     "admin.charge_delete": Need.BOOKS,
     "admin.draft_from_charges": Need.BOOKS,
+    "admin.invoice_charge_saved_method": Need.BOOKS,
     # The confirmation of an action a viewer cannot take: closed to viewers like the editors.
     "admin.draft_from_charges_confirm": Need.BOOKS,
     "admin.recurring_line_new": Need.BOOKS,

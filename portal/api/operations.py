@@ -48,6 +48,7 @@ from portal.services import (
     payment_settings,
     refunds,
     reminders,
+    saved_methods,
     send_log,
     sms,
     statements,
@@ -1019,6 +1020,43 @@ def record_payment(invoice_id: int, payload: s.PaymentIn):
         surplus_to_credit=payload.surplus_to_credit,
     )
     return _payment_out(payment)
+
+
+@operation(
+    "post",
+    "/invoices/<int:invoice_id>/charge-saved-method",
+    summary="Charge the amount due to the customer's saved card or direct-debit mandate (off-session)",
+    status=201,
+    response=s.PaymentAttemptOut,
+    body=s.ChargeSavedMethodIn,
+    errors=(400, 401, 404, 409, 422),
+)
+def charge_saved_method(invoice_id: int, payload: s.ChargeSavedMethodIn):
+    """Charge the invoice to a saved method; the answer is the attempt (paid, pending, failed, …).
+
+    409 when the customer has no saved method, nothing is due, or another payment is under way. The
+    money is booked as any online payment (the provider's answer or webhook); a decline mails the
+    customer a link to pay and never locks their pay button.
+    """
+    invoice = _invoice_or_404(invoice_id)
+    method = None
+    if payload.saved_method_id is not None:
+        method = saved_methods.customer_saved_method(invoice.customer, payload.saved_method_id)
+    attempt = saved_methods.charge_saved_method(invoice, initiated_by="api", method=method)
+    return s.PaymentAttemptOut(
+        id=attempt.id,
+        invoice_id=attempt.invoice_id,
+        status=attempt.status,
+        provider=attempt.provider,
+        amount=attempt.amount,
+        currency=attempt.currency,
+        initiated_by=attempt.initiated_by,
+        saved_method_id=attempt.saved_method_id,
+        provider_payment_id=attempt.provider_payment_id,
+        payment_id=attempt.payment_id,
+        created_at=attempt.created_at,
+        finished_at=attempt.finished_at,
+    )
 
 
 @operation(

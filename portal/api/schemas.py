@@ -518,6 +518,30 @@ class PaymentOut(BaseModel):
     moved_to_credit: int
 
 
+class ChargeSavedMethodIn(Strict):
+    #: Which of the customer's saved methods to charge; absent: the autopay method, else the newest saved one.
+    saved_method_id: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] | None = None
+
+
+class PaymentAttemptOut(BaseModel):
+    id: int
+    invoice_id: int
+    #: creating (the provider did not answer yet), open, pending, paid, failed, canceled, expired, refused.
+    status: str
+    #: mollie or stripe.
+    provider: str
+    amount: int
+    currency: str
+    #: customer, staff, api or autopay.
+    initiated_by: str
+    saved_method_id: int | None
+    provider_payment_id: str | None
+    #: The payment booked on the invoice once paid (null when all of it went to the credit balance).
+    payment_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class CreditNoteSummary(BaseModel):
     id: int
     number: str

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("customer", __name__, template_folder="templates")
 
 # Importing the modules registers their routes on bp.
-from portal.customer import downloads, payments, self_service, statements, views  # noqa: E402,F401
+from portal.customer import downloads, payments, saved_methods, self_service, statements, views  # noqa: E402,F401

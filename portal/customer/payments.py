@@ -119,7 +119,10 @@ def pay(number: str):
     if not provider:
         offered = offered_providers(invoice)
         provider = offered[0] if offered else ""
-    return _send_to_checkout(customer, lambda: start_payment(customer, invoice, provider), back, invoice)
+    save = request.form.get("save_method") == "1"
+    return _send_to_checkout(
+        customer, lambda: start_payment(customer, invoice, provider, save_method=save), back, invoice
+    )
 
 
 #: At most this many invoices in one checkout (a form cannot name more on a page of the overview anyway).

@@ -87,3 +87,11 @@ def send_reminders_duty(payload: dict[str, Any], job: Job) -> None:
     from portal.services.reminders import send_all_reminders
 
     send_all_reminders()
+
+
+@duty("autopay", every=timedelta(hours=1), lease=timedelta(hours=1), max_attempts=3)
+def autopay_duty(payload: dict[str, Any], job: Job) -> None:
+    """Charge the saved method of each customer with autopay on for the invoices due today (each invoice once)."""
+    from portal.services.saved_methods import run_autopay
+
+    run_autopay()

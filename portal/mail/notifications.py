@@ -878,3 +878,29 @@ def notify_staff_of_new_contact(contact, added_by: str) -> None:
             html=composed.html,
             attachments=composed.inline,
         )
+
+
+def notify_saved_method_charge_failed(attempt) -> None:
+    """Tell the customer a charge of their saved card or mandate failed, with a link to pay another way."""
+    invoice = attempt.invoice
+    customer = invoice.customer
+    link = make_portal_link(customer, invoice).url
+    amount = format_money(Money(attempt.amount, attempt.currency))
+    with force_locale(customer.language):
+        _queue_customer_mail(
+            customer,
+            kind="saved_method_failed",
+            subject=_("We could not charge your saved payment method for invoice %(number)s", number=invoice.number),
+            paragraphs=[
+                _("Hello %(name)s,", name=customer.name),
+                _(
+                    "We tried to charge %(amount)s for invoice %(number)s to your saved payment method, "
+                    "but the payment did not go through.",
+                    amount=amount,
+                    number=invoice.number,
+                ),
+                _("Please pay the invoice online with the button below, or by bank transfer."),
+            ],
+            button=Button(_("Pay invoice %(number)s", number=invoice.number), link),
+            invoice_id=invoice.id,
+        )

@@ -10,6 +10,7 @@ from portal.models import (  # noqa: E402,F401
     ledger,
     mail,
     online_payment,
+    saved_method,
     self_service,
     sms,
     statement,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.customer import Customer
 from portal.models.invoice import Invoice, Payment
+from portal.models.saved_method import SavedPaymentMethod
 
 PROVIDERS = ("mollie", "stripe")
 #: Still able to become paid: the provider may yet take the money.
@@ -32,6 +33,9 @@ FINAL_STATUSES = ("paid", "failed", "canceled", "expired", "refused", "supersede
 #: Final statuses that count towards the customer's pay lock.
 FAILED_STATUSES = ("failed", "canceled", "expired", "refused")
 ATTEMPT_STATUSES = LIVE_STATUSES + FINAL_STATUSES
+#: Who started an attempt: the customer's own press of Pay, or a charge of a saved method by staff,
+#: an API key or autopay. Only the customer's own presses count towards the pay lock.
+INITIATORS = ("customer", "staff", "api", "autopay")
 
 
 class ProviderAccount(Base):
@@ -92,6 +96,15 @@ class PaymentAttempt(Base):
             sqlite_where=text("status IN ('creating', 'open', 'pending')"),
             postgresql_where=text("status IN ('creating', 'open', 'pending')"),
         ),
+        CheckConstraint(f"initiated_by IN {INITIATORS!r}", name="initiated_by_known"),
+        # Autopay charges an invoice once, whatever number of workers race on it.
+        Index(
+            "uq_payment_attempts_autopay_invoice",
+            "invoice_id",
+            unique=True,
+            sqlite_where=text("initiated_by = 'autopay'"),
+            postgresql_where=text("initiated_by = 'autopay'"),
+        ),
     )
 
     #: Surrogate key; also the idempotency key sent to the provider.
@@ -134,6 +147,12 @@ class PaymentAttempt(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     #: Stripe's PaymentIntent behind the session (what refunds and disputes name); NULL for Mollie.
     provider_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: customer (their press of Pay), staff, api or autopay (a charge of a saved method).
+    initiated_by: Mapped[str] = mapped_column(String(16), default="customer", server_default="customer")
+    #: The customer asked to save the card or mandate used at this checkout for later charges.
+    save_method: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The saved card or mandate charged off-session (None: a checkout the customer pays at the provider).
+    saved_method_id: Mapped[int | None] = mapped_column(ForeignKey("saved_payment_methods.id"), index=True)
     #: When the button was pressed.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Last change of any column.
@@ -142,6 +161,7 @@ class PaymentAttempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invoice: Mapped[Invoice] = relationship()
+    saved_method: Mapped[SavedPaymentMethod | None] = relationship()
     customer: Mapped[Customer] = relationship()
     payment: Mapped[Payment | None] = relationship()
     #: For a checkout of several invoices, what each of them gets, in due-date order (empty for one invoice).

@@ -50,6 +50,36 @@ class CheckoutRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     #: The payment methods to offer (portal.payments.methods names); None: the provider's checkout decides.
     methods: list[str] | None = None
+    #: The provider's customer to attach the payment to; with save_method, what the customer pays with is
+    #: kept for later charges (Stripe: setup_future_usage=off_session; Mollie: a first payment, a mandate).
+    provider_customer_id: str | None = None
+    save_method: bool = False
+
+
+@dataclass(frozen=True)
+class OffSessionCharge:
+    """A charge of a saved card or mandate, without the customer at the checkout."""
+
+    idempotency_key: str
+    amount: Money
+    description: str
+    webhook_url: str
+    provider_customer_id: str
+    provider_method_id: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SavedMethodDetails:
+    """What the provider says about a card or mandate a paid payment left behind for later charges."""
+
+    provider_customer_id: str
+    provider_method_id: str
+    kind: str  # card, sepa_debit, paypal or other
+    brand: str | None = None
+    last4: str | None = None
+    expiry_month: int | None = None
+    expiry_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +143,8 @@ class PaymentProvider:
     name: str = ""
     #: Shown to the customer on the pay button.
     label: str = ""
+    #: Whether a card or mandate can be saved at checkout and charged later.
+    saves_methods: bool = False
 
     def __init__(self, credentials: Credentials, *, api_base: str | None = None, **options) -> None:
         self.credentials = credentials
@@ -141,4 +173,23 @@ class PaymentProvider:
         intent_id: str | None = None,
     ) -> ProviderRefund:
         """Send (part of) a paid payment back to the payer; the same idempotency key refunds once."""
+        raise NotImplementedError
+
+    def ensure_customer(self, existing_id: str | None, *, name: str, email: str, metadata: dict[str, str]) -> str:
+        """Return the provider's customer for ours: the existing one if the provider still knows it, else a new one."""
+        raise NotImplementedError
+
+    def saved_method_of(self, payment: ProviderPayment) -> SavedMethodDetails | None:
+        """Return the card or mandate a paid payment saved for later charges, or None."""
+        return None
+
+    def charge_saved_method(self, charge: OffSessionCharge) -> ProviderPayment:
+        """Charge a saved card or mandate off-session; the same idempotency key charges once.
+
+        A declined charge answers a failed payment (or raises ProviderRefused when nothing was created).
+        """
+        raise NotImplementedError
+
+    def remove_saved_method(self, provider_customer_id: str, provider_method_id: str) -> None:
+        """Make a saved card or mandate unusable at the provider (already gone counts as done)."""
         raise NotImplementedError

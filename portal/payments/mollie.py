@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from mollie.api.client import Client
 from mollie.api.error import Error, RequestError, RequestSetupError, ResponseError
+from mollie.api.objects.customer import Customer as MollieCustomer
 
 from portal.domain.money import Money
 from portal.payments.base import (
@@ -17,11 +18,13 @@ from portal.payments.base import (
     PAID,
     PENDING,
     CheckoutRequest,
+    OffSessionCharge,
     PaymentProvider,
     ProviderPayment,
     ProviderRefund,
     ProviderRefused,
     ProviderUnavailable,
+    SavedMethodDetails,
     UnknownPayment,
 )
 from portal.payments.methods import provider_codes
@@ -71,6 +74,7 @@ class MollieProvider(PaymentProvider):
 
     name = "mollie"
     label = "Mollie"
+    saves_methods = True
 
     def _client(self) -> Client:
         client = Client(api_endpoint=self.api_base or "", timeout=self.options.get("timeout", (5, 20)))
@@ -123,6 +127,11 @@ class MollieProvider(PaymentProvider):
         }
         if request.methods is not None:
             data["method"] = provider_codes("mollie", request.methods)
+        if request.provider_customer_id:
+            data["customerId"] = request.provider_customer_id
+            if request.save_method:
+                # A first payment: once paid, Mollie keeps a mandate for recurring payments.
+                data["sequenceType"] = "first"
         return self._payment(
             self._call(lambda client: client.payments.create(data, idempotency_key=request.idempotency_key))
         )
@@ -161,3 +170,79 @@ class MollieProvider(PaymentProvider):
 
         refund = self._call(create)
         return ProviderRefund(refund_id=refund.id, amount=money_from_mollie(refund.amount), status=refund.status)
+
+    # --- customers and mandates ---------------------------------------------------------------------
+
+    def ensure_customer(self, existing_id: str | None, *, name: str, email: str, metadata: dict[str, str]) -> str:
+        """Reuse the Mollie customer while Mollie still has it; create one otherwise."""
+        if existing_id:
+            try:
+                return self._call(lambda client: client.customers.get(existing_id)).id
+            except UnknownPayment:
+                pass
+        data = {"name": name[:255], "email": email, "metadata": metadata}
+        return self._call(lambda client: client.customers.create(data)).id
+
+    def saved_method_of(self, payment: ProviderPayment) -> SavedMethodDetails | None:
+        """Read the mandate a paid first payment created."""
+
+        def read(client):
+            found = client.payments.get(payment.provider_payment_id)
+            if not found.customer_id or not found.mandate_id:
+                return None, None
+            customer = MollieCustomer({"id": found.customer_id}, client)
+            return found.customer_id, customer.mandates.get(found.mandate_id)
+
+        customer_id, mandate = self._call(read)
+        if mandate is None or mandate.status == "invalid":
+            return None
+        details = mandate.details or {}
+        if mandate.method == "creditcard":
+            expiry = str(details.get("cardExpiryDate") or "")
+            year, _sep, rest = expiry.partition("-")
+            month = rest.partition("-")[0]
+            return SavedMethodDetails(
+                provider_customer_id=customer_id,
+                provider_method_id=mandate.id,
+                kind="card",
+                brand=details.get("cardLabel"),
+                last4=str(details.get("cardNumber") or "")[-4:] or None,
+                expiry_month=int(month) if month.isdigit() else None,
+                expiry_year=int(year) if year.isdigit() else None,
+            )
+        account = str(details.get("consumerAccount") or "")
+        return SavedMethodDetails(
+            provider_customer_id=customer_id,
+            provider_method_id=mandate.id,
+            kind="sepa_debit"
+            if mandate.method == "directdebit"
+            else ("paypal" if mandate.method == "paypal" else "other"),
+            brand=details.get("consumerBic"),
+            last4=account[-4:] or None,
+        )
+
+    def charge_saved_method(self, charge: OffSessionCharge) -> ProviderPayment:
+        """Create a recurring payment on the mandate; Mollie answers it paid, pending or failed."""
+        data = {
+            "amount": mollie_amount(charge.amount),
+            "description": charge.description,
+            "webhookUrl": charge.webhook_url,
+            "sequenceType": "recurring",
+            "customerId": charge.provider_customer_id,
+            "mandateId": charge.provider_method_id,
+            "metadata": charge.metadata,
+        }
+        return self._payment(
+            self._call(lambda client: client.payments.create(data, idempotency_key=charge.idempotency_key))
+        )
+
+    def remove_saved_method(self, provider_customer_id: str, provider_method_id: str) -> None:
+        """Revoke the mandate: Mollie takes no recurring payment on it again."""
+
+        def revoke(client):
+            return MollieCustomer({"id": provider_customer_id}, client).mandates.delete(provider_method_id)
+
+        try:
+            self._call(revoke)
+        except UnknownPayment:
+            return

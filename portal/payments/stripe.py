@@ -17,12 +17,14 @@ from portal.payments.base import (
     PAID,
     PENDING,
     CheckoutRequest,
+    OffSessionCharge,
     PaymentProvider,
     ProviderPayment,
     ProviderRefund,
     ProviderRefused,
     ProviderUnavailable,
     ReportedReversal,
+    SavedMethodDetails,
     UnknownPayment,
     WebhookNotice,
 )
@@ -37,6 +39,20 @@ SESSION_EVENTS = (
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
 )
+#: Events about a PaymentIntent created off-session (a saved card charged); checkout's own intents are not ours.
+INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.processing")
+#: A PaymentIntent's status in the portal's words. Off-session nobody can answer 3-D Secure: requires_action fails.
+_INTENT_STATUSES = {
+    "succeeded": PAID,
+    "processing": PENDING,
+    "requires_capture": PENDING,
+    "requires_payment_method": FAILED,
+    "requires_action": FAILED,
+    "requires_confirmation": FAILED,
+    "canceled": FAILED,
+}
+#: Stripe's PaymentMethod types in our words.
+_SAVED_KINDS = {"card": "card", "sepa_debit": "sepa_debit", "paypal": "paypal"}
 #: Events that say money went back: a charge (partly) refunded, a dispute opened (the funds are withdrawn then).
 REVERSAL_EVENTS = ("charge.refunded", "charge.dispute.created")
 
@@ -121,6 +137,7 @@ class StripeProvider(PaymentProvider):
 
     name = "stripe"
     label = "Stripe"
+    saves_methods = True
 
     def _client(self) -> stripe_sdk.StripeClient:
         base = {"api": self.api_base} if self.api_base else None
@@ -182,6 +199,10 @@ class StripeProvider(PaymentProvider):
         }
         if request.methods is not None:
             params["payment_method_types"] = provider_codes("stripe", request.methods)
+        if request.provider_customer_id:
+            params["customer"] = request.provider_customer_id
+            if request.save_method:
+                params["payment_intent_data"]["setup_future_usage"] = "off_session"
         session = self._call(
             lambda client: client.v1.checkout.sessions.create(
                 params, options={"idempotency_key": request.idempotency_key}
@@ -191,6 +212,13 @@ class StripeProvider(PaymentProvider):
 
     def fetch_payment(self, provider_payment_id: str) -> ProviderPayment:
         """Retrieve the session with its payment intent, which tells a failed transfer from a running one."""
+        if provider_payment_id.startswith("pi_"):
+            intent = self._call(
+                lambda client: client.v1.payment_intents.retrieve(
+                    provider_payment_id, params={"expand": ["latest_charge"]}
+                )
+            ).to_dict()
+            return self._intent_payment(intent)
         if not provider_payment_id.startswith("cs_"):
             raise UnknownPayment(f"Not a Checkout Session id: {provider_payment_id!r}")
         session = self._call(
@@ -238,6 +266,113 @@ class StripeProvider(PaymentProvider):
             refund_id=refund["id"], amount=_money(refund, "amount"), status=str(refund.get("status") or "")
         )
 
+    # --- saved cards and mandates ----------------------------------------------------------------
+
+    def _intent_payment(self, intent: dict) -> ProviderPayment:
+        """Read a PaymentIntent created off-session as a payment of its own."""
+        status = _INTENT_STATUSES.get(str(intent.get("status")))
+        if status is None:
+            raise ProviderUnavailable(f"Stripe reported an unknown intent status {intent.get('status')!r}")
+        charge = intent.get("latest_charge")
+        created = intent.get("created")
+        paid_at = datetime.fromtimestamp(created, UTC) if isinstance(created, int) and status == PAID else None
+        return ProviderPayment(
+            provider_payment_id=intent["id"],
+            status=status,
+            amount=_money(intent, "amount"),
+            paid_at=paid_at,
+            metadata={key: str(value) for key, value in (intent.get("metadata") or {}).items()},
+            refunded=_money(charge, "amount_refunded") if isinstance(charge, dict) else None,
+            intent_id=intent["id"],
+        )
+
+    def ensure_customer(self, existing_id: str | None, *, name: str, email: str, metadata: dict[str, str]) -> str:
+        """Reuse the Stripe customer while Stripe still has it; create one otherwise."""
+        if existing_id:
+            try:
+                found = self._call(lambda client: client.v1.customers.retrieve(existing_id)).to_dict()
+                if not found.get("deleted"):
+                    return existing_id
+            except UnknownPayment:
+                pass
+        params = {"name": name[:256], "email": email, "metadata": metadata}
+        return self._call(lambda client: client.v1.customers.create(params)).to_dict()["id"]
+
+    def saved_method_of(self, payment: ProviderPayment) -> SavedMethodDetails | None:
+        """Read the PaymentMethod the paid session's (or intent's) PaymentIntent used, with its customer."""
+        pid = payment.provider_payment_id
+        if pid.startswith("cs_"):
+            session = self._call(
+                lambda client: client.v1.checkout.sessions.retrieve(
+                    pid, params={"expand": ["payment_intent", "payment_intent.payment_method"]}
+                )
+            ).to_dict()
+            intent = session.get("payment_intent")
+            customer = _id_of(session.get("customer"))
+        else:
+            intent = self._call(
+                lambda client: client.v1.payment_intents.retrieve(pid, params={"expand": ["payment_method"]})
+            ).to_dict()
+            customer = None
+        if not isinstance(intent, dict):
+            return None
+        customer = customer or _id_of(intent.get("customer"))
+        method = intent.get("payment_method")
+        if not customer or not isinstance(method, dict) or not isinstance(method.get("id"), str):
+            return None
+        kind = str(method.get("type") or "")
+        details = method.get(kind) if isinstance(method.get(kind), dict) else {}
+        return SavedMethodDetails(
+            provider_customer_id=customer,
+            provider_method_id=method["id"],
+            kind=_SAVED_KINDS.get(kind, "other"),
+            brand=(details.get("brand") or details.get("bank_code") or None),
+            last4=details.get("last4"),
+            expiry_month=details.get("exp_month"),
+            expiry_year=details.get("exp_year"),
+        )
+
+    def charge_saved_method(self, charge: OffSessionCharge) -> ProviderPayment:
+        """Create and confirm a PaymentIntent off-session; a decline is a failed payment, not an error."""
+        params = {
+            "amount": charge.amount.minor,
+            "currency": charge.amount.currency.lower(),
+            "customer": charge.provider_customer_id,
+            "payment_method": charge.provider_method_id,
+            "off_session": True,
+            "confirm": True,
+            "description": charge.description,
+            "metadata": charge.metadata,
+        }
+
+        def create(client):
+            try:
+                return client.v1.payment_intents.create(params, options={"idempotency_key": charge.idempotency_key})
+            except stripe_sdk.CardError as exc:
+                # Declined (or 3-D Secure needed, which nobody can answer off-session): Stripe names the intent.
+                failed = getattr(exc.error, "payment_intent", None) if exc.error else None
+                failed = failed.to_dict() if failed is not None else {}
+                if isinstance(failed.get("id"), str):
+                    return failed
+                raise
+
+        intent = self._call(create)
+        intent = intent if isinstance(intent, dict) else intent.to_dict()
+        if intent.get("status") in (None, "requires_confirmation"):
+            intent["status"] = "requires_payment_method"
+        return self._intent_payment(intent)
+
+    def remove_saved_method(self, provider_customer_id: str, provider_method_id: str) -> None:
+        """Detach the PaymentMethod from its customer: Stripe never charges it again."""
+        try:
+            self._call(lambda client: client.v1.payment_methods.detach(provider_method_id))
+        except UnknownPayment:
+            return
+        except ProviderRefused as exc:
+            if "not attached" in str(exc):
+                return
+            raise
+
     @staticmethod
     def event_references(payload: bytes) -> tuple[str | None, str | None, str | None]:
         """Return the object id, client reference and PaymentIntent an unverified event names.
@@ -278,6 +413,8 @@ class StripeProvider(PaymentProvider):
             raise MalformedEvent("The event is not a JSON object with a type")
         if event["type"] in REVERSAL_EVENTS:
             return self._reversal_notice(event)
+        if event["type"] in INTENT_EVENTS:
+            return self._intent_notice(event)
         if event["type"] not in SESSION_EVENTS:
             return None
         event_type, session = _session_of(event)
@@ -295,6 +432,24 @@ class StripeProvider(PaymentProvider):
             raise MalformedEvent(str(exc)) from exc
         return WebhookNotice(
             event_id=event["id"], event_type=event_type, provider_payment_id=session["id"], payment=payment
+        )
+
+    def _intent_notice(self, event) -> WebhookNotice:
+        """Read a payment_intent.* event: the status of a saved card charged off-session."""
+        data = event.get("data")
+        intent = data.get("object") if isinstance(data, dict) else None
+        if (
+            not isinstance(intent, dict)
+            or not isinstance(event.get("id"), str)
+            or not isinstance(intent.get("id"), str)
+        ):
+            raise MalformedEvent("The event has no data.object with an id")
+        try:
+            payment = self._intent_payment(intent)
+        except (ProviderUnavailable, DomainError, ValueError, TypeError) as exc:
+            raise MalformedEvent(str(exc)) from exc
+        return WebhookNotice(
+            event_id=event["id"], event_type=event["type"], provider_payment_id=intent["id"], payment=payment
         )
 
     def _reversal_notice(self, event) -> WebhookNotice:

@@ -131,6 +131,8 @@ class PayState:
     locked_until: datetime | None
     pending: bool
     can_pay: bool
+    #: Whether an offered provider can save the card or mandate for later charges (the checkbox next to Pay).
+    saves_methods: bool = False
 
 
 # --- the pay lock -------------------------------------------------------------------------------
@@ -269,7 +271,8 @@ def pay_state(customer: Customer, invoice: Invoice, amount_due: int) -> PayState
         and until is None
         and not pending
     )
-    return PayState(providers=providers, locked_until=until, pending=pending, can_pay=can_pay)
+    saves = any(PROVIDERS[name].saves_methods for name, _label in providers)
+    return PayState(providers=providers, locked_until=until, pending=pending, can_pay=can_pay, saves_methods=saves)
 
 
 def customer_attempt(customer: Customer, attempt_id: int) -> PaymentAttempt | None:
@@ -324,15 +327,28 @@ def _checkout_request(attempt: PaymentAttempt) -> CheckoutRequest:
             "merchant_id": str(attempt.merchant_id),
         },
         methods=attempt.methods,
+        provider_customer_id=_provider_customer_id(attempt) if attempt.save_method else None,
+        save_method=attempt.save_method,
     )
+
+
+def _provider_customer_id(attempt: PaymentAttempt) -> str | None:
+    from portal.services.saved_methods import known_provider_customer
+
+    return known_provider_customer(attempt.customer_id, attempt.provider)
 
 
 def _create_at_provider(attempt: PaymentAttempt, *, pressed: bool = False) -> PaymentAttempt:
     """Create the attempt's payment at the provider (repeatable: same idempotency key) and store the answer.
 
     pressed: the customer is waiting on this call, so an unreachable provider is a failed try of
-    theirs and counts towards the pay lock (reconcile's retries do not).
+    theirs and counts towards the pay lock (reconcile's retries do not). An attempt on a saved card
+    or mandate is charged off-session instead (portal.services.saved_methods).
     """
+    if attempt.saved_method_id is not None:
+        from portal.services.saved_methods import charge_at_provider
+
+        return charge_at_provider(attempt)
     try:
         answer = _adapter(attempt).create_payment(_checkout_request(attempt))
     except ProviderRefused as exc:
@@ -345,7 +361,7 @@ def _create_at_provider(attempt: PaymentAttempt, *, pressed: bool = False) -> Pa
         log.warning("Provider unavailable for attempt %s: %s", attempt.id, exc)
         customer_id, merchant_id = attempt.customer_id, attempt.merchant_id
         db.session.rollback()
-        if pressed:
+        if pressed and attempt.initiated_by == "customer":
             _register_failure(customer_id, merchant_id)
             db.session.commit()
         raise PaymentNotStarted(str(exc), refused=False) from exc
@@ -365,8 +381,14 @@ def _finish(attempt: PaymentAttempt, status: str) -> None:
     attempt.status = status
     attempt.finished_at = utcnow()
     if status in FAILED_STATUSES:
-        _register_failure(attempt.customer_id, attempt.merchant_id)
+        # Only the customer's own presses lock their pay button; a charge by staff or autopay never does.
+        if attempt.initiated_by == "customer":
+            _register_failure(attempt.customer_id, attempt.merchant_id)
         record_event(attempt.invoice.merchant, "payment.failed", attempt)
+        if attempt.saved_method_id is not None:
+            from portal.services.saved_methods import notify_charge_failed
+
+            notify_charge_failed(attempt)
 
 
 def _supersede(attempt: PaymentAttempt) -> None:
@@ -412,11 +434,15 @@ def _still_open_at_provider(attempt: PaymentAttempt) -> bool | None:
     return False
 
 
-def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> PaymentAttempt:
+def start_payment(
+    customer: Customer, invoice: Invoice, provider_name: str, *, save_method: bool = False
+) -> PaymentAttempt:
     """Create (or reuse) the payment of the invoice's amount due and return its attempt.
 
     A live attempt for the same amount and provider is reused; one for another amount is
     canceled at its provider first, so there are never two live charges for one invoice.
+    save_method: the customer asked to keep the card or mandate for later charges (when the
+    provider can; a provider customer is created or reused for it first).
     """
     until = locked_until(customer)
     if until is not None:
@@ -437,8 +463,15 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
     live = live_attempt(invoice)
     if live is not None and _still_open_at_provider(live) is False:
         live = live_attempt(invoice)
+    save_method = save_method and _prepare_saving(customer, provider_name)
     if live is not None:
-        same = live.amount == breakdown.amount_due and live.currency == invoice.currency and not live.covers_several
+        same = (
+            live.amount == breakdown.amount_due
+            and live.currency == invoice.currency
+            and not live.covers_several
+            and live.save_method == save_method
+            and live.saved_method_id is None
+        )
         if same and live.provider == provider_name and live.status == "open" and live.checkout_url:
             return live
         if same and live.provider == provider_name and live.status == "creating":
@@ -463,6 +496,7 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
         breakdown=breakdown.steps(),
         locale=customer.language,
         methods=checkout_methods(invoice, provider_name),
+        save_method=save_method,
     )
     db.session.add(attempt)
     try:
@@ -472,6 +506,13 @@ def start_payment(customer: Customer, invoice: Invoice, provider_name: str) -> P
         db.session.rollback()
         raise PaymentInProgress("A payment for this invoice is already being prepared") from exc
     return _create_at_provider(attempt, pressed=True)
+
+
+def _prepare_saving(customer: Customer, provider_name: str) -> bool:
+    """Make sure the provider knows the customer before a checkout that saves the method; False if it cannot."""
+    from portal.services.saved_methods import ensure_provider_customer
+
+    return ensure_provider_customer(customer, provider_name) is not None
 
 
 def payable_invoices(customer: Customer, numbers: list[str] | None) -> list[Invoice]:
@@ -800,8 +841,13 @@ def apply_provider_payment(
             _book_several(attempt, answer)
         else:
             _book_payment(attempt, answer)
-        _register_success(attempt.customer_id, attempt.merchant_id)
+        if attempt.initiated_by == "customer":
+            _register_success(attempt.customer_id, attempt.merchant_id)
         _sync_reversals(attempt, answer)
+        if attempt.save_method:
+            from portal.services.saved_methods import keep_saved_method
+
+            keep_saved_method(attempt, answer)
     db.session.flush()
     return answer.status
 

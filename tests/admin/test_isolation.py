@@ -43,6 +43,7 @@ OBJECT_ENDPOINTS = {
     "admin.invoice_send": ("POST",),
     "admin.invoice_link": ("POST",),
     "admin.invoice_void": ("POST",),
+    "admin.invoice_charge_saved_method": ("POST",),
     "admin.invoice_payment": ("POST",),
     "admin.invoice_credit_note": ("POST",),
     "admin.invoice_reply": ("POST",),

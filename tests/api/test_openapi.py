@@ -162,6 +162,8 @@ def test_walk_every_operation(app, api, document, time_machine, monkeypatch):
         ("send_invoice", "post", "/invoices/{invoice_id}/send", lambda: {"test": False}, 202),
         ("set_invoice_reminders", "post", "/invoices/{invoice_id}/reminders", lambda: {"paused": True}, 200),
         ("resolve_dispute", "post", "/invoices/{invoice_id}/resolve-dispute", lambda: {}, 409),  # not disputed
+        # The customer saved no card or mandate: nothing to charge.
+        ("charge_saved_method", "post", "/invoices/{invoice_id}/charge-saved-method", lambda: {}, 409),
         ("list_invoice_sends", "get", "/invoices/{invoice_id}/sends", None, 200),
         (
             "record_payment",

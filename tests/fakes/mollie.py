@@ -1,4 +1,8 @@
-"""A fake of Mollie's Payments API (v2) that mollie-api-python talks to over HTTP on loopback."""
+"""A fake of Mollie's Payments API (v2) that mollie-api-python talks to over HTTP on loopback.
+
+With customers, first payments that leave a mandate once paid, recurring payments on a mandate
+(paid, or failed for a mandate marked to fail) and revoking mandates.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,13 @@ class FakeMollie(FakeProvider):
         self.idempotent: dict[str, tuple[str, Answer]] = {}
         #: Refunds created through the API, per payment id.
         self.refunds: dict[str, list[dict[str, Any]]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        #: Mandates per customer id, by mandate id.
+        self.mandates: dict[str, dict[str, dict[str, Any]]] = {}
+        #: Mandate ids whose recurring payments fail.
+        self.failing: set[str] = set()
+        #: What the mandate a paid first payment leaves looks like ("creditcard" or "directdebit").
+        self.first_method = "creditcard"
         self._ids = itertools.count(1)
 
     # -- test controls ----------------------------------------------------------------------
@@ -46,6 +57,8 @@ class FakeMollie(FakeProvider):
             if status in stamp:
                 payment[stamp[status]] = _now()
             payment["isCancelable"] = status == "open"
+            if status == "paid" and payment.get("sequenceType") == "first" and payment.get("customerId"):
+                payment["mandateId"] = self._new_mandate(payment["customerId"])
             if status == "paid" and "amountRefunded" not in payment:
                 # As Mollie answers for a paid payment: nothing refunded yet, all of it refundable.
                 zero = (
@@ -56,6 +69,51 @@ class FakeMollie(FakeProvider):
                 payment["amountRefunded"] = {"value": zero, "currency": payment["amount"]["currency"]}
                 payment["amountRemaining"] = dict(payment["amount"])
             return payment
+
+    def _new_mandate(self, customer_id: str) -> str:
+        mandate_id = f"mdt_fake{next(self._ids):06d}"
+        if self.first_method == "creditcard":
+            details = {
+                "cardHolder": "A. Customer",
+                "cardNumber": "6787",
+                "cardLabel": "Mastercard",
+                "cardFingerprint": "fake",
+                "cardExpiryDate": "2031-05-31",
+            }
+        else:
+            details = {
+                "consumerName": "A. Customer",
+                "consumerAccount": "NL55INGB0000000000",
+                "consumerBic": "INGBNL2A",
+            }
+        self.mandates.setdefault(customer_id, {})[mandate_id] = {
+            "resource": "mandate",
+            "id": mandate_id,
+            "mode": "test",
+            "status": "valid",
+            "method": self.first_method,
+            "details": details,
+            "mandateReference": None,
+            "signatureDate": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "createdAt": _now(),
+            "_links": {
+                "self": {
+                    "href": f"{self.url}/v2/customers/{customer_id}/mandates/{mandate_id}",
+                    "type": "application/hal+json",
+                },
+                "customer": {"href": f"{self.url}/v2/customers/{customer_id}", "type": "application/hal+json"},
+            },
+        }
+        return mandate_id
+
+    def fail_mandate(self, mandate_id: str) -> None:
+        """Make every later recurring payment on this mandate fail."""
+        with self.lock:
+            self.failing.add(mandate_id)
+
+    def valid_mandates(self, customer_id: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.mandates.get(customer_id, {}).values() if m["status"] == "valid"]
 
     def _add(self, payment: dict, field: str, value: str) -> None:
         currency = payment["amount"]["currency"]
@@ -137,6 +195,24 @@ class FakeMollie(FakeProvider):
             return self._error(401, "Missing authentication, or failed to authenticate")
         if request.method == "POST" and path == "/v2/payments":
             return self._create(request)
+        if request.method == "POST" and path == "/v2/customers":
+            return self._idempotent(request, lambda: self._new_customer(request.data or {}))
+        match = re.fullmatch(r"/v2/customers/([^/]+)", path)
+        if match and request.method == "GET":
+            customer = self.customers.get(match.group(1))
+            if customer is None:
+                return self._error(404, f"No customer exists with token {match.group(1)}.")
+            return Answer(200, customer, content_type="application/hal+json")
+        match = re.fullmatch(r"/v2/customers/([^/]+)/mandates/([^/]+)", path)
+        if match:
+            mandate = self.mandates.get(match.group(1), {}).get(match.group(2))
+            if mandate is None:
+                return self._error(404, f"No mandate exists with token {match.group(2)}.")
+            if request.method == "DELETE":
+                with self.lock:
+                    mandate["status"] = "invalid"
+                return Answer(204, raw=b"", content_type="application/hal+json")
+            return Answer(200, mandate, content_type="application/hal+json")
         match = re.fullmatch(r"/v2/payments/([^/]+)/refunds", path)
         if match:
             payment = self.payments.get(match.group(1))
@@ -210,6 +286,23 @@ class FakeMollie(FakeProvider):
                 self.idempotent[key] = (request.body.decode(), answer)
         return answer
 
+    def _new_customer(self, data: dict) -> Answer:
+        with self.lock:
+            customer_id = f"cst_fake{next(self._ids):06d}"
+            customer = {
+                "resource": "customer",
+                "id": customer_id,
+                "mode": "test",
+                "name": data.get("name"),
+                "email": data.get("email"),
+                "locale": None,
+                "metadata": data.get("metadata"),
+                "createdAt": _now(),
+                "_links": {"self": {"href": f"{self.url}/v2/customers/{customer_id}", "type": "application/hal+json"}},
+            }
+            self.customers[customer_id] = customer
+        return Answer(201, customer, content_type="application/hal+json")
+
     def _new_payment(self, data: dict) -> Answer:
         amount = data.get("amount")
         if not isinstance(amount, dict) or "currency" not in amount or "value" not in amount:
@@ -218,7 +311,18 @@ class FakeMollie(FakeProvider):
         decimals = _DECIMALS.get(currency, 2)
         if not isinstance(value, str) or not _AMOUNT.fullmatch(value) or len(value.partition(".")[2]) != decimals:
             return self._error(422, f"The amount contains an invalid value for {currency}", "amount.value")
-        for required in ("description", "redirectUrl"):
+        sequence = data.get("sequenceType", "oneoff")
+        customer_id = data.get("customerId")
+        if customer_id is not None and customer_id not in self.customers:
+            return self._error(422, "The customer does not exist", "customerId")
+        if sequence == "first" and not customer_id:
+            return self._error(422, "A first payment needs a customerId", "customerId")
+        mandate = None
+        if sequence == "recurring":
+            mandate = self.mandates.get(customer_id or "", {}).get(data.get("mandateId") or "")
+            if mandate is None or mandate["status"] != "valid":
+                return self._error(422, "The customer has no valid mandate for this payment", "mandateId")
+        for required in ("description",) if sequence == "recurring" else ("description", "redirectUrl"):
             if not data.get(required):
                 return self._error(422, f"The {required} is required", required)
         with self.lock:
@@ -236,8 +340,10 @@ class FakeMollie(FakeProvider):
                 "isCancelable": True,
                 "expiresAt": (datetime.now(UTC) + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
                 "profileId": "pfl_fake",
-                "sequenceType": "oneoff",
-                "redirectUrl": data["redirectUrl"],
+                "sequenceType": sequence,
+                "customerId": customer_id,
+                "mandateId": mandate["id"] if mandate else None,
+                "redirectUrl": data.get("redirectUrl"),
                 "cancelUrl": data.get("cancelUrl"),
                 "webhookUrl": data.get("webhookUrl"),
                 "locale": data.get("locale"),
@@ -249,6 +355,11 @@ class FakeMollie(FakeProvider):
                 },
             }
             self.payments[payment_id] = payment
+            if mandate is not None:
+                # A recurring payment on a card mandate is decided at once: no checkout, nobody present.
+                del payment["_links"]["checkout"]
+                self.set_status(payment_id, "failed" if mandate["id"] in self.failing else "paid")
+                payment["method"] = mandate["method"]
         return Answer(201, payment, content_type="application/hal+json")
 
     def _checkout(self, request: Recorded) -> Answer:

@@ -1,4 +1,8 @@
-"""A fake of Stripe's Checkout Sessions API that stripe-python's StripeClient talks to on loopback."""
+"""A fake of Stripe's Checkout Sessions API that stripe-python's StripeClient talks to on loopback.
+
+With customers, PaymentMethods saved at checkout (setup_future_usage=off_session), off-session
+PaymentIntents (succeeded, or a 402 card_declined for a card marked to decline) and detaching.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +62,12 @@ class FakeStripe(FakeProvider):
         self.intents: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.payment_methods: dict[str, dict[str, Any]] = {}
+        #: PaymentMethod ids whose off-session charges are declined (card_declined).
+        self.declining: set[str] = set()
+        #: What the next card saved at checkout looks like.
+        self.next_card: dict[str, Any] = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}
         self.idempotent: dict[str, tuple[dict, Answer]] = {}
         self.webhook_secret = webhook_secret
         #: Where the fake's checkout page sends events (the app's /webhooks/stripe).
@@ -72,10 +82,45 @@ class FakeStripe(FakeProvider):
             session = self.sessions[session_id]
             session["status"] = "complete"
             session["payment_status"] = "paid" if paid else "unpaid"
-            self.intents[session["payment_intent"]]["status"] = "succeeded" if paid else "processing"
+            intent = self.intents[session["payment_intent"]]
+            intent["status"] = "succeeded" if paid else "processing"
+            intent["payment_method"] = self._new_card(
+                session.get("customer") if intent.get("setup_future_usage") == "off_session" else None
+            )
             if paid:
                 self._charge(session)
             return session
+
+    def _new_card(self, customer: str | None) -> str:
+        """The card the customer paid with; attached to the customer when the checkout saved it."""
+        method_id = f"pm_fake{next(self._ids):06d}"
+        self.payment_methods[method_id] = {
+            "id": method_id,
+            "object": "payment_method",
+            "type": "card",
+            "card": dict(self.next_card),
+            "customer": customer,
+        }
+        return method_id
+
+    def decline_card(self, method_id: str) -> None:
+        """Make every later off-session charge of this card fail with card_declined."""
+        with self.lock:
+            self.declining.add(method_id)
+
+    def saved_cards(self, customer_id: str) -> list[dict]:
+        with self.lock:
+            return [method for method in self.payment_methods.values() if method["customer"] == customer_id]
+
+    def off_session_intents(self) -> list[dict]:
+        """The PaymentIntents created off-session (each a charge of a saved card, declined or not)."""
+        with self.lock:
+            return [intent for intent in self.intents.values() if intent.get("off_session")]
+
+    def intent_event(self, intent_id: str, event_type: str = "payment_intent.succeeded") -> str:
+        """Build a payment_intent.* event about an intent as it stands now."""
+        with self.lock:
+            return self._event(dict(self.intents[intent_id]), event_type, None)
 
     def settle_async(self, session_id: str, *, succeeded: bool) -> dict:
         """End an asynchronous payment: the transfer arrived, or it failed."""
@@ -89,7 +134,9 @@ class FakeStripe(FakeProvider):
 
     def _charge(self, session: dict) -> dict:
         """The charge of a succeeded PaymentIntent (what refunds and disputes are about)."""
-        intent = self.intents[session["payment_intent"]]
+        return self._charge_intent(self.intents[session["payment_intent"]])
+
+    def _charge_intent(self, intent: dict) -> dict:
         if intent.get("latest_charge"):
             return self.charges[intent["latest_charge"]]
         charge_id = f"ch_fake{next(self._ids):06d}"
@@ -224,6 +271,22 @@ class FakeStripe(FakeProvider):
             return self._create(request)
         if request.method == "POST" and path == "/v1/refunds":
             return self._idempotent(request, lambda: self._new_refund(request.data))
+        if request.method == "POST" and path == "/v1/customers":
+            return self._idempotent(request, lambda: self._new_customer(request.data))
+        match = re.fullmatch(r"/v1/customers/([^/]+)", path)
+        if match and request.method == "GET":
+            customer = self.customers.get(match.group(1))
+            if customer is None:
+                return self._error(404, f"No such customer: '{match.group(1)}'", code="resource_missing")
+            return Answer(200, customer)
+        if request.method == "POST" and path == "/v1/payment_intents":
+            return self._idempotent(request, lambda: self._new_intent(request.data))
+        match = re.fullmatch(r"/v1/payment_intents/([^/]+)", path)
+        if match and request.method == "GET":
+            return self._get_intent(match.group(1), request)
+        match = re.fullmatch(r"/v1/payment_methods/([^/]+)/detach", path)
+        if match and request.method == "POST":
+            return self._detach(match.group(1))
         match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)(/expire)?", path)
         if match:
             session = self.sessions.get(match.group(1))
@@ -244,9 +307,94 @@ class FakeStripe(FakeProvider):
                     intent = dict(self.intents[session["payment_intent"]])
                     if "payment_intent.latest_charge" in expand and intent.get("latest_charge"):
                         intent["latest_charge"] = dict(self.charges[intent["latest_charge"]])
+                    if "payment_intent.payment_method" in expand and intent.get("payment_method"):
+                        intent["payment_method"] = dict(self.payment_methods[intent["payment_method"]])
                     body["payment_intent"] = intent
                 return Answer(200, body)
         return self._error(404, f"Unrecognized request URL ({request.method}: {path}).")
+
+    def _new_customer(self, params: dict) -> Answer:
+        with self.lock:
+            customer_id = f"cus_fake{next(self._ids):06d}"
+            customer = {
+                "id": customer_id,
+                "object": "customer",
+                "name": params.get("name"),
+                "email": params.get("email"),
+                "metadata": params.get("metadata") or {},
+            }
+            self.customers[customer_id] = customer
+        return Answer(200, customer)
+
+    def _new_intent(self, params: dict) -> Answer:
+        """An off-session PaymentIntent, confirmed at once: succeeded, or declined with a 402."""
+        if params.get("off_session") != "true" or params.get("confirm") != "true":
+            return self._error(400, "The fake takes only confirmed off-session intents", param="off_session")
+        with self.lock:
+            method = self.payment_methods.get(params.get("payment_method") or "")
+            if method is None:
+                return self._error(404, "No such PaymentMethod", code="resource_missing", param="payment_method")
+            if method["customer"] is None or method["customer"] != params.get("customer"):
+                return self._error(
+                    400,
+                    "The provided PaymentMethod was previously used without being attached to a Customer "
+                    "or was detached from a Customer, and may not be used again.",
+                    param="payment_method",
+                )
+            try:
+                amount = int(params["amount"])
+            except (KeyError, ValueError):
+                return self._error(400, "Invalid integer: amount", param="amount")
+            intent_id = f"pi_fake{next(self._ids):06d}"
+            intent = {
+                "id": intent_id,
+                "object": "payment_intent",
+                "amount": amount,
+                "currency": params.get("currency"),
+                "customer": params.get("customer"),
+                "payment_method": method["id"],
+                "description": params.get("description"),
+                "metadata": params.get("metadata") or {},
+                "created": int(time.time()),
+                "status": "succeeded",
+                "off_session": True,
+            }
+            self.intents[intent_id] = intent
+            if method["id"] in self.declining:
+                intent["status"] = "requires_payment_method"
+                return self._error(
+                    402,
+                    "Your card was declined.",
+                    code="card_declined",
+                    decline_code="generic_decline",
+                    payment_intent=dict(intent),
+                )
+            self._charge_intent(intent)
+            return Answer(200, dict(intent), {"Request-Id": "req_fake"})
+
+    def _get_intent(self, intent_id: str, request: Recorded) -> Answer:
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return self._error(404, f"No such payment_intent: '{intent_id}'", code="resource_missing")
+        expand = decode_form(list(request.query.items())).get("expand") or []
+        if isinstance(expand, dict):
+            expand = list(expand.values())
+        body = dict(intent)
+        if "latest_charge" in expand and body.get("latest_charge"):
+            body["latest_charge"] = dict(self.charges[body["latest_charge"]])
+        if "payment_method" in expand and body.get("payment_method"):
+            body["payment_method"] = dict(self.payment_methods[body["payment_method"]])
+        return Answer(200, body)
+
+    def _detach(self, method_id: str) -> Answer:
+        with self.lock:
+            method = self.payment_methods.get(method_id)
+            if method is None:
+                return self._error(404, f"No such PaymentMethod: '{method_id}'", code="resource_missing")
+            if method["customer"] is None:
+                return self._error(400, "The payment method you provided is not attached to a customer")
+            method["customer"] = None
+            return Answer(200, dict(method))
 
     def _create(self, request: Recorded) -> Answer:
         return self._idempotent(request, lambda: self._new_session(request.data))
@@ -334,12 +482,15 @@ class FakeStripe(FakeProvider):
             number = next(self._ids)
             session_id = f"cs_test_fake{number:06d}"
             intent_id = f"pi_fake{number:06d}"
+            intent_data = params.get("payment_intent_data") or {}
             self.intents[intent_id] = {
                 "id": intent_id,
                 "object": "payment_intent",
                 "status": "requires_payment_method",
                 "amount": unit_amount * quantity,
                 "currency": price.get("currency"),
+                "customer": params.get("customer"),
+                "setup_future_usage": intent_data.get("setup_future_usage"),
             }
             session = {
                 "id": session_id,
@@ -350,6 +501,7 @@ class FakeStripe(FakeProvider):
                 "client_reference_id": params.get("client_reference_id"),
                 "created": int(time.time()),
                 "currency": price.get("currency"),
+                "customer": params.get("customer"),
                 "expires_at": int(time.time()) + 86400,
                 "livemode": False,
                 "locale": params.get("locale"),
