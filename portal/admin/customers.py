@@ -44,6 +44,12 @@ MANUAL_REFUND_METHODS = (("bank_transfer", "Bank transfer"), ("cash", "Cash"), (
 PAGE_SIZE = 50
 
 
+def _default_rate() -> dict:
+    """The merchant's default tax rate (Settings → Invoice defaults) for a new line's form; none set: the form's own."""
+    rate = merchant().default_tax_rate
+    return {} if rate is None else {"tax_rate": rate}
+
+
 @bp.get("/customers")
 def customer_list():
     query = request.args.get("q", "")
@@ -121,8 +127,8 @@ def _credit_choices(customer, balances: dict[str, int], apply_form, refund_form)
 def _customer_page(customer, *, portal_link=None, status: int = 200, **forms):
     cycle = billing.billing_cycle(customer)
     defaults = {
-        "charge_form": ChargeForm(formdata=None, charged_on=merchant().today()),
-        "recurring_form": RecurringLineForm(formdata=None),
+        "charge_form": ChargeForm(formdata=None, charged_on=merchant().today(), **_default_rate()),
+        "recurring_form": RecurringLineForm(formdata=None, **_default_rate()),
         "cycle_form": BillingCycleForm(formdata=None, obj=cycle) if cycle else BillingCycleForm(formdata=None),
         "apply_form": ApplyCreditForm(formdata=None),
         "refund_credit_form": RefundCreditForm(formdata=None),
@@ -475,7 +481,11 @@ def _product_values(form: ProductForm) -> dict:
 
 @bp.route("/products/new", methods=["GET", "POST"])
 def product_new():
-    form = ProductForm(currency=merchant().default_currency) if request.method == "GET" else ProductForm()
+    form = (
+        ProductForm(currency=merchant().default_currency, **_default_rate())
+        if request.method == "GET"
+        else ProductForm()
+    )
     status = None
     if form.validate_on_submit():
         try:

@@ -136,3 +136,15 @@ def test_the_default_tax_rate_is_a_setting_new_lines_take(app, staff):
     with app.app_context():
         assert db.session.get(Merchant, staff.merchant_id).default_tax_rate is None
     assert _first_line_rate(staff.get(EDITOR).get_data(as_text=True)) == "0"
+
+
+def test_products_charges_and_recurring_lines_start_at_the_default_tax_rate_too(app, staff):
+    page = "/admin/settings/branding"
+    assert staff.post("/admin/settings/invoice-defaults", {"default_tax_rate": "6"}, page=page).status_code == 303
+
+    product_form = staff.get("/admin/products/new").get_data(as_text=True)
+    customer_page = staff.get(f"/admin/customers/{staff.customer_id}").get_data(as_text=True)
+
+    assert re.search(r'name="tax_rate"[^>]*value="6"|value="6"[^>]*name="tax_rate"', product_form)
+    # The charge form and the recurring line form on the customer's page.
+    assert len(re.findall(r'name="tax_rate"[^>]*value="6"|value="6"[^>]*name="tax_rate"', customer_page)) == 2
