@@ -104,6 +104,8 @@ def comment_out(comment: Comment):
         invoice_id=comment.invoice_id,
         author=comment.author_kind,
         staff_name=comment.staff_user.name if comment.staff_user is not None else None,
+        contact_id=comment.contact_id,
+        state=comment.state,
         body=comment.body,
         created_at=comment.created_at,
     )

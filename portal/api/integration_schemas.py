@@ -126,6 +126,10 @@ class CommentOut(BaseModel):
     author: Literal["customer", "staff"]
     #: The staff member's name for a reply.
     staff_name: str | None
+    #: The customer's contact who wrote it (portal comments); None for a reply or a comment from before contacts.
+    contact_id: int | None = None
+    #: A customer's comment: open until staff reply (answered) or mark it no_reply_needed; None on a reply.
+    state: Literal["open", "answered", "no_reply_needed"] | None = None
     body: str
     created_at: datetime
 

@@ -371,17 +371,23 @@ def notify_staff_of_comment(comment: Comment) -> None:
 
 
 def notify_customer_of_reply(comment: Comment) -> None:
-    """Queue a staff member's reply to the customer who asked."""
+    """Queue a staff member's reply to the one who asked: the contact behind the thread's last question.
+
+    That contact reads it in their own language, with their own link; a question from before contacts
+    (or from a contact since removed) is answered to the customer's primary address, as before.
+    """
     invoice = comment.invoice
     merchant, customer = invoice.merchant, invoice.customer
-    link = make_portal_link(customer, invoice).url
-    with force_locale(customer.language):
+    asker = _asking_contact(invoice)
+    language = asker.language if asker is not None else customer.language
+    link = make_portal_link(customer, invoice, contact=asker).url
+    with force_locale(language):
         _queue_customer_mail(
             customer,
             kind="reply",
             subject=_("%(merchant)s replied about invoice %(number)s", merchant=merchant.name, number=invoice.number),
             paragraphs=[
-                _("Hello %(name)s,", name=customer.name),
+                _("Hello %(name)s,", name=asker.name if asker is not None else customer.name),
                 _(
                     "%(merchant)s replied to your message about invoice %(number)s:",
                     merchant=merchant.name,
@@ -391,7 +397,23 @@ def notify_customer_of_reply(comment: Comment) -> None:
             quote=comment.body,
             button=Button(_("View the conversation"), link),
             invoice_id=invoice.id,
+            to=asker.email if asker is not None else None,
+            language=language,
         )
+
+
+def _asking_contact(invoice: Invoice):
+    """Return the contact who wrote the invoice's latest customer comment, if known and still a contact."""
+    asked = db.session.scalar(
+        select(Comment)
+        .where(Comment.invoice_id == invoice.id, Comment.author_kind == "customer")
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(1)
+    )
+    contact = asked.contact if asked is not None else None
+    if contact is None or contact.removed_at is not None or contact.customer_id != invoice.customer_id:
+        return None
+    return contact
 
 
 def _amount_paid(payment: Payment) -> str:

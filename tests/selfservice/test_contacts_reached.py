@@ -132,6 +132,32 @@ def test_a_comment_records_its_contact_and_staff_see_their_name(app, staff):
     assert "Jan Peeters (Cooper Studio)" in detail and "Which PO does this belong to?" in detail
 
 
+def test_a_reply_goes_to_the_contact_who_asked_in_their_language_with_their_link(app, ctx):
+    from portal.services import comment_inbox, comments
+
+    merchant = make_merchant("Acme")
+    customer = make_customer(merchant, language="en", email="boss@dupont.example", company="Dupont SA")
+    colleague = contacts.add_contact(customer, name="Jan Peeters", email="jan@dupont.example", language="nl")
+    invoice = make_invoice(customer)
+    db.session.commit()
+    comments.add_customer_comment(invoice, customer, "Welke bestelbon hoort hierbij?", contact=colleague)
+
+    comment_inbox.reply(invoice, None, "Bestelbon 4711.")
+    db.session.commit()
+
+    [mail] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reply")).all()
+    assert mail.to_address == "jan@dupont.example"  # not the company's primary address
+    assert "Beste Jan Peeters," in mail.text_body and "Bestelbon 4711." in mail.text_body
+    # The button opens the portal as Jan: a comment posted there is his.
+    link = re.search(r"http://portal\.test/l/\S+", mail.text_body).group(0)
+    client = app.test_client()
+    assert client.get(_path(link)).status_code == 303
+    page = client.get(f"/invoices/{invoice.number}").get_data(as_text=True)
+    client.post(f"/invoices/{invoice.number}/comments", data={"csrf_token": _token(page), "body": "Dank u."})
+    latest = db.session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+    assert (latest.body, latest.contact_id) == ("Dank u.", colleague.id)
+
+
 # -- SMS short links -------------------------------------------------------------------------------
 
 
