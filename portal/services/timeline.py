@@ -118,7 +118,13 @@ def invoice_timeline(invoice: Invoice, *, for_customer: bool = False) -> list[Ti
             TimelineEntry(
                 attempt.created_at,
                 "payment_started",
-                {"provider": attempt.provider, "amount": attempt.amount, "currency": attempt.currency},
+                {
+                    "provider": attempt.provider,
+                    "amount": attempt.amount,
+                    "currency": attempt.currency,
+                    # customer (Pay), or a saved method charged by staff, the API or autopay.
+                    "by": attempt.initiated_by,
+                },
             )
         )
     for payment in invoice.payments:

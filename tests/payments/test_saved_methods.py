@@ -191,7 +191,9 @@ def test_a_card_saved_at_stripe_checkout_is_charged_off_session_by_staff(
     assert invoice.status == "paid"
     [payment] = invoice.payments
     assert payment.method == "stripe" and payment.reference == attempt.provider_payment_id
-    assert "charged to the saved payment method" in staff.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
+    admin_page = staff.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
+    assert "charged to the saved payment method" in admin_page
+    assert "saved method charged by staff" in admin_page  # the timeline says who started the charge
 
     # Stripe's own payment_intent.succeeded arrives later: the same ledger path books nothing twice.
     assert post_stripe_event(pay_app, fake_stripe.intent_event(attempt.provider_payment_id)) == 200
@@ -443,6 +445,9 @@ def test_autopay_charges_each_invoice_on_its_due_date_once(pay_app, shop, fake_s
     assert charge.data["amount"] == "100000"  # on the due date: no fee, no interest
     assert load_invoice(pay_app, invoice_id).status == "paid"
     assert last_attempt(pay_app).initiated_by == "autopay"
+    # The invoice's history says who took the money: the customer's own autopay.
+    page = client.get(f"/invoices/{_number}").get_data(as_text=True)
+    assert "Your saved payment method was charged automatically (autopay)" in page
 
     run_hour(datetime(2026, 3, 20, 1, 5, tzinfo=UTC))  # the next hour
     run_hour(datetime(2026, 3, 21, 9, 5, tzinfo=UTC))  # the next day
