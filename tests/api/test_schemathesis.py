@@ -50,6 +50,12 @@ def _unstateable(case, response) -> bool:
     # Check digits (VAT, IBAN, company numbers) and special-use mail domains (example.invalid, *.test).
     if response.status_code == 422 and error["code"] == "invalid_identifier" and error["field"] != "address.country":
         return True
+    # Whether a phone number exists in its country's numbering plan (phonenumbers' metadata).
+    if response.status_code == 422 and error["field"] in ("phone", "contact.phone") and error["code"] == "invalid":
+        return True
+    # A line may leave out its tax rate only when the merchant set a default one (Settings → Invoice defaults).
+    if response.status_code == 422 and "set a default tax rate" in error["message"]:
+        return True
     return response.status_code == 422 and "special-use or reserved name" in error["message"]
 
 
