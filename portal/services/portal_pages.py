@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import lazyload, selectinload
 
 from portal.api.events import record_event
 from portal.documents.context import DocumentView, invoice_view
@@ -20,6 +21,7 @@ from portal.models import Comment, CreditNote, Customer, Invoice
 from portal.models.api import Event
 from portal.models.base import utcnow
 from portal.models.document import InvoiceAttachment
+from portal.models.dues import CustomerDues
 from portal.services.attachments import list_attachments
 from portal.services.invoices import invoice_breakdown
 from portal.services.timeline import invoice_timeline
@@ -200,7 +202,39 @@ def _section(
 
 
 def _amounts_owed(customer: Customer, today: date) -> list[CurrencyDue]:
-    """Sum what every open invoice costs today, per currency, whatever the filters say."""
+    """Return what every open invoice costs today, per currency, whatever the filters say.
+
+    Kept per customer and day (portal.models.dues): the overview reads one row, and sums every open
+    invoice's breakdown only on the first visit of the day or after something about its money changed.
+    """
+    kept = db.session.execute(
+        select(CustomerDues.version, CustomerDues.as_of, CustomerDues.amounts).where(
+            CustomerDues.customer_id == customer.id
+        )
+    ).first()
+    if kept is not None and kept.as_of == today and kept.amounts is not None:
+        return [CurrencyDue(*values) for values in kept.amounts]
+    due = _sum_amounts_owed(customer, today)
+    amounts = [[d.currency, d.amount_due, d.open_count, d.overdue_count] for d in due]
+    if kept is None:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(CustomerDues).values(
+            customer_id=customer.id, merchant_id=customer.merchant_id, version=0, as_of=today, amounts=amounts
+        )
+        # A change flushed meanwhile made a row of its own: it wins, and the next visit sums afresh.
+        db.session.execute(statement.on_conflict_do_nothing(index_elements=["customer_id"]))
+    else:
+        # Stored only if no change was flushed since the version was read (the sums would be stale).
+        db.session.execute(
+            update(CustomerDues)
+            .where(CustomerDues.customer_id == customer.id, CustomerDues.version == kept.version)
+            .values(as_of=today, amounts=amounts)
+        )
+    return due
+
+
+def _sum_amounts_owed(customer: Customer, today: date) -> list[CurrencyDue]:
+    """Sum what every open invoice costs today, per currency."""
     invoices = db.session.scalars(
         select(Invoice)
         .where(
@@ -258,6 +292,7 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         # Loaded with the page: whether money was paid tells "Paid" from "Credited".
         selectinload(Invoice.payments),
         selectinload(Invoice.credit_notes),
+        lazyload(Invoice.disputes),  # a paid invoice's amount due is not computed
     )
     _, cancelled = _section(
         "cancelled",
@@ -266,6 +301,7 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         (Invoice.issue_date.desc(), Invoice.id.desc()),
         pages.get("cancelled", 1),
         status in ("", "void"),
+        lazyload(Invoice.disputes),
     )
     note_conditions = [CreditNote.merchant_id == customer.merchant_id, CreditNote.customer_id == customer.id]
     if filters.issued_from:
@@ -281,7 +317,7 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         (CreditNote.issue_date.desc(), CreditNote.id.desc()),
         pages.get("credit_notes", 1),
         status in ("", "credit_notes"),
-        selectinload(CreditNote.invoice),
+        selectinload(CreditNote.invoice).lazyload(Invoice.disputes),
     )
     return Overview(
         due=_amounts_owed(customer, today),
@@ -310,7 +346,7 @@ def invoice_page(invoice: Invoice) -> InvoicePage:
         comments=comments,
         today=today,
         attachments=list_attachments(invoice),
-        timeline=invoice_timeline(invoice, for_customer=True),
+        timeline=invoice_timeline(invoice, for_customer=True, comments=comments),
     )
 
 
