@@ -21,6 +21,7 @@ def upgrade():
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=True),
         sa.Column("amounts", sa.JSON(), nullable=True),
+        sa.Column("counts", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_customer_dues_customer_id_customers"), ondelete="CASCADE"
         ),

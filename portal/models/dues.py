@@ -1,4 +1,5 @@
-"""What each customer owes today, kept for the overview, and the flush hook that marks it out of date.
+"""What each customer owes today (and how many documents they have), kept for the overview; the flush hook
+that marks it out of date.
 
 Summing what every open invoice costs today means computing each one's late fee and interest; a
 customer with thousands of open invoices would pay that on every visit of the overview. The sums
@@ -79,6 +80,8 @@ class CustomerDues(Base):
     as_of: Mapped[date | None] = mapped_column(Date)
     #: [[currency, amount_due, open_count, overdue_count], …] sorted by currency; NULL when out of date.
     amounts: Mapped[list | None] = mapped_column(JSON)
+    #: How many documents each overview section holds unfiltered: {open, paid, cancelled, credit_notes}.
+    counts: Mapped[dict | None] = mapped_column(JSON)
 
 
 def _changed_invoice(session: Session, invoice: Invoice) -> bool:
@@ -122,7 +125,7 @@ def _mark_dues_stale(session: Session, _flush_context) -> None:
         return
     connection = session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stale = {"version": CustomerDues.version + 1, "as_of": null(), "amounts": null()}
+    stale = {"version": CustomerDues.version + 1, "as_of": null(), "amounts": null(), "counts": null()}
     rows = [{"customer_id": c, "merchant_id": m, "version": 1} for c, m in sorted(owners)]
     for start in range(0, len(rows), _CHUNK):
         statement = dialect.insert(CustomerDues).values(rows[start : start + _CHUNK])

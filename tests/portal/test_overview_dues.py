@@ -59,3 +59,25 @@ def test_the_amount_due_grows_with_each_new_day(ctx, client, time_machine):
     time_machine.move_to(datetime(2026, 3, 3, 12, tzinfo=UTC), tick=False)
     # One more day of interest at 12 %: 1,000.00 × 31 days = 10.19.
     assert "€1,050.19" in owed(client)
+
+
+def test_the_section_counts_follow_new_and_settled_invoices(ctx, client, spec_day):
+    customer = make_customer(make_merchant())
+    first = make_invoice(customer)
+    sign_in(client, customer)
+
+    def count(section: str) -> str:
+        page = client.get("/").get_data(as_text=True)
+        head = page[page.index(f'id="{section}-title"') :]
+        return head[head.index('class="count">') + len('class="count">') :].split("<", 1)[0]
+
+    assert count("open") == "1" and count("paid") == "0"
+    second = make_invoice(customer, issue_date=date(2026, 2, 10), due_date=date(2026, 3, 12))
+    db.session.commit()
+    assert count("open") == "2"
+    pay(first, 100000, date(2026, 3, 2))
+    db.session.commit()
+    assert count("open") == "1" and count("paid") == "1"
+    credit(second, 20000, date(2026, 2, 20))
+    db.session.commit()
+    assert count("notes") == "1"
