@@ -40,6 +40,7 @@ from portal.domain.invoices import Line  # noqa: E402
 from portal.domain.late_fees import LateFeePolicy  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.services import credit_notes, customers, invoices, links, merchants  # noqa: E402
+from portal.services.portal_pages import PAGE_SIZE  # noqa: E402
 from tests.factories import LEGAL_IDENTITY  # noqa: E402
 
 SIZES = (10, 10_000, 100_000)
@@ -411,6 +412,14 @@ def main() -> None:
             f"  ratio {sizes[-1]:,} / {sizes[0]:,}: overview {overview_ratio:.2f}, invoice page {invoice_ratio:.2f}"
             f"  (goal ≤ {GOAL_FLAT}: {verdict(overview_ratio <= GOAL_FLAT)}, {verdict(invoice_ratio <= GOAL_FLAT)})"
         )
+        if len(sizes) > 2:
+            middle = results[sizes[-2]]
+            print(
+                f"  ratio {sizes[-1]:,} / {sizes[-2]:,} (both show full pages of {PAGE_SIZE} rows per section):"
+                f" overview {large['overview'] / middle['overview']:.2f}, invoice page"
+                f" {large['invoice'] / middle['invoice']:.2f}; with {sizes[0]} invoices the overview shows"
+                f" {sizes[0]} rows in all, so its rendering is lighter"
+            )
         print(
             f"  the overview's first visit of the day sums every open invoice once ({large['cold']:.0f} ms at"
             f" {sizes[-1]:,}); later visits read the kept sums"
