@@ -7,9 +7,11 @@ worker cost 1.7 times a bare WeasyPrint render.
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from decimal import Decimal
 
+import weasyprint
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -17,7 +19,16 @@ from flask import Flask
 from flask_babel import force_locale, get_translations
 
 from portal.documents import html
-from portal.documents.pdf import renderer_digest
+from portal.documents.epc_qr import CreditTransfer, epc_qr_png
+from portal.documents.pdf import BASE_STYLESHEET, RestrictedURLFetcher, renderer_digest
+from portal.domain.money import Money
+
+#: A page with what documents hold (a table, bold and small text, a PNG image, page numbers), so WeasyPrint,
+#: Pango and cffi meet each kind of box, font and C type once before the first real PDF.
+_SAMPLE_PAGE = """<!doctype html><html lang="en"><body><h1>Invoice <strong>2026-0001</strong></h1>
+<p><em>Due</em> <small>31 January 2026</small></p><img alt="" src="{image}">
+<table><thead><tr><th>Item</th><th class="num">Amount</th></tr></thead>
+<tbody><tr><td>Consulting</td><td class="num">1 000,00 €</td></tr></tbody></table></body></html>"""
 
 
 def warm_up(app: Flask) -> None:
@@ -42,3 +53,14 @@ def warm_up(app: Flask) -> None:
             format_currency(Decimal("1234.50"), "EUR", locale=locale)
             with app.test_request_context(), force_locale(language):
                 get_translations()
+        _render_sample_pdf()
+
+
+def _render_sample_pdf() -> None:
+    # The first PDF of a process otherwise parses cffi's C declarations and loads fonts (about 0.2 s).
+    png = epc_qr_png(CreditTransfer("Warm-up", "BE68539007547034", None, Money(100, "EUR"), "RF18539007547034"))
+    image = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    fetcher = RestrictedURLFetcher()
+    weasyprint.HTML(string=_SAMPLE_PAGE.format(image=image), url_fetcher=fetcher).write_pdf(
+        stylesheets=[weasyprint.CSS(string=BASE_STYLESHEET.read_text(), url_fetcher=fetcher)]
+    )
