@@ -50,6 +50,10 @@ def create_app(config: Any = None):
     cli.register(app)
     load_job_types()
     _embed_worker(app)
+    if app.config["WARM_UP"]:
+        from portal.warm_up import warm_up
+
+        warm_up(app)
     return app
 
 

@@ -13,6 +13,9 @@ class Config:
     SECRET_KEY_FALLBACKS: list[str] | str = []
     #: Development relaxes the Secure cookie flag and allows the fixed secret key.
     DEVELOPMENT = False
+    #: Compile the templates and load the locale data when the app is created (portal.warm_up), so a
+    #: worker's first page or PDF costs what later ones do. Off in the tests: they create many apps.
+    WARM_UP = True
     #: SQLAlchemy URL; None means a SQLite file in the instance folder.
     DATABASE_URL: str | None = None
     RATELIMIT_STORAGE_URI = "memory://"
@@ -108,5 +111,6 @@ class TestConfig(Config):
 
     TESTING = True
     DEVELOPMENT = True
+    WARM_UP = False
     SECRET_KEY = "test-secret-key"
     PUBLIC_URL = "http://portal.test"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, g, session
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.models import CreditNote, Customer, Invoice
@@ -63,7 +63,8 @@ def _load_customer() -> tuple[Customer | None, Contact | None]:
     customer_id = session.get(SESSION_CUSTOMER)
     if not isinstance(customer_id, int):
         return None, None
-    customer = db.session.get(Customer, customer_id)
+    # With its merchant: every portal page shows the merchant's name, brand and time zone.
+    customer = db.session.get(Customer, customer_id, options=[joinedload(Customer.merchant)])
     if customer is None or session.get(SESSION_LINK_VERSION) != customer.link_version:
         return None, None
     contact_id = session.get(SESSION_CONTACT)

@@ -40,9 +40,9 @@ def _file(data: bytes, content_type: str, filename: str, disposition: str = "att
 @bp.get("/invoices/<number>/pdf")
 def invoice_pdf_view(number: str):
     invoice = customer_invoice(_customer(), number)
-    pdf = invoice_pdf(invoice)
-    db.session.commit()  # keeps the rendered PDF for the next download
-    return _file(pdf, "application/pdf", invoice_filename(invoice), "inline")
+    pdf, filename = invoice_pdf(invoice), invoice_filename(invoice)
+    db.session.commit()  # keeps the rendered PDF for the next download (named first: a commit expires the invoice)
+    return _file(pdf, "application/pdf", filename, "inline")
 
 
 @bp.get("/invoices/<number>/receipt")
@@ -51,17 +51,17 @@ def invoice_receipt_view(number: str):
     invoice = customer_invoice(_customer(), number)
     if invoice.status != "paid" or not any(payment.gross > 0 for payment in invoice.payments):
         abort(404)
-    pdf = receipt_pdf(invoice)
+    pdf, filename = receipt_pdf(invoice), receipt_filename(invoice)
     db.session.commit()
-    return _file(pdf, "application/pdf", receipt_filename(invoice), "inline")
+    return _file(pdf, "application/pdf", filename, "inline")
 
 
 @bp.get("/credit-notes/<number>/pdf")
 def credit_note_pdf_view(number: str):
     note = customer_credit_note(_customer(), number)
-    pdf = credit_note_pdf(note)
+    pdf, filename = credit_note_pdf(note), credit_note_filename(note.number)
     db.session.commit()
-    return _file(pdf, "application/pdf", credit_note_filename(note.number), "inline")
+    return _file(pdf, "application/pdf", filename, "inline")
 
 
 def _ubl(row: Invoice | CreditNote, pdf_url: str) -> Response | tuple[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -79,18 +79,32 @@ def pay_trouble() -> bool:
 def payable_invoice_ids(rows) -> set[int]:
     """Return which listed overview rows (InvoiceRow) get a Pay action and a checkbox."""
     customer = current_customer()
-    if customer is None:
+    if customer is None or not can_pay_several():
         return set()
-    return payable_now(customer, [(row.invoice, row.amount_due) for row in rows])
+    return payable_now(
+        customer, [(row.invoice, row.amount_due) for row in rows], enabled=_pay_context()[0], lock_checked=True
+    )
 
 
 @bp.app_template_global()
 def can_pay_several() -> bool:
     """Return whether the overview offers paying several invoices at once (a provider, no pay lock)."""
-    customer = current_customer()
-    if customer is None:
+    if current_customer() is None:
         return False
-    return bool(enabled_providers(customer.merchant_id)) and locked_until(customer) is None
+    enabled, locked = _pay_context()
+    return bool(enabled) and not locked
+
+
+def _pay_context() -> tuple[list[str], bool]:
+    """Return the merchant's enabled providers and whether the customer's pay button is locked, once per request.
+
+    The lock is only looked up when a provider is enabled (without one, nothing can be paid online anyway).
+    """
+    if "portal_pay_context" not in g:
+        customer = current_customer()
+        enabled = enabled_providers(customer.merchant_id)
+        g.portal_pay_context = (enabled, bool(enabled) and locked_until(customer) is not None)
+    return g.portal_pay_context
 
 
 def _no_store(response: Response) -> Response:

@@ -146,6 +146,7 @@ def forget_previous_customer() -> None:
     # customer, nor the locale Flask-Babel picked for them.
     g.pop("portal_customer", None)
     g.pop("portal_contact", None)
+    g.pop("portal_pay_context", None)
     refresh()
 
 
@@ -375,7 +376,7 @@ def overview():
     )
     pages = {section: request.args.get(f"{section}_page", 1, type=db_int) for section in SECTIONS}
     page = customer_overview(customer, filters, pages)
-    return _no_store(
+    response = _no_store(
         Response(
             render_template(
                 "customer/overview.html",
@@ -388,6 +389,8 @@ def overview():
             )
         )
     )
+    db.session.commit()  # keeps today's amounts due (portal.models.dues) for the next visit
+    return response
 
 
 def _invoice_response(
@@ -423,13 +426,15 @@ def invoice(number: str):
     customer = require_customer()
     invoice = customer_invoice(customer, number)
     note_invoice_viewed(invoice)
-    db.session.commit()
     form = CommentForm(formdata=None)
     draft = session.pop(SESSION_COMMENT_DRAFT, None)
     if isinstance(draft, dict) and draft.get("invoice") == invoice.number:
         form.body.data = draft.get("body") or ""
         form.body.errors = list(draft.get("errors") or [])
-    return _invoice_response(customer, invoice, form)
+    response = _invoice_response(customer, invoice, form)
+    # Committed once the page is rendered: a commit before would expire everything loaded and read it all again.
+    db.session.commit()
+    return response
 
 
 @bp.post("/invoices/<number>/comments")

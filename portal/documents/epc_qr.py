@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from dataclasses import dataclass
 
@@ -65,8 +66,12 @@ def epc_qr_png(transfer: CreditTransfer, *, scale: int = 4) -> bytes | None:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=512)
 def epc_qr_data_uri(transfer: CreditTransfer) -> str | None:
-    """Return the EPC QR code as a data: URI for an <img>, the same image on the page and in the PDF."""
+    """Return the EPC QR code as a data: URI for an <img>, the same image on the page and in the PDF.
+
+    Kept per transfer (a frozen value): encoding the code costs more than the rest of a cached PDF download.
+    """
     png = epc_qr_png(transfer)
     if png is None:
         return None

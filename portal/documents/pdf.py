@@ -17,6 +17,7 @@ from urllib import request
 from urllib.parse import urlsplit
 
 import weasyprint
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -162,6 +163,46 @@ def _facturx(row: Invoice | CreditNote) -> FacturX | None:
     return FacturX(cii, row.issue_date) if cii is not None else None
 
 
+_PORTAL_DIR = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def renderer_digest(translations: str) -> str:
+    """Hash what turns a document's view into its PDF: templates, stylesheet, the code, catalogues, WeasyPrint.
+
+    They change only with a deployment, so once per process is enough.
+    """
+    digest = hashlib.sha256(weasyprint.__version__.encode() + b"\0")
+    folders = [_PORTAL_DIR / "documents", _PORTAL_DIR / "einvoice", *html.TEMPLATE_FOLDERS, Path(translations)]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".html", ".css", ".xml", ".txt", ".mo", ".po"):
+                digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _inputs_fingerprint(template: str, view, merchant: Merchant, language: str) -> str:
+    """Return a hash of everything the PDF is made from, without rendering it.
+
+    The view (a frozen dataclass: parties, lines, taxes, payments, amounts as of today, the logo) holds
+    every value the PDF prints; with the branding, the theme, the language and the renderer's own digest,
+    an unchanged fingerprint means an unchanged PDF, so a cached download renders nothing to check it.
+    """
+    theme = merchant_theme(merchant)
+    digest = hashlib.sha256()
+    for part in (
+        renderer_digest(str(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])),
+        template,
+        language,
+        repr(view),
+        brand_css(merchant),
+        theme or "",
+        _theme_digest(theme),
+    ):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
 def invoice_source(invoice: Invoice, as_of: date | None = None, *, language: str | None = None) -> PdfSource:
     """Return what the invoice's PDF is rendered from, in the language it was issued in (or `language`, to preview)."""
     language = language or invoice.document_language
@@ -180,7 +221,18 @@ def receipt_source(invoice: Invoice) -> PdfSource:
 
 def receipt_pdf(invoice: Invoice) -> bytes:
     """Return the receipt PDF of a paid invoice, rendered once per content, language and branding."""
-    return _cached(receipt_source(invoice), "receipt", invoice.id, invoice.merchant_id, invoice.document_language)
+    language = invoice.document_language
+    with force_locale(language):
+        receipt = receipt_view(invoice)
+        key = _inputs_fingerprint("documents/receipt.html", receipt, invoice.merchant, language)
+        return _cached(
+            key,
+            lambda: _source("documents/receipt.html", receipt.document, invoice.merchant, language, receipt=receipt),
+            "receipt",
+            invoice.id,
+            invoice.merchant_id,
+            language,
+        )
 
 
 def credit_note_source(note: CreditNote) -> PdfSource:
@@ -193,19 +245,44 @@ def credit_note_source(note: CreditNote) -> PdfSource:
 
 def invoice_pdf(invoice: Invoice, as_of: date | None = None) -> bytes:
     """Return the invoice's PDF; a draft is rendered afresh with a DRAFT mark, a finalized one (Factur-X) is cached."""
-    source = invoice_source(invoice, as_of)
     if invoice.status == "draft":
-        return write_pdf(source)
-    return _cached(source, "invoice", invoice.id, invoice.merchant_id, invoice.document_language)
+        return write_pdf(invoice_source(invoice, as_of))
+    language = invoice.document_language
+    with force_locale(language):
+        view = invoice_view(invoice, as_of or invoice.merchant.today())
+        key = _inputs_fingerprint("documents/invoice.html", view, invoice.merchant, language)
+        return _cached(
+            key,
+            lambda: _source("documents/invoice.html", view, invoice.merchant, language, _facturx(invoice)),
+            "invoice",
+            invoice.id,
+            invoice.merchant_id,
+            language,
+        )
 
 
 def credit_note_pdf(note: CreditNote) -> bytes:
     """Return the credit note's PDF, rendered once per content, language and branding."""
-    return _cached(credit_note_source(note), "credit_note", note.id, note.merchant_id, note.document_language)
+    language = note.document_language
+    merchant = note.invoice.merchant
+    with force_locale(language):
+        view = credit_note_view(note)
+        key = _inputs_fingerprint("documents/credit_note.html", view, merchant, language)
+        return _cached(
+            key,
+            lambda: _source("documents/credit_note.html", view, merchant, language, _facturx(note)),
+            "credit_note",
+            note.id,
+            note.merchant_id,
+            language,
+        )
 
 
-def _cached(source: PdfSource, kind: str, document_id: int, merchant_id: int, language: str) -> bytes:
-    """Return the stored PDF if its fingerprint matches, else render and store it (flushed, not committed)."""
+def _cached(fingerprint: str, source, kind: str, document_id: int, merchant_id: int, language: str) -> bytes:
+    """Return the stored PDF if its inputs' fingerprint matches, else render it from source() and store it.
+
+    Flushed, not committed. The HTML is rendered only when the PDF is.
+    """
     row = db.session.scalar(
         select(RenderedDocument).where(
             RenderedDocument.kind == kind,
@@ -213,10 +290,10 @@ def _cached(source: PdfSource, kind: str, document_id: int, merchant_id: int, la
             RenderedDocument.language == language,
         )
     )
-    if row is not None and row.fingerprint == source.fingerprint:
+    if row is not None and row.fingerprint == fingerprint:
         return row.pdf
-    pdf = write_pdf(source)
-    values = dict(fingerprint=source.fingerprint, pdf=pdf, size=len(pdf), rendered_at=utcnow())
+    pdf = write_pdf(source())
+    values = dict(fingerprint=fingerprint, pdf=pdf, size=len(pdf), rendered_at=utcnow())
     if row is not None:
         for name, value in values.items():
             setattr(row, name, value)

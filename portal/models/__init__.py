@@ -6,6 +6,7 @@ from portal.models import (  # noqa: E402,F401
     bank,
     billing,
     document,
+    dues,
     job,
     ledger,
     mail,

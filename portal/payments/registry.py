@@ -18,7 +18,8 @@ PROVIDERS: dict[str, type[PaymentProvider]] = {
 }
 
 
-def _accounts(merchant_id: int) -> dict[str, ProviderAccount]:
+def provider_accounts(merchant_id: int) -> dict[str, ProviderAccount]:
+    """Return the merchant's stored provider accounts by provider name, in one query."""
     rows = db.session.scalars(select(ProviderAccount).where(ProviderAccount.merchant_id == merchant_id))
     return {row.provider: row for row in rows}
 
@@ -38,7 +39,7 @@ def merchant_credentials(merchant_id: int, name: str, *, include_disabled: bool 
 
     Payments already created still need their provider after it was disabled: include_disabled.
     """
-    account = _accounts(merchant_id).get(name)
+    account = provider_accounts(merchant_id).get(name)
     if account is not None:
         if not (account.enabled or include_disabled):
             return None
@@ -52,7 +53,11 @@ def merchant_credentials(merchant_id: int, name: str, *, include_disabled: bool 
 
 def enabled_providers(merchant_id: int) -> list[str]:
     """Return the providers the merchant's customers may pay with, in a stable order."""
-    accounts = _accounts(merchant_id)
+    return enabled_among(provider_accounts(merchant_id))
+
+
+def enabled_among(accounts: dict[str, ProviderAccount]) -> list[str]:
+    """Return the providers enabled given the merchant's stored accounts (the environment's defaults otherwise)."""
     enabled = []
     for name in PROVIDERS:
         account = accounts.get(name)

@@ -15,7 +15,7 @@ from portal.models import Invoice
 from portal.models.billing import InvoicePaymentChoice
 from portal.models.online_payment import ProviderAccount
 from portal.payments import methods as payment_methods
-from portal.payments.registry import PROVIDERS, enabled_providers
+from portal.payments.registry import PROVIDERS, enabled_among, enabled_providers, provider_accounts
 
 
 def chosen_providers(invoice: Invoice) -> list[str] | None:
@@ -29,9 +29,42 @@ def offered_providers(invoice: Invoice) -> list[str]:
 
     A provider that offers none of the payment methods chosen for the invoice is left out.
     """
-    enabled = enabled_providers(invoice.merchant_id)
-    chosen = chosen_providers(invoice)
-    return [name for name in enabled if (chosen is None or name in chosen) and checkout_methods(invoice, name) != []]
+    accounts = provider_accounts(invoice.merchant_id)
+    if not enabled_among(accounts):
+        return []
+    choice = db.session.get(InvoicePaymentChoice, invoice.id)
+    return offered_among(
+        invoice,
+        accounts,
+        None if choice is None else list(choice.providers),
+        None if choice is None or choice.methods is None else list(choice.methods),
+    )
+
+
+def offered_among(
+    invoice: Invoice,
+    accounts: dict[str, ProviderAccount],
+    chosen: Sequence[str] | None,
+    methods: Sequence[str] | None,
+) -> list[str]:
+    """Return the providers offered given the merchant's accounts and the invoice's choice, without a query.
+
+    What offered_providers answers, for callers that loaded the accounts and the choice already.
+    """
+    offered = []
+    for name in enabled_among(accounts):
+        if chosen is not None and name not in chosen:
+            continue
+        account = accounts.get(name)
+        supported = payment_methods.supported(name, invoice.currency)
+        possible = (
+            None if account is None or account.methods is None else [m for m in supported if m in account.methods]
+        )
+        if methods is not None:
+            possible = [m for m in (supported if possible is None else possible) if m in methods]
+        if possible != []:
+            offered.append(name)
+    return offered
 
 
 def activated_methods(merchant_id: int, provider: str) -> list[str] | None:

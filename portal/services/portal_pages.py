@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import lazyload, selectinload
 
 from portal.api.events import record_event
 from portal.documents.context import DocumentView, invoice_view
@@ -20,6 +21,7 @@ from portal.models import Comment, CreditNote, Customer, Invoice
 from portal.models.api import Event
 from portal.models.base import utcnow
 from portal.models.document import InvoiceAttachment
+from portal.models.dues import CustomerDues
 from portal.services.attachments import list_attachments
 from portal.services.invoices import invoice_breakdown
 from portal.services.timeline import invoice_timeline
@@ -184,12 +186,14 @@ def _invoice_filters(customer: Customer, filters: OverviewFilters) -> list:
 
 
 def _section(
-    key: str, query, conditions: list, order: Sequence, page: int, shown: bool, *options
+    key: str, query, conditions: list, order: Sequence, page: int, shown: bool, *options, count: int | None = None
 ) -> tuple[list, Section]:
-    """Count and fetch one page of a section; the statements do not depend on how many rows exist."""
+    """Count (unless the count is known) and fetch one page of a section; the statements do not depend on how
+    many rows exist."""
     if not shown:
         return [], Section(key=key, rows=[], page=1, pages=1, count=0, shown=False)
-    count = db.session.scalar(select(func.count()).select_from(query.where(*conditions).subquery()))
+    if count is None:
+        count = db.session.scalar(select(func.count()).select_from(query.where(*conditions).subquery()))
     page = _clamp(page, count)
     rows = list(
         db.session.scalars(
@@ -199,8 +203,76 @@ def _section(
     return rows, Section(key=key, rows=rows, page=page, pages=_page_count(count), count=count, shown=True)
 
 
-def _amounts_owed(customer: Customer, today: date) -> list[CurrencyDue]:
-    """Sum what every open invoice costs today, per currency, whatever the filters say."""
+@dataclass(frozen=True)
+class _Kept:
+    """What the overview keeps per customer and day: the amounts due, and how many documents each section holds."""
+
+    due: list[CurrencyDue]
+    counts: dict[str, int]
+
+
+def _kept_for_today(customer: Customer, today: date) -> _Kept:
+    """Return what every open invoice costs today per currency, and the sections' unfiltered counts.
+
+    Kept per customer and day (portal.models.dues): the overview reads one row, and sums every open
+    invoice's breakdown (and counts the sections) only on the first visit of the day or after something
+    about the customer's money changed.
+    """
+    kept = db.session.execute(
+        select(CustomerDues.version, CustomerDues.as_of, CustomerDues.amounts, CustomerDues.counts).where(
+            CustomerDues.customer_id == customer.id
+        )
+    ).first()
+    if kept is not None and kept.as_of == today and kept.amounts is not None and kept.counts is not None:
+        return _Kept([CurrencyDue(*values) for values in kept.amounts], dict(kept.counts))
+    due = _sum_amounts_owed(customer, today)
+    counts = _section_counts(customer)
+    amounts = [[d.currency, d.amount_due, d.open_count, d.overdue_count] for d in due]
+    if kept is None:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(CustomerDues).values(
+            customer_id=customer.id,
+            merchant_id=customer.merchant_id,
+            version=0,
+            as_of=today,
+            amounts=amounts,
+            counts=counts,
+        )
+        # A change flushed meanwhile made a row of its own: it wins, and the next visit sums afresh.
+        db.session.execute(statement.on_conflict_do_nothing(index_elements=["customer_id"]))
+    else:
+        # Stored only if no change was flushed since the version was read (the sums would be stale).
+        db.session.execute(
+            update(CustomerDues)
+            .where(CustomerDues.customer_id == customer.id, CustomerDues.version == kept.version)
+            .values(as_of=today, amounts=amounts, counts=counts)
+        )
+    return _Kept(due, counts)
+
+
+def _section_counts(customer: Customer) -> dict[str, int]:
+    """Count the customer's invoices per status and their credit notes, as the unfiltered sections show them."""
+    rows = db.session.execute(
+        select(Invoice.status, func.count())
+        .where(Invoice.merchant_id == customer.merchant_id, Invoice.customer_id == customer.id)
+        .group_by(Invoice.status)
+    ).all()
+    counts = {status: count for status, count in rows}
+    notes = db.session.scalar(
+        select(func.count()).where(
+            CreditNote.merchant_id == customer.merchant_id, CreditNote.customer_id == customer.id
+        )
+    )
+    return {
+        "open": counts.get(InvoiceStatus.OPEN.value, 0),
+        "paid": counts.get(InvoiceStatus.PAID.value, 0),
+        "cancelled": counts.get(InvoiceStatus.VOID.value, 0),
+        "credit_notes": notes,
+    }
+
+
+def _sum_amounts_owed(customer: Customer, today: date) -> list[CurrencyDue]:
+    """Sum what every open invoice costs today, per currency."""
     invoices = db.session.scalars(
         select(Invoice)
         .where(
@@ -223,6 +295,9 @@ def _amounts_owed(customer: Customer, today: date) -> list[CurrencyDue]:
 def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[str, int]) -> Overview:
     """Build the overview: amounts owed, then one page of each section the filters keep."""
     today = customer.merchant.today()
+    kept = _kept_for_today(customer, today)
+    # Without filters the sections' counts are the kept ones: no count grows with the history.
+    known = (lambda key: kept.counts.get(key)) if not filters.active else (lambda key: None)
     conditions = _invoice_filters(customer, filters)
     status = filters.status
     invoices = select(Invoice)
@@ -239,6 +314,7 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         status in ("", "open", "overdue"),
         selectinload(Invoice.payments),
         selectinload(Invoice.credit_notes),
+        count=known("open"),
     )
     open_section = Section(
         key="open",
@@ -258,6 +334,8 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         # Loaded with the page: whether money was paid tells "Paid" from "Credited".
         selectinload(Invoice.payments),
         selectinload(Invoice.credit_notes),
+        lazyload(Invoice.disputes),  # a paid invoice's amount due is not computed
+        count=known("paid"),
     )
     _, cancelled = _section(
         "cancelled",
@@ -266,6 +344,8 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         (Invoice.issue_date.desc(), Invoice.id.desc()),
         pages.get("cancelled", 1),
         status in ("", "void"),
+        lazyload(Invoice.disputes),
+        count=known("cancelled"),
     )
     note_conditions = [CreditNote.merchant_id == customer.merchant_id, CreditNote.customer_id == customer.id]
     if filters.issued_from:
@@ -281,10 +361,11 @@ def customer_overview(customer: Customer, filters: OverviewFilters, pages: dict[
         (CreditNote.issue_date.desc(), CreditNote.id.desc()),
         pages.get("credit_notes", 1),
         status in ("", "credit_notes"),
-        selectinload(CreditNote.invoice),
+        selectinload(CreditNote.invoice).lazyload(Invoice.disputes),
+        count=known("credit_notes"),
     )
     return Overview(
-        due=_amounts_owed(customer, today),
+        due=kept.due,
         open=open_section,
         paid=paid,
         cancelled=cancelled,
@@ -310,7 +391,7 @@ def invoice_page(invoice: Invoice) -> InvoicePage:
         comments=comments,
         today=today,
         attachments=list_attachments(invoice),
-        timeline=invoice_timeline(invoice, for_customer=True),
+        timeline=invoice_timeline(invoice, for_customer=True, comments=comments),
     )
 
 

@@ -6,6 +6,7 @@ Events (the API's) are not used: they are kept for 30 days only, and a timeline 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Comment, CreditNote, Invoice
-from portal.models.ledger import PaymentReversal
+from portal.models import Comment, Invoice
 from portal.models.mail import OutboxMessage
 from portal.models.online_payment import PaymentAttempt
 from portal.models.reminder import ReminderSent
@@ -48,8 +48,14 @@ class TimelineEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def invoice_timeline(invoice: Invoice, *, for_customer: bool = False) -> list[TimelineEntry]:
-    """Return what happened to the invoice, oldest first; for_customer leaves out what only staff need."""
+def invoice_timeline(
+    invoice: Invoice, *, for_customer: bool = False, comments: Sequence[Comment] | None = None
+) -> list[TimelineEntry]:
+    """Return what happened to the invoice, oldest first; for_customer leaves out what only staff need.
+
+    Payments, their reversals and credit notes are read from the invoice (loaded with it); pass the
+    invoice's comments when the caller has them already.
+    """
     entries = [TimelineEntry(invoice.created_at, "created")]
     if invoice.finalized_at:
         entries.append(TimelineEntry(invoice.finalized_at, "finalized", {"number": invoice.number}))
@@ -107,7 +113,9 @@ def invoice_timeline(invoice: Invoice, *, for_customer: bool = False) -> list[Ti
 
     if invoice.first_viewed_at:
         entries.append(TimelineEntry(invoice.first_viewed_at, "viewed"))
-    for comment in db.session.scalars(select(Comment).where(Comment.invoice_id == invoice.id)):
+    if comments is None:
+        comments = db.session.scalars(select(Comment).where(Comment.invoice_id == invoice.id)).all()
+    for comment in comments:
         entries.append(TimelineEntry(comment.created_at, "commented", {"author": comment.author_kind}))
     for dispute in invoice.disputes:
         entries.append(TimelineEntry(dispute.opened_at, "disputed", {"on": dispute.opened_on}))
@@ -143,18 +151,16 @@ def invoice_timeline(invoice: Invoice, *, for_customer: bool = False) -> list[Ti
     # The balance over time: each time it reached zero the invoice was paid, each time a reversal
     # raised it again the invoice reopened (the status alone keeps only the latest of these).
     changes: list[tuple[datetime, int, int]] = [(p.created_at, 0, -p.amount) for p in invoice.payments]
-    payment_ids = [payment.id for payment in invoice.payments]
-    if payment_ids:
-        for reversal in db.session.scalars(select(PaymentReversal).where(PaymentReversal.payment_id.in_(payment_ids))):
-            entries.append(
-                TimelineEntry(
-                    reversal.created_at,
-                    "refunded",
-                    {"kind": reversal.kind, "amount": reversal.amount, "currency": reversal.currency},
-                )
+    for reversal in (reversal for payment in invoice.payments for reversal in payment.reversals):
+        entries.append(
+            TimelineEntry(
+                reversal.created_at,
+                "refunded",
+                {"kind": reversal.kind, "amount": reversal.amount, "currency": reversal.currency},
             )
-            changes.append((reversal.created_at, 1, reversal.principal_amount))
-    for note in db.session.scalars(select(CreditNote).where(CreditNote.invoice_id == invoice.id)):
+        )
+        changes.append((reversal.created_at, 1, reversal.principal_amount))
+    for note in invoice.credit_notes:
         entries.append(
             TimelineEntry(
                 note.created_at, "credit_note", {"number": note.number, "amount": note.total, "currency": note.currency}

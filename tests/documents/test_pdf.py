@@ -7,8 +7,10 @@ from datetime import date
 
 import pypdf
 import pytest
+from jinja2 import DictLoader, TemplateNotFound
 from sqlalchemy import func, select
 
+from portal.documents import html
 from portal.documents.pdf import RestrictedURLFetcher, credit_note_pdf, invoice_pdf, invoice_source, write_pdf
 from portal.extensions import db
 from portal.models.document import RenderedDocument
@@ -98,6 +100,24 @@ def test_a_finalized_pdf_is_rendered_once_then_reused():
 
     assert invoice_pdf(invoice, as_of=date(2026, 1, 16)) == b"%PDF-cached"
     assert rendered_rows() == 1
+
+
+def test_a_cached_pdf_is_served_without_rendering_any_html(monkeypatch):
+    """Freshness is decided from the document's inputs, not by rendering its HTML again to hash it."""
+    merchant = make_merchant()
+    invoice = make_invoice(make_customer(merchant))
+    note = credit(invoice, 10000, date(2026, 1, 10))
+    first, first_note = invoice_pdf(invoice, as_of=date(2026, 1, 15)), credit_note_pdf(note)
+    # No document template can be found from here on: rendering any HTML would raise.
+    environment = html.environment()
+    monkeypatch.setattr(environment, "loader", DictLoader({}))
+    monkeypatch.setattr(environment, "cache", None)
+
+    assert invoice_pdf(invoice, as_of=date(2026, 1, 16)) == first
+    assert credit_note_pdf(note) == first_note
+    pay(invoice, 10000, date(2026, 1, 12))
+    with pytest.raises(TemplateNotFound):
+        invoice_pdf(invoice, as_of=date(2026, 1, 16))  # what it shows changed: it is rendered again
 
 
 @pytest.mark.parametrize("change", ["payment", "branding", "logo", "theme"])

@@ -185,7 +185,7 @@ def test_a_plain_pdf_cached_before_e_invoices_is_rendered_again_as_factur_x(busi
     with force_locale("en"):
         view = invoice_view(invoice, invoice.merchant.today())
         before = pdf_module._source("documents/invoice.html", view, invoice.merchant, "en")
-    plain = pdf_module._cached(before, "invoice", invoice.id, invoice.merchant_id, "en")
+    plain = pdf_module._cached(before.fingerprint, lambda: before, "invoice", invoice.id, invoice.merchant_id, "en")
     assert attachments(plain) == {} and db.session.scalar(select(RenderedDocument.pdf)) == plain
 
     upgraded = invoice_pdf(invoice)
