@@ -24,7 +24,7 @@ from portal.extensions import db, limiter
 from portal.models import Invoice
 from portal.models.base import utcnow
 from portal.models.online_payment import FAILED_STATUSES
-from portal.payments.registry import enabled_providers
+from portal.payments.registry import enabled_among, provider_accounts
 from portal.services.invoices import invoice_breakdown
 from portal.services.ledger import apply_credit, credit_balance
 from portal.services.online_payments import (
@@ -82,7 +82,11 @@ def payable_invoice_ids(rows) -> set[int]:
     if customer is None or not can_pay_several():
         return set()
     return payable_now(
-        customer, [(row.invoice, row.amount_due) for row in rows], enabled=_pay_context()[0], lock_checked=True
+        customer,
+        [(row.invoice, row.amount_due) for row in rows],
+        enabled=_pay_context()[0],
+        lock_checked=True,
+        accounts=g.portal_pay_accounts,
     )
 
 
@@ -102,7 +106,8 @@ def _pay_context() -> tuple[list[str], bool]:
     """
     if "portal_pay_context" not in g:
         customer = current_customer()
-        enabled = enabled_providers(customer.merchant_id)
+        g.portal_pay_accounts = provider_accounts(customer.merchant_id)  # read once: payable_invoice_ids needs them
+        enabled = enabled_among(g.portal_pay_accounts)
         g.portal_pay_context = (enabled, bool(enabled) and locked_until(customer) is not None)
     return g.portal_pay_context
 

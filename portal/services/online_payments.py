@@ -217,11 +217,13 @@ def payable_now(
     *,
     enabled: list[str] | None = None,
     lock_checked: bool = False,
+    accounts: dict | None = None,
 ) -> set[int]:
     """Return the ids of the listed (invoice, amount due) the customer can press Pay on now.
 
     What pay_state says per invoice, for a whole page of the overview in a fixed number of queries
-    (fewer when the caller knows the enabled providers and checked the pay lock already).
+    (fewer when the caller knows the enabled providers, checked the pay lock already, and read the
+    merchant's provider accounts).
     """
     if not lock_checked and locked_until(customer) is not None:
         return set()
@@ -247,7 +249,7 @@ def payable_now(
     def takes_a_chosen_method(invoice: Invoice, name: str, chosen: list[str] | None) -> bool:
         key = (name, invoice.currency)
         if key not in possible:
-            possible[key] = provider_methods(customer.merchant_id, name, invoice.currency)
+            possible[key] = provider_methods(customer.merchant_id, name, invoice.currency, accounts=accounts)
         return narrow_methods(chosen, possible[key], name, invoice.currency) != []
 
     payable = set()

@@ -81,9 +81,18 @@ def chosen_methods(invoice: Invoice) -> list[str] | None:
     return None if choice is None or choice.methods is None else list(choice.methods)
 
 
-def provider_methods(merchant_id: int, provider: str, currency: str) -> list[str] | None:
-    """Return the methods a provider can take for the merchant in this currency; None: whatever its account has on."""
-    activated = activated_methods(merchant_id, provider)
+def provider_methods(
+    merchant_id: int, provider: str, currency: str, *, accounts: dict[str, ProviderAccount] | None = None
+) -> list[str] | None:
+    """Return the methods a provider can take for the merchant in this currency; None: whatever its account has on.
+
+    accounts: the merchant's provider accounts when the caller read them already (no query then).
+    """
+    if accounts is None:
+        activated = activated_methods(merchant_id, provider)
+    else:
+        account = accounts.get(provider)
+        activated = None if account is None or account.methods is None else list(account.methods)
     supported = payment_methods.supported(provider, currency)
     return None if activated is None else [name for name in supported if name in activated]
 
