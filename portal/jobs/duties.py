@@ -95,3 +95,11 @@ def autopay_duty(payload: dict[str, Any], job: Job) -> None:
     from portal.services.saved_methods import run_autopay
 
     run_autopay()
+
+
+@duty("refresh-dues", every=timedelta(hours=1), lease=timedelta(hours=1), max_attempts=3)
+def refresh_dues_duty(payload: dict[str, Any], job: Job) -> None:
+    """Sum each customer's amounts due for the day before they open the overview (portal.models.dues)."""
+    from portal.services.portal_pages import refresh_kept_dues
+
+    refresh_kept_dues()

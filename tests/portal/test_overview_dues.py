@@ -81,3 +81,30 @@ def test_the_section_counts_follow_new_and_settled_invoices(ctx, client, spec_da
     credit(second, 20000, date(2026, 2, 20))
     db.session.commit()
     assert count("notes") == "1"
+
+
+def test_the_hourly_duty_sums_the_day_before_the_customer_visits(ctx, client, time_machine):
+    from portal.jobs.schedule import DUTIES
+    from portal.services.portal_pages import refresh_kept_dues
+
+    time_machine.move_to(datetime(2026, 3, 2, 1, tzinfo=UTC), tick=False)
+    customer = make_customer(make_merchant())
+    invoice = make_invoice(customer)
+    settled = make_customer(customer.merchant, "Nothing Open")
+    pay(make_invoice(settled), 100000, date(2026, 2, 3))
+    db.session.commit()
+    assert "refresh-dues" in DUTIES
+
+    assert refresh_kept_dues() == 1  # the customer with an open invoice; the settled one needs no sum
+    kept = db.session.get(CustomerDues, customer.id)
+    assert (kept.as_of, kept.amounts) == (date(2026, 3, 2), [["EUR", 104986, 1, 1]])
+    assert refresh_kept_dues() == 0  # done for today
+    sign_in(client, customer)
+    assert "€1,049.86" in owed(client)  # what the duty kept is what the customer reads
+
+    pay(invoice, 40000, date(2026, 3, 2))  # a change: the kept sums are stale until summed again
+    db.session.commit()
+    assert refresh_kept_dues() == 1
+    time_machine.move_to(datetime(2026, 3, 3, 1, tzinfo=UTC), tick=False)
+    assert refresh_kept_dues() == 1  # a new day: one more day of interest to sum
+    assert db.session.get(CustomerDues, customer.id).as_of == date(2026, 3, 3)
