@@ -299,21 +299,21 @@ def refresh_kept_dues(*, limit: int = 2000) -> int:
     change), as the overview's first visit of the day would, committing per customer. Run hourly by
     the job system, so a customer with thousands of open invoices rarely waits for the sum.
     """
+    owing = select(Invoice.customer_id).where(Invoice.status == InvoiceStatus.OPEN.value).distinct().subquery()
     candidates = db.session.execute(
-        select(Invoice.customer_id, CustomerDues.as_of, CustomerDues.amounts)
-        .outerjoin(CustomerDues, CustomerDues.customer_id == Invoice.customer_id)
-        .where(Invoice.status == InvoiceStatus.OPEN.value)
-        .distinct()
+        select(owing.c.customer_id, CustomerDues.as_of, CustomerDues.amounts.is_(None))
+        .outerjoin(CustomerDues, CustomerDues.customer_id == owing.c.customer_id)
+        .order_by(owing.c.customer_id)
     ).all()
     done = 0
-    for customer_id, as_of, amounts in candidates:
+    for customer_id, as_of, stale in candidates:
         if done >= limit:
             break
         customer = db.session.get(Customer, customer_id)
         if customer is None:
             continue
         today = customer.merchant.today()
-        if as_of == today and amounts is not None:
+        if as_of == today and not stale:
             continue
         _kept_for_today(customer, today)
         db.session.commit()
