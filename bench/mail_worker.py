@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
+from bench.bank_import import fresh_bench_merchant  # noqa: E402
 from bench.month_end import Sink, ensure_database, free_port  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.documents.pdf import invoice_pdf  # noqa: E402
@@ -40,7 +40,7 @@ from portal.mail.notifications import send_invoice  # noqa: E402
 from portal.mail.outbox import MAIL_QUEUE  # noqa: E402
 from portal.mail.transport import SmtpTransport  # noqa: E402
 from portal.models import Invoice  # noqa: E402
-from portal.services import customers, invoices, merchants  # noqa: E402
+from portal.services import customers, invoices  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_mail"
 #: Issue 18's goal for one worker.
@@ -50,26 +50,7 @@ GOAL_MAILS_PER_SECOND = 100
 def set_up(app, size: int) -> list[int]:
     """Create a merchant and `size` finalized invoices, their PDFs rendered into the cache; return their ids."""
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-            with db.engine.begin() as connection:
-                connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade()
-        merchant = merchants.create_merchant(name="Atelier Lumen", slug="bench", timezone="UTC")
-        for key, value in {
-            "legal_name": "Atelier Lumen",
-            "address_line1": "Rue de la Loi 16",
-            "postal_code": "1000",
-            "city": "Brussels",
-            "country": "BE",
-            "vat_number": "BE0403170701",
-            "support_email": "billing@lumen.example",
-            "iban": "BE68539007547034",
-        }.items():
-            setattr(merchant, key, value)
+        merchant = fresh_bench_merchant()
         people = [
             customers.create_customer(merchant, name=f"Customer {c} BV", email=f"c{c}@example.com", language="en")
             for c in range(max(1, size // 4))
